@@ -1,0 +1,92 @@
+/**
+ * A tiny validated-environment reader shared by every role's `loadConfig`.
+ * Each field names its variable, default and parser; `readConfig` collects
+ * every problem and throws them together, and freezes the result.
+ */
+export interface ConfigField<T> {
+  /** Environment variable name, e.g. `PARLEY_PORT`. */
+  env: string;
+  /** Used when the variable is unset or empty; omit to make it required. */
+  default?: T;
+  /** Turns the raw string into a value or throws an Error saying what is wrong. */
+  parse: (raw: string) => T;
+}
+
+export type ConfigSchema<C> = { [K in keyof C]: ConfigField<C[K]> };
+
+/** Thrown by `readConfig` with every problem found. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates `schema` from `env`, all problems at once. */
+export function readConfig<C extends object>(schema: ConfigSchema<C>, env: NodeJS.ProcessEnv): Readonly<C> {
+  const problems: string[] = [];
+  const config: Partial<C> = {};
+  for (const key of Object.keys(schema) as Array<keyof C>) {
+    const field = schema[key];
+    const raw = env[field.env];
+    if (raw === undefined || raw === '') {
+      if (field.default === undefined) problems.push(`${field.env} is required`);
+      else config[key] = field.default;
+      continue;
+    }
+    try {
+      config[key] = field.parse(raw);
+    } catch (error) {
+      problems.push(`${field.env}=${JSON.stringify(raw.slice(0, 100))}: ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config as C);
+}
+
+/** Parsers for the common kinds of setting. */
+export const parse = {
+  integer(min: number, max: number) {
+    return (raw: string): number => {
+      if (!/^-?\d+$/.test(raw)) throw new Error('must be a whole number');
+      const value = Number(raw);
+      if (value < min || value > max) throw new Error(`must be between ${min} and ${max}`);
+      return value;
+    };
+  },
+  port(raw: string): number {
+    return parse.integer(0, 65535)(raw);
+  },
+  host(raw: string): string {
+    if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(raw)) throw new Error('must be a host name or IP address');
+    return raw;
+  },
+  url(raw: string): string {
+    const url = new URL(raw);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must be an http(s) URL');
+    return raw.replace(/\/+$/, '');
+  },
+  urlList(raw: string): string[] {
+    const urls = raw.split(',').map((item) => item.trim()).filter(Boolean);
+    if (urls.length === 0) throw new Error('must list at least one URL');
+    return urls.map((item) => parse.url(item));
+  },
+  secret(raw: string): string {
+    if (raw.length < 32) throw new Error('must be at least 32 characters');
+    return raw;
+  },
+  string(raw: string): string {
+    return raw;
+  },
+  boolean(raw: string): boolean {
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    throw new Error('must be true or false');
+  },
+  oneOf<T extends string>(...values: T[]) {
+    return (raw: string): T => {
+      if (!(values as string[]).includes(raw)) throw new Error(`must be one of ${values.join(', ')}`);
+      return raw as T;
+    };
+  },
+};

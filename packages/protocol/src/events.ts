@@ -1,0 +1,79 @@
+/** A room's name: `[a-z0-9][a-z0-9_-]{0,63}`. */
+export type RoomName = string;
+/** A room's sequence number: starts at 1, no gaps, assigned in the write transaction. */
+export type Seq = number;
+
+/** What every event carries. `at` is epoch milliseconds taken when the web tier accepted the write. */
+interface EventBase {
+  room: RoomName;
+  seq: Seq;
+  at: number;
+  /** Unique event id (random, URL-safe). */
+  id: string;
+  /** The nickname of the session that caused the event (the new one, for `nick`). */
+  nickname: string;
+}
+
+export interface MessageEvent extends EventBase {
+  type: 'message';
+  text: string;
+}
+export interface EnterEvent extends EventBase {
+  type: 'enter';
+}
+export interface LeaveEvent extends EventBase {
+  type: 'leave';
+}
+export interface NickEvent extends EventBase {
+  type: 'nick';
+  /** The nickname before the change. */
+  from: string;
+}
+
+/** One event of a room, as stored, notified and observed. */
+export type ChatEvent = MessageEvent | EnterEvent | LeaveEvent | NickEvent;
+export type ChatEventType = ChatEvent['type'];
+
+/** `GET /api/rooms` entry. */
+export interface RoomSummary {
+  name: RoomName;
+  seq: Seq;
+  occupants: number;
+}
+
+/** `GET /api/rooms/:room` and the `room` of an enter answer. */
+export interface RoomDetail {
+  name: RoomName;
+  seq: Seq;
+  occupants: Array<{ nickname: string }>;
+}
+
+/**
+ * Body of the signed `POST /internal/notify` a worker sends to a chatserver.
+ * Events may belong to several rooms; within a room they are in ascending seq.
+ */
+export interface NotifyBody {
+  events: ChatEvent[];
+}
+
+/**
+ * Answer of the signed `GET /internal/rooms/:room/events?after=N&limit=L` on a
+ * web process: the events after `after` (ascending, at most `limit`) and the
+ * room's current head seq (0 for a room that does not exist yet).
+ */
+export interface RoomEventsInternalAnswer {
+  events: ChatEvent[];
+  seq: Seq;
+}
+
+/** The answer of an observe long-poll. */
+export interface ObserveAnswer {
+  events: ChatEvent[];
+  cursor: string;
+}
+
+/** Data of one BullMQ notify job: the events of one outbox row. */
+export interface NotifyJobData {
+  outboxId: number;
+  events: ChatEvent[];
+}

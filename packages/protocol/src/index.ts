@@ -1,0 +1,47 @@
+export type {
+  ChatEvent,
+  ChatEventType,
+  EnterEvent,
+  LeaveEvent,
+  MessageEvent,
+  NickEvent,
+  NotifyBody,
+  NotifyJobData,
+  ObserveAnswer,
+  RoomDetail,
+  RoomEventsInternalAnswer,
+  RoomName,
+  RoomSummary,
+  Seq,
+} from './events.js';
+export { ChatError, ERROR_STATUS, isErrorCode, type ErrorBody, type ErrorCode } from './errors.js';
+export {
+  MAX_NICKNAME_LENGTH,
+  MAX_TEXT_LENGTH,
+  isRoomName,
+  parseClientId,
+  parseIntegerParameter,
+  parseMessageText,
+  parseNickname,
+  parseRoomName,
+} from './validation.js';
+export { MAX_CURSOR_ROOMS, formatCursor, parseCursor, type Cursor } from './cursor.js';
+export {
+  JSONP_HEADERS,
+  MAX_CALLBACK_LENGTH,
+  escapeLineSeparators,
+  isCallbackName,
+  parseCallbackName,
+  wrapJsonp,
+} from './jsonp.js';
+export {
+  DEFAULT_SIGNATURE_WINDOW_MS,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  signRequest,
+  verifySignedRequest,
+  type SignedRequestParts,
+} from './signing.js';
+export { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, registryKey } from './registry.js';
+export { silentLogger, type Logger } from './logger.js';
+export { ConfigError, parse, readConfig, type ConfigField, type ConfigSchema } from './config.js';

@@ -1,0 +1,99 @@
+import { ChatError } from './errors.js';
+import type { RoomName } from './events.js';
+
+const ROOM_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** Longest nickname, in Unicode code points. */
+export const MAX_NICKNAME_LENGTH = 32;
+/** Longest message, in Unicode code points. */
+export const MAX_TEXT_LENGTH = 2000;
+/** A client's idempotency key for `say`: 1–64 of `[A-Za-z0-9_-]`. */
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+// C0/C1 controls and DEL; the bidi embedding/override/isolate controls that can
+// make a name or message display as something else (Trojan Source); line and
+// paragraph separators; lone surrogates (not valid Unicode text).
+const FORBIDDEN_IN_NICKNAME = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]|\p{Cs}/u;
+// Messages may hold newlines and tabs, nothing else of the above.
+const FORBIDDEN_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]|\p{Cs}/u;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function codePointLength(text: string): number {
+  let length = 0;
+  for (const _ of text) length++;
+  return length;
+}
+
+/** Is `name` a valid room name? */
+export function isRoomName(name: unknown): name is RoomName {
+  return typeof name === 'string' && ROOM_NAME.test(name);
+}
+
+/** Validates a room name or throws `invalid_room`. */
+export function parseRoomName(name: unknown): RoomName {
+  if (!isRoomName(name)) {
+    throw new ChatError('invalid_room', 'room names are 1-64 of a-z, 0-9, "_" and "-", starting with a letter or digit');
+  }
+  return name;
+}
+
+/**
+ * Validates a nickname or throws `invalid_nickname`: surrounding white space is
+ * trimmed, then 1–32 printable characters, no control or bidi characters.
+ */
+export function parseNickname(value: unknown): string {
+  if (typeof value !== 'string') throw new ChatError('invalid_nickname', 'nickname must be a string');
+  const nickname = value.normalize('NFC').trim();
+  const length = codePointLength(nickname);
+  if (length < 1 || length > MAX_NICKNAME_LENGTH) {
+    throw new ChatError('invalid_nickname', `nickname must be 1-${MAX_NICKNAME_LENGTH} characters`);
+  }
+  if (FORBIDDEN_IN_NICKNAME.test(nickname) || LONE_SURROGATE.test(nickname)) {
+    throw new ChatError('invalid_nickname', 'nickname must not contain control or bidi characters');
+  }
+  return nickname;
+}
+
+/**
+ * Validates a message text or throws `invalid_text`: 1–2000 characters, not only
+ * white space; newlines and tabs allowed, other control and bidi characters not.
+ */
+export function parseMessageText(value: unknown): string {
+  if (typeof value !== 'string') throw new ChatError('invalid_text', 'text must be a string');
+  const text = value.normalize('NFC');
+  const length = codePointLength(text);
+  if (length > MAX_TEXT_LENGTH) throw new ChatError('invalid_text', `text must be at most ${MAX_TEXT_LENGTH} characters`);
+  if (text.trim().length === 0) throw new ChatError('invalid_text', 'text must not be empty');
+  if (FORBIDDEN_IN_TEXT.test(text) || LONE_SURROGATE.test(text)) {
+    throw new ChatError('invalid_text', 'text must not contain control or bidi characters');
+  }
+  return text;
+}
+
+/** Validates an optional `clientId` or throws `invalid_client_id`. */
+export function parseClientId(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !CLIENT_ID.test(value)) {
+    throw new ChatError('invalid_client_id', 'clientId must be 1-64 of A-Z, a-z, 0-9, "_" and "-"');
+  }
+  return value;
+}
+
+/**
+ * Parses a non-negative integer query parameter (`after`, `before`, `limit`,
+ * `wait`) or throws `invalid_parameter`. Absent gives `undefined`.
+ */
+export function parseIntegerParameter(
+  name: string,
+  value: unknown,
+  bounds: { min: number; max: number },
+): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) {
+    throw new ChatError('invalid_parameter', `${name} must be a whole number`);
+  }
+  const parsed = Number(value);
+  if (parsed < bounds.min || parsed > bounds.max) {
+    throw new ChatError('invalid_parameter', `${name} must be between ${bounds.min} and ${bounds.max}`);
+  }
+  return parsed;
+}

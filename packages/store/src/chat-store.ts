@@ -1,0 +1,112 @@
+import type { ChatEvent, RoomDetail, RoomName, RoomSummary, Seq } from '@parley/protocol';
+
+/** A session as the store keeps it. The token itself is never stored, only its hash. */
+export interface SessionRecord {
+  /** Internal id (random, not the bearer token). */
+  id: string;
+  nickname: string;
+  createdAt: number;
+  /** Last time the session was seen (refreshed at most once a minute). */
+  lastSeenAt: number;
+}
+
+/** Events appended by one write, and the outbox row that carries them to the chatservers. */
+export interface StoredWrite {
+  /** The appended events, in commit order (empty when the write changed nothing). */
+  events: ChatEvent[];
+  /** The outbox row holding exactly those events, or `undefined` when there are none. */
+  outboxId: number | undefined;
+}
+
+/** A row of the outbox: events committed but not yet handed to the queue. */
+export interface OutboxEntry {
+  id: number;
+  events: ChatEvent[];
+  createdAt: number;
+}
+
+/** Result of a `say`. */
+export interface SayResult extends StoredWrite {
+  /** The message event: new, or the one stored earlier with the same `(session, clientId)`. */
+  event: ChatEvent;
+  /** True when `(session, clientId)` had been said before and nothing was appended. */
+  duplicate: boolean;
+}
+
+/** Result of `enterRoom`. */
+export interface EnterResult extends StoredWrite {
+  room: RoomDetail;
+  /** The latest events of the room (at most `recentLimit`), ascending, including the enter event. */
+  recent: ChatEvent[];
+}
+
+/** Which page of a room's history to read. */
+export type HistoryQuery =
+  | { after: Seq; limit: number }
+  | { before: Seq; limit: number }
+  | { latest: true; limit: number };
+
+/**
+ * Everything Parley persists. Implementations: SQLite (`SqliteStore`) today,
+ * PostgreSQL when one machine is not enough; both run the conformance suite.
+ *
+ * Guarantees every implementation gives:
+ * - Per-room `seq` starts at 1 and has no gaps; it is assigned inside the
+ *   write's transaction, so concurrent writers from several processes never
+ *   share or skip a seq.
+ * - Every method that appends events appends them together with one outbox
+ *   row holding them, atomically: either both are durable or neither is.
+ *   Nothing is appended for a write that changes nothing (entering a room
+ *   one is already in, leaving one is not in, keeping the same nickname).
+ * - `say` is idempotent per `(sessionId, clientId)`: a repeat returns the first
+ *   event with `duplicate: true` and appends nothing.
+ * - Methods throw `ChatError` (`room_not_found`, `not_in_room`, `unauthorized`,
+ *   `client_id_conflict`) for refused writes, and change nothing then.
+ * - Every method returns a Promise; no connection or transaction type crosses
+ *   this interface.
+ */
+export interface ChatStore {
+  /** Creates a session for `nickname` under the hash of its bearer token. */
+  createSession(input: { tokenHash: string; nickname: string; now: number }): Promise<SessionRecord>;
+  /** The session with this token hash, or `undefined`; refreshes `lastSeenAt` when it is over a minute old. */
+  findSession(tokenHash: string, now: number): Promise<SessionRecord | undefined>;
+  /** Ends a session: leaves every room it is in (one `leave` event each) and forgets it. */
+  deleteSession(sessionId: string, now: number): Promise<StoredWrite>;
+  /** Rooms the session is in, by name. */
+  sessionRooms(sessionId: string): Promise<RoomName[]>;
+  /** Changes the nickname; one `nick` event in every room the session is in. */
+  changeNickname(sessionId: string, nickname: string, now: number): Promise<StoredWrite>;
+
+  /** Enters (and on first use creates) a room; an `enter` event unless already in it. */
+  enterRoom(sessionId: string, room: RoomName, now: number, recentLimit: number): Promise<EnterResult>;
+  /** Leaves a room; a `leave` event if the session was in it. Throws `room_not_found`. */
+  leaveRoom(sessionId: string, room: RoomName, now: number): Promise<StoredWrite>;
+  /**
+   * Appends a message. Throws `room_not_found`, or `not_in_room` when the
+   * session has not entered the room. With a `clientId` it is idempotent.
+   */
+  say(input: { sessionId: string; room: RoomName; text: string; clientId?: string; now: number }): Promise<SayResult>;
+
+  /** Rooms by occupants (descending) then name, at most `limit`. Occupant counts are O(1) per room. */
+  listRooms(limit: number): Promise<RoomSummary[]>;
+  /** A room with its occupants, or `undefined`. */
+  getRoom(room: RoomName): Promise<RoomDetail | undefined>;
+  /** The room's current seq (0 when it has no events), or `undefined` when it does not exist. */
+  roomSeq(room: RoomName): Promise<Seq | undefined>;
+  /** A page of history, always ascending by seq. Throws `room_not_found`. */
+  readEvents(room: RoomName, query: HistoryQuery): Promise<ChatEvent[]>;
+
+  /**
+   * Claims up to `limit` outbox rows created at or before `olderThan` and not
+   * claimed by anyone in the last `leaseMs`; a claim is a lease, so a relay
+   * that dies does not strand rows. Oldest first.
+   */
+  claimOutbox(input: { olderThan: number; limit: number; leaseMs: number; now: number }): Promise<OutboxEntry[]>;
+  /** Removes outbox rows whose events are safely in the queue. Unknown ids are ignored. */
+  acknowledgeOutbox(ids: number[]): Promise<void>;
+  /** Number of outbox rows not yet acknowledged. */
+  outboxDepth(): Promise<number>;
+
+  /** Releases the connection. */
+  close(): Promise<void>;
+}
