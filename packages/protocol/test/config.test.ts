@@ -1,0 +1,44 @@
+import { expect } from 'chai';
+import { ConfigError, parse, readConfig } from '../src/config.js';
+
+interface ExampleConfig {
+  port: number;
+  secret: string;
+  urls: string[];
+}
+
+const schema = {
+  port: { env: 'X_PORT', default: 3000, parse: parse.port },
+  secret: { env: 'X_SECRET', parse: parse.secret },
+  urls: { env: 'X_URLS', default: ['http://127.0.0.1:3000'], parse: parse.urlList },
+};
+
+describe('config reader', () => {
+  it('applies defaults and freezes the result', () => {
+    const config = readConfig<ExampleConfig>(schema, { X_SECRET: 'k'.repeat(32) });
+    expect(config).to.deep.equal({ port: 3000, secret: 'k'.repeat(32), urls: ['http://127.0.0.1:3000'] });
+    expect(Object.isFrozen(config)).to.equal(true);
+  });
+
+  it('parses values that are set', () => {
+    const config = readConfig<ExampleConfig>(schema, {
+      X_SECRET: 'k'.repeat(32),
+      X_PORT: '8081',
+      X_URLS: 'http://a:1/, http://b:2',
+    });
+    expect(config.port).to.equal(8081);
+    expect(config.urls).to.deep.equal(['http://a:1', 'http://b:2']);
+  });
+
+  it('reports every problem at once', () => {
+    try {
+      readConfig<ExampleConfig>(schema, { X_PORT: '70000', X_URLS: 'ftp://x' });
+      expect.fail('readConfig accepted a bad environment');
+    } catch (error) {
+      expect(error).to.be.instanceOf(ConfigError);
+      const problems = (error as ConfigError).problems;
+      expect(problems).to.have.length(3);
+      expect(problems.join('\n')).to.match(/X_PORT/).and.to.match(/X_SECRET is required/).and.to.match(/X_URLS/);
+    }
+  });
+});
