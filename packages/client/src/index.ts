@@ -1,0 +1,5 @@
+export { createApi, newClientId, type ApiOptions, type Credentials, type HistoryPage, type ParleyApi } from './api.js';
+export { ParleyError } from './errors.js';
+export { ObserveLoop, type ConnectionState, type ObserveLoopOptions } from './observe-loop.js';
+export { SharedObserve, type SharedObserveOptions } from './shared-observe.js';
+export { fetchTransport, jsonpTransport, type ObserveTransport, type TransportOptions } from './transports.js';
