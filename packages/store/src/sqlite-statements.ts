@@ -1,0 +1,144 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { RoomName, Seq } from '@parley/protocol';
+import { EVENT_COLUMNS, type EventRow } from './event-rows.js';
+
+/** A `sessions` row as the store reads it. */
+export interface SessionRow {
+  id: string;
+  nickname: string;
+  created_at: number;
+  last_seen_at: number;
+}
+
+/** A `rooms` row as the store reads it. */
+export interface RoomRow {
+  name: RoomName;
+  seq: Seq;
+  occupants: number;
+}
+
+/** An `outbox` row as the store reads it. */
+export interface OutboxRow {
+  id: number;
+  events_json: string;
+  created_at: number;
+}
+
+/** The prepared statements of one connection. */
+export interface Statements {
+  // Statements whose result type is a scalar are `.pluck()`ed.
+  insertSession: Statement<[string, string, string, number, number], unknown>;
+  sessionByTokenHash: Statement<[string], SessionRow>;
+  sessionById: Statement<[string], SessionRow>;
+  touchSession: Statement<[number, string, number], unknown>;
+  setNickname: Statement<[string, string], unknown>;
+  deleteSessionRow: Statement<[string], unknown>;
+  roomsOfSession: Statement<[string], RoomName>;
+  roomByName: Statement<[RoomName], RoomRow>;
+  insertRoom: Statement<[RoomName, number], unknown>;
+  nextSeq: Statement<[RoomName], Seq>;
+  addOccupants: Statement<[number, RoomName], unknown>;
+  isMember: Statement<[RoomName, string], number>;
+  insertMembership: Statement<[RoomName, string, number], unknown>;
+  deleteMembership: Statement<[RoomName, string], unknown>;
+  occupantsOf: Statement<[RoomName], string>;
+  roomsByOccupants: Statement<[number], RoomRow>;
+  /** room, seq, id, type, at, nickname, text, from_nick, session_id, client_id */
+  insertEvent: Statement<
+    [RoomName, Seq, string, string, number, string, string | null, string | null, string | null, string | null],
+    unknown
+  >;
+  eventByClientId: Statement<[string, string], EventRow>;
+  eventsAfter: Statement<[RoomName, Seq, number], EventRow>;
+  eventsBefore: Statement<[RoomName, Seq, number], EventRow>;
+  eventsLatest: Statement<[RoomName, number], EventRow>;
+  insertOutbox: Statement<[string, number], number>;
+  claimableOutbox: Statement<[number, number, number], OutboxRow>;
+  claimOutboxRow: Statement<[number, number], unknown>;
+  deleteOutboxRow: Statement<[number], unknown>;
+  countOutbox: Statement<[], number>;
+}
+
+/**
+ * Every statement of `SqliteStore`, prepared once per connection. Compiling
+ * SQL costs more than running these small statements, so none is prepared per call.
+ */
+export function prepareStatements(db: Database): Statements {
+  return {
+    insertSession: db.prepare<[string, string, string, number, number]>(
+      'INSERT INTO sessions (id, token_hash, nickname, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    sessionByTokenHash: db.prepare<[string], SessionRow>(
+      'SELECT id, nickname, created_at, last_seen_at FROM sessions WHERE token_hash = ?',
+    ),
+    sessionById: db.prepare<[string], SessionRow>(
+      'SELECT id, nickname, created_at, last_seen_at FROM sessions WHERE id = ?',
+    ),
+    touchSession: db.prepare<[number, string, number]>(
+      'UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?',
+    ),
+    setNickname: db.prepare<[string, string]>('UPDATE sessions SET nickname = ? WHERE id = ?'),
+    deleteSessionRow: db.prepare<[string]>('DELETE FROM sessions WHERE id = ?'),
+    roomsOfSession: db
+      .prepare<[string], RoomName>('SELECT room FROM memberships WHERE session_id = ? ORDER BY room')
+      .pluck(),
+
+    roomByName: db.prepare<[RoomName], RoomRow>('SELECT name, seq, occupants FROM rooms WHERE name = ?'),
+    insertRoom: db.prepare<[RoomName, number]>(
+      'INSERT INTO rooms (name, seq, occupants, created_at) VALUES (?, 0, 0, ?) ON CONFLICT (name) DO NOTHING',
+    ),
+    nextSeq: db
+      .prepare<[RoomName], Seq>('UPDATE rooms SET seq = seq + 1 WHERE name = ? RETURNING seq')
+      .pluck(),
+    addOccupants: db.prepare<[number, RoomName]>('UPDATE rooms SET occupants = occupants + ? WHERE name = ?'),
+    isMember: db
+      .prepare<[RoomName, string], number>('SELECT 1 FROM memberships WHERE room = ? AND session_id = ?')
+      .pluck(),
+    insertMembership: db.prepare<[RoomName, string, number]>(
+      'INSERT INTO memberships (room, session_id, entered_at) VALUES (?, ?, ?)',
+    ),
+    deleteMembership: db.prepare<[RoomName, string]>(
+      'DELETE FROM memberships WHERE room = ? AND session_id = ?',
+    ),
+    occupantsOf: db
+      .prepare<[RoomName], string>(
+        `SELECT s.nickname FROM memberships m JOIN sessions s ON s.id = m.session_id
+         WHERE m.room = ? ORDER BY m.entered_at, m.session_id`,
+      )
+      .pluck(),
+    roomsByOccupants: db.prepare<[number], RoomRow>(
+      'SELECT name, seq, occupants FROM rooms ORDER BY occupants DESC, name LIMIT ?',
+    ),
+
+    insertEvent: db.prepare<[RoomName, Seq, string, string, number, string, string | null, string | null, string | null, string | null]>(
+      `INSERT INTO events (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    eventByClientId: db.prepare<[string, string], EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND client_id = ?`,
+    ),
+    eventsAfter: db.prepare<[RoomName, Seq, number], EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    eventsBefore: db.prepare<[RoomName, Seq, number], EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+    ),
+    eventsLatest: db.prepare<[RoomName, number], EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE room = ? ORDER BY seq DESC LIMIT ?`,
+    ),
+
+    insertOutbox: db
+      .prepare<[string, number], number>('INSERT INTO outbox (events_json, created_at) VALUES (?, ?) RETURNING id')
+      .pluck(),
+    claimableOutbox: db.prepare<[number, number, number], OutboxRow>(
+      `SELECT id, events_json, created_at FROM outbox
+       WHERE created_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)
+       ORDER BY id LIMIT ?`,
+    ),
+    claimOutboxRow: db.prepare<[number, number]>('UPDATE outbox SET claimed_until = ? WHERE id = ?'),
+    deleteOutboxRow: db.prepare<[number]>('DELETE FROM outbox WHERE id = ?'),
+    countOutbox: db.prepare<[], number>('SELECT count(*) FROM outbox').pluck(),
+
+  };
+}
+

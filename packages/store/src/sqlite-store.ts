@@ -1,0 +1,380 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  ChatError,
+  silentLogger,
+  type ChatEvent,
+  type Logger,
+  type RoomDetail,
+  type RoomName,
+  type RoomSummary,
+  type Seq,
+} from '@parley/protocol';
+import type {
+  ChatStore,
+  EnterResult,
+  HistoryQuery,
+  OutboxEntry,
+  SayResult,
+  SessionRecord,
+  StoredWrite,
+} from './chat-store.js';
+import { buildEvent, rowToEvent, type EventDraft } from './event-rows.js';
+import { migrate } from './migrations.js';
+import { prepareStatements, type SessionRow, type Statements } from './sqlite-statements.js';
+
+/** Options of `openSqliteStore`. */
+export interface SqliteStoreOptions {
+  /** Database file; its directory is created when missing. */
+  path: string;
+  /** @default silentLogger */
+  log?: Logger;
+}
+
+/**
+ * How long a writer waits for another process's write lock before failing.
+ * Write transactions are short (one room row, a few inserts), so 5 s only
+ * runs out when something is badly wrong.
+ */
+const BUSY_TIMEOUT_MS = 5000;
+// "Refreshed at most once a minute": reading a session must not turn every request into a write.
+const SESSION_TOUCH_INTERVAL_MS = 60_000;
+
+interface SayInput {
+  sessionId: string;
+  room: RoomName;
+  text: string;
+  clientId?: string;
+  now: number;
+}
+
+interface ClaimInput {
+  olderThan: number;
+  limit: number;
+  leaseMs: number;
+  now: number;
+}
+
+// A fresh object each time: callers may extend the events array they get.
+function nothingWritten(): StoredWrite {
+  return { events: [], outboxId: undefined };
+}
+
+function newId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function toSessionRecord(row: SessionRow): SessionRecord {
+  return { id: row.id, nickname: row.nickname, createdAt: row.created_at, lastSeenAt: row.last_seen_at };
+}
+
+// SQLite treats a negative LIMIT as "no limit"; a caller's bad number must not read everything.
+function sqlLimit(limit: number): number {
+  return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
+}
+
+function roomNotFound(room: RoomName): ChatError {
+  return new ChatError('room_not_found', `room ${room} does not exist`);
+}
+
+function unknownSession(): ChatError {
+  return new ChatError('unauthorized', 'unknown session');
+}
+
+/**
+ * `ChatStore` on one SQLite file (better-sqlite3), shared by the web processes
+ * of one machine. Every write runs in a `BEGIN IMMEDIATE` transaction: it takes
+ * the write lock before reading, so a writer waits (busy_timeout) instead of
+ * failing with SQLITE_BUSY when another process wrote since it read. The work
+ * is synchronous; the methods are `async` only to honour the interface.
+ * Construct it with `openSqliteStore`.
+ */
+export class SqliteStore implements ChatStore {
+  readonly #db: Database.Database;
+  readonly #log: Logger;
+  readonly #sql: Statements;
+  readonly #createSessionTx;
+  readonly #touchTx;
+  readonly #deleteSessionTx;
+  readonly #changeNicknameTx;
+  readonly #enterRoomTx;
+  readonly #leaveRoomTx;
+  readonly #sayTx;
+  readonly #getRoomTx;
+  readonly #readEventsTx;
+  readonly #claimOutboxTx;
+  readonly #acknowledgeOutboxTx;
+
+  /** Takes an open, migrated connection; use `openSqliteStore`. */
+  constructor(db: Database.Database, log: Logger = silentLogger) {
+    this.#db = db;
+    this.#log = log;
+    this.#sql = prepareStatements(db);
+
+    this.#createSessionTx = db.transaction((id: string, tokenHash: string, nickname: string, now: number) => {
+      this.#sql.insertSession.run(id, tokenHash, nickname, now, now);
+    });
+    this.#touchTx = db.transaction((id: string, now: number) => {
+      this.#sql.touchSession.run(now, id, now - SESSION_TOUCH_INTERVAL_MS);
+    });
+    this.#deleteSessionTx = db.transaction((sessionId: string, now: number) => this.#deleteSessionWrite(sessionId, now));
+    this.#changeNicknameTx = db.transaction((sessionId: string, nickname: string, now: number) =>
+      this.#changeNicknameWrite(sessionId, nickname, now),
+    );
+    this.#enterRoomTx = db.transaction((sessionId: string, room: RoomName, now: number, recentLimit: number) =>
+      this.#enterRoomWrite(sessionId, room, now, recentLimit),
+    );
+    this.#leaveRoomTx = db.transaction((sessionId: string, room: RoomName, now: number) =>
+      this.#leaveRoomWrite(sessionId, room, now),
+    );
+    this.#sayTx = db.transaction((input: SayInput) => this.#sayWrite(input));
+    this.#getRoomTx = db.transaction((room: RoomName) => this.#readRoomDetail(room));
+    this.#readEventsTx = db.transaction((room: RoomName, query: HistoryQuery) => this.#readHistory(room, query));
+    this.#claimOutboxTx = db.transaction((input: ClaimInput) => this.#claimOutboxWrite(input));
+    this.#acknowledgeOutboxTx = db.transaction((ids: number[]) => {
+      for (const id of ids) this.#sql.deleteOutboxRow.run(id);
+    });
+  }
+
+  async createSession(input: { tokenHash: string; nickname: string; now: number }): Promise<SessionRecord> {
+    const id = newId();
+    this.#createSessionTx.immediate(id, input.tokenHash, input.nickname, input.now);
+    return { id, nickname: input.nickname, createdAt: input.now, lastSeenAt: input.now };
+  }
+
+  async findSession(tokenHash: string, now: number): Promise<SessionRecord | undefined> {
+    const row = this.#sql.sessionByTokenHash.get(tokenHash);
+    if (!row) return undefined;
+    if (now - row.last_seen_at > SESSION_TOUCH_INTERVAL_MS) {
+      this.#touchTx.immediate(row.id, now);
+      return { ...toSessionRecord(row), lastSeenAt: now };
+    }
+    return toSessionRecord(row);
+  }
+
+  async deleteSession(sessionId: string, now: number): Promise<StoredWrite> {
+    return this.#deleteSessionTx.immediate(sessionId, now);
+  }
+
+  async sessionRooms(sessionId: string): Promise<RoomName[]> {
+    return this.#sql.roomsOfSession.all(sessionId);
+  }
+
+  async changeNickname(sessionId: string, nickname: string, now: number): Promise<StoredWrite> {
+    return this.#changeNicknameTx.immediate(sessionId, nickname, now);
+  }
+
+  async enterRoom(sessionId: string, room: RoomName, now: number, recentLimit: number): Promise<EnterResult> {
+    return this.#enterRoomTx.immediate(sessionId, room, now, recentLimit);
+  }
+
+  async leaveRoom(sessionId: string, room: RoomName, now: number): Promise<StoredWrite> {
+    return this.#leaveRoomTx.immediate(sessionId, room, now);
+  }
+
+  async say(input: SayInput): Promise<SayResult> {
+    const result = this.#sayTx.immediate(input);
+    if (!result.duplicate) this.#log.debug({ room: input.room, seq: result.event.seq }, 'event stored');
+    return result;
+  }
+
+  async listRooms(limit: number): Promise<RoomSummary[]> {
+    return this.#sql.roomsByOccupants
+      .all(sqlLimit(limit))
+      .map((row) => ({ name: row.name, seq: row.seq, occupants: row.occupants }));
+  }
+
+  async getRoom(room: RoomName): Promise<RoomDetail | undefined> {
+    // Deferred (read-only) transaction: the seq and the occupant list come from one snapshot.
+    return this.#getRoomTx.deferred(room);
+  }
+
+  async roomSeq(room: RoomName): Promise<Seq | undefined> {
+    return this.#sql.roomByName.get(room)?.seq;
+  }
+
+  async readEvents(room: RoomName, query: HistoryQuery): Promise<ChatEvent[]> {
+    return this.#readEventsTx.deferred(room, query);
+  }
+
+  async claimOutbox(input: ClaimInput): Promise<OutboxEntry[]> {
+    return this.#claimOutboxTx.immediate(input);
+  }
+
+  async acknowledgeOutbox(ids: number[]): Promise<void> {
+    if (ids.length === 0) return;
+    this.#acknowledgeOutboxTx.immediate(ids);
+  }
+
+  async outboxDepth(): Promise<number> {
+    return this.#sql.countOutbox.get() ?? 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  // ---- inside write transactions -------------------------------------------------
+
+  /**
+   * Appends events with the next seqs of their rooms and one outbox row holding
+   * exactly them. Must run inside an IMMEDIATE transaction.
+   */
+  #append(drafts: EventDraft[], now: number, owner?: { sessionId: string; clientId: string | undefined }): StoredWrite {
+    if (drafts.length === 0) return { events: [], outboxId: undefined };
+    const events = drafts.map((draft) => {
+      const seq = this.#sql.nextSeq.get(draft.room);
+      if (seq === undefined) throw new Error(`room ${draft.room} vanished inside a write`);
+      const event = buildEvent(draft, seq, newId());
+      this.#sql.insertEvent.run(
+        event.room,
+        event.seq,
+        event.id,
+        event.type,
+        event.at,
+        event.nickname,
+        event.type === 'message' ? event.text : null,
+        event.type === 'nick' ? event.from : null,
+        owner?.sessionId ?? null,
+        owner?.clientId ?? null,
+      );
+      return event;
+    });
+    const outboxId = this.#sql.insertOutbox.get(JSON.stringify(events), now);
+    if (outboxId === undefined) throw new Error('outbox insert returned no id');
+    return { events, outboxId };
+  }
+
+  #requireSession(sessionId: string): SessionRow {
+    const session = this.#sql.sessionById.get(sessionId);
+    if (!session) throw unknownSession();
+    return session;
+  }
+
+  #deleteSessionWrite(sessionId: string, now: number): StoredWrite {
+    const session = this.#sql.sessionById.get(sessionId);
+    // Deleting twice (a retried DELETE) is not an error: the session is gone either way.
+    if (!session) return nothingWritten();
+    const rooms = this.#sql.roomsOfSession.all(sessionId);
+    const drafts: EventDraft[] = rooms.map((room) => ({ room, type: 'leave', at: now, nickname: session.nickname }));
+    for (const room of rooms) {
+      this.#sql.deleteMembership.run(room, sessionId);
+      this.#sql.addOccupants.run(-1, room);
+    }
+    const write = this.#append(drafts, now);
+    this.#sql.deleteSessionRow.run(sessionId);
+    return write;
+  }
+
+  #changeNicknameWrite(sessionId: string, nickname: string, now: number): StoredWrite {
+    const session = this.#requireSession(sessionId);
+    if (session.nickname === nickname) return nothingWritten();
+    this.#sql.setNickname.run(nickname, sessionId);
+    const drafts: EventDraft[] = this.#sql.roomsOfSession
+      .all(sessionId)
+      .map((room) => ({ room, type: 'nick', at: now, nickname, from: session.nickname }));
+    return this.#append(drafts, now);
+  }
+
+  #enterRoomWrite(sessionId: string, room: RoomName, now: number, recentLimit: number): EnterResult {
+    const session = this.#requireSession(sessionId);
+    this.#sql.insertRoom.run(room, now);
+    let write: StoredWrite = nothingWritten();
+    if (this.#sql.isMember.get(room, sessionId) === undefined) {
+      this.#sql.insertMembership.run(room, sessionId, now);
+      this.#sql.addOccupants.run(1, room);
+      write = this.#append([{ room, type: 'enter', at: now, nickname: session.nickname }], now);
+    }
+    const detail = this.#readRoomDetail(room);
+    if (!detail) throw new Error(`room ${room} vanished inside a write`);
+    const recent = this.#readHistory(room, { latest: true, limit: recentLimit });
+    return { events: write.events, outboxId: write.outboxId, room: detail, recent };
+  }
+
+  #leaveRoomWrite(sessionId: string, room: RoomName, now: number): StoredWrite {
+    if (!this.#sql.roomByName.get(room)) throw roomNotFound(room);
+    if (this.#sql.isMember.get(room, sessionId) === undefined) return nothingWritten();
+    const session = this.#requireSession(sessionId);
+    this.#sql.deleteMembership.run(room, sessionId);
+    this.#sql.addOccupants.run(-1, room);
+    return this.#append([{ room, type: 'leave', at: now, nickname: session.nickname }], now);
+  }
+
+  #sayWrite(input: SayInput): SayResult {
+    const { sessionId, room, text, clientId, now } = input;
+    // The idempotency key is checked first, so a retry gets its first answer
+    // even if the session has left the room since.
+    if (clientId !== undefined) {
+      const earlier = this.#sql.eventByClientId.get(sessionId, clientId);
+      if (earlier) {
+        if (earlier.room !== room || earlier.text !== text) {
+          throw new ChatError('client_id_conflict', 'clientId was already used for a different message');
+        }
+        return { event: rowToEvent(earlier), duplicate: true, events: [], outboxId: undefined };
+      }
+    }
+    if (!this.#sql.roomByName.get(room)) throw roomNotFound(room);
+    if (this.#sql.isMember.get(room, sessionId) === undefined) {
+      throw new ChatError('not_in_room', `enter room ${room} before saying something in it`);
+    }
+    const session = this.#requireSession(sessionId);
+    const write = this.#append([{ room, type: 'message', at: now, nickname: session.nickname, text }], now, {
+      sessionId,
+      clientId,
+    });
+    const event = write.events[0];
+    if (!event) throw new Error('say appended no event');
+    return { event, duplicate: false, events: write.events, outboxId: write.outboxId };
+  }
+
+  #readRoomDetail(room: RoomName): RoomDetail | undefined {
+    const row = this.#sql.roomByName.get(room);
+    if (!row) return undefined;
+    return { name: row.name, seq: row.seq, occupants: this.#sql.occupantsOf.all(room).map((nickname) => ({ nickname })) };
+  }
+
+  #readHistory(room: RoomName, query: HistoryQuery): ChatEvent[] {
+    if (!this.#sql.roomByName.get(room)) throw roomNotFound(room);
+    const limit = sqlLimit(query.limit);
+    if ('after' in query) return this.#sql.eventsAfter.all(room, query.after, limit).map(rowToEvent);
+    const newestFirst =
+      'before' in query ? this.#sql.eventsBefore.all(room, query.before, limit) : this.#sql.eventsLatest.all(room, limit);
+    return newestFirst.reverse().map(rowToEvent);
+  }
+
+  #claimOutboxWrite(input: ClaimInput): OutboxEntry[] {
+    const rows = this.#sql.claimableOutbox.all(input.olderThan, input.now, sqlLimit(input.limit));
+    const claimedUntil = input.now + input.leaseMs;
+    return rows.map((row) => {
+      this.#sql.claimOutboxRow.run(claimedUntil, row.id);
+      return { id: row.id, events: JSON.parse(row.events_json) as ChatEvent[], createdAt: row.created_at };
+    });
+  }
+}
+
+/**
+ * Opens (creating when missing) the SQLite store at `path`: WAL journal,
+ * `synchronous=NORMAL` (a commit survives a process crash; only a power
+ * loss can undo the last ones; 17× faster than FULL here), a 5 s busy timeout, foreign keys on, schema migrated. Throws
+ * `SchemaTooNewError` for a file written by a newer release.
+ */
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const log = options.log ?? silentLogger;
+  if (options.path !== ':memory:' && options.path !== '') mkdirSync(dirname(options.path), { recursive: true });
+  const db = new Database(options.path, { timeout: BUSY_TIMEOUT_MS });
+  try {
+    // busy_timeout first: switching to WAL needs a lock another process may hold.
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    const applied = migrate(db, undefined, log);
+    log.info({ path: options.path, migrationsApplied: applied.length }, 'store opened');
+    return new SqliteStore(db, log);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,226 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { expect } from 'chai';
+import { MIGRATIONS, SchemaTooNewError, migrate, type Migration } from '../src/migrations.js';
+import { openSqliteStore, type SqliteStore } from '../src/index.js';
+import { chatStoreConformance } from './chat-store-conformance.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const WRITER_SCRIPT = fileURLToPath(new URL('./fixtures/concurrent-writer.ts', import.meta.url));
+
+function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'parley-store-'));
+}
+
+chatStoreConformance('SqliteStore', async () => {
+  const dir = await tempDir();
+  const store = openSqliteStore({ path: join(dir, 'parley.db') });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SqliteStore on a file', () => {
+  let dir: string;
+  const opened: Array<SqliteStore | Database.Database> = [];
+
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+
+  afterEach(async () => {
+    for (const handle of opened.splice(0)) await handle.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function open(path = join(dir, 'parley.db')): SqliteStore {
+    const store = openSqliteStore({ path });
+    opened.push(store);
+    return store;
+  }
+
+  function openRaw(path = join(dir, 'parley.db')): Database.Database {
+    const db = new Database(path);
+    opened.push(db);
+    return db;
+  }
+
+  it('creates the missing directories of its path', () => {
+    const path = join(dir, 'nested', 'deeper', 'parley.db');
+    open(path);
+    expect(existsSync(path)).to.equal(true);
+  });
+
+  it('puts the database in WAL mode', () => {
+    open();
+    expect(openRaw().pragma('journal_mode', { simple: true })).to.equal('wal');
+  });
+
+  it('records the latest migration in user_version', () => {
+    open();
+    expect(openRaw().pragma('user_version', { simple: true })).to.equal(MIGRATIONS.length);
+  });
+
+  it('keeps its data across a close and a reopen', async () => {
+    const first = open();
+    const session = await first.createSession({ tokenHash: 'hash-a', nickname: 'alice', now: 1 });
+    await first.enterRoom(session.id, 'lobby', 2, 0);
+    await first.close();
+    const second = open();
+    expect((await second.findSession('hash-a', 3))?.id).to.equal(session.id);
+    expect(await second.roomSeq('lobby')).to.equal(1);
+    expect(await second.outboxDepth()).to.equal(1);
+  });
+
+  it('applies each migration exactly once across reopenings', () => {
+    const calls: number[] = [];
+    const steps: Migration[] = [1, 2].map((version) => ({
+      version,
+      name: `step ${version}`,
+      up(db) {
+        calls.push(version);
+        db.exec(`CREATE TABLE t${version} (x INTEGER)`);
+      },
+    }));
+    const path = join(dir, 'steps.db');
+    expect(migrate(openRaw(path), steps)).to.deep.equal([1, 2]);
+    expect(migrate(openRaw(path), steps)).to.deep.equal([]);
+    expect(migrate(openRaw(path), [...steps, { version: 3, name: 'step 3', up: () => calls.push(3) }])).to.deep.equal([3]);
+    expect(calls).to.deep.equal([1, 2, 3]);
+  });
+
+  it('rolls a failing migration back together with its version', () => {
+    const db = openRaw(join(dir, 'failing.db'));
+    const failing: Migration = {
+      version: 1,
+      name: 'fails halfway',
+      up(handle) {
+        handle.exec('CREATE TABLE half (x INTEGER)');
+        throw new Error('boom');
+      },
+    };
+    expect(() => migrate(db, [failing])).to.throw('boom');
+    expect(db.pragma('user_version', { simple: true })).to.equal(0);
+    expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'half'").get()).to.deep.equal({ n: 0 });
+  });
+
+  it('refuses to open a database whose schema is newer than the code', () => {
+    const path = join(dir, 'newer.db');
+    const raw = new Database(path);
+    raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    raw.close();
+    expect(() => open(path)).to.throw(SchemaTooNewError, /newer than this code supports/);
+  });
+
+  it('can be closed twice', async () => {
+    const store = open();
+    await store.close();
+    await store.close();
+  });
+});
+
+describe('SqliteStore shared by several processes', () => {
+  const WRITERS = 3;
+  const MESSAGES_PER_WRITER = 150;
+  let dir: string;
+  let children: ChildProcess[] = [];
+
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+
+  afterEach(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    children = [];
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  interface Writer {
+    child: ChildProcess;
+    stderr: () => string;
+    /** Resolves with each stdout line in turn. */
+    nextLine: (timeoutMs: number) => Promise<string>;
+  }
+
+  function startWriter(path: string, nickname: string): Writer {
+    const child = spawn(process.execPath, ['--import', 'tsx', WRITER_SCRIPT, path, 'race', nickname, String(MESSAGES_PER_WRITER)], {
+      cwd: REPO_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stderr = '';
+    let buffered = '';
+    const lines: string[] = [];
+    const waiting: Array<(line: string) => void> = [];
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) !== -1) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        const waiter = waiting.shift();
+        if (waiter) waiter(line);
+        else lines.push(line);
+      }
+    });
+    const nextLine = (timeoutMs: number): Promise<string> => {
+      const ready = lines.shift();
+      if (ready !== undefined) return Promise.resolve(ready);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`writer ${nickname} printed nothing in ${timeoutMs} ms; stderr:\n${stderr}`)),
+          timeoutMs,
+        );
+        waiting.push((line) => {
+          clearTimeout(timer);
+          resolve(line);
+        });
+      });
+    };
+    return { child, stderr: () => stderr, nextLine };
+  }
+
+  it(`numbers ${WRITERS * MESSAGES_PER_WRITER} concurrent messages from ${WRITERS} processes without gap, duplicate or error`, async function () {
+    this.timeout(15_000);
+    const path = join(dir, 'shared.db');
+    const writers = Array.from({ length: WRITERS }, (_, index) => startWriter(path, `writer${index}`));
+    // Every child has opened the file (migrating it concurrently) and entered the room before any says.
+    for (const writer of writers) expect(await writer.nextLine(10_000)).to.equal('ready');
+    for (const writer of writers) writer.child.stdin?.end('go\n');
+    const reports = await Promise.all(writers.map((writer) => writer.nextLine(10_000)));
+
+    for (const [index, line] of reports.entries()) {
+      expect(JSON.parse(line), `writer${index} stderr:\n${writers[index]?.stderr()}`).to.deep.equal({
+        said: MESSAGES_PER_WRITER,
+        errors: 0,
+      });
+    }
+
+    const store = openSqliteStore({ path });
+    try {
+      const events = await store.readEvents('race', { after: 0, limit: 10_000 });
+      const total = WRITERS + WRITERS * MESSAGES_PER_WRITER;
+      expect(events.map((event) => event.seq)).to.deep.equal(Array.from({ length: total }, (_, index) => index + 1));
+      expect(new Set(events.map((event) => event.id)).size).to.equal(total);
+      expect(await store.roomSeq('race')).to.equal(total);
+      expect(await store.outboxDepth()).to.equal(total);
+      // Each writer's own messages keep the order it said them in.
+      for (let index = 0; index < WRITERS; index++) {
+        const texts = events.flatMap((event) => (event.type === 'message' && event.nickname === `writer${index}` ? [event.text] : []));
+        expect(texts).to.deep.equal(Array.from({ length: MESSAGES_PER_WRITER }, (_, n) => `writer${index} ${n}`));
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
