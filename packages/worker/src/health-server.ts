@@ -1,0 +1,69 @@
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ChatError, type Logger } from '@parley/protocol';
+
+/** Options of `startHealthServer`. */
+export interface HealthServerOptions {
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port. @default 3900 */
+  port?: number;
+  log: Logger;
+}
+
+/** A listening health server. */
+export interface HealthServer {
+  /** The port actually bound. */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const HEALTHY = JSON.stringify({ ok: true, role: 'worker' });
+
+function sendJson(response: ServerResponse, status: number, body: string): void {
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  response.end(body);
+}
+
+/**
+ * Serves `GET /healthz` → `{"ok":true,"role":"worker"}` for supervisors and
+ * load checks; the worker has no other HTTP surface.
+ */
+export function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
+  const server: Server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (path !== '/healthz') {
+      sendJson(response, 404, JSON.stringify(new ChatError('not_found', 'no such endpoint').toBody()));
+      return;
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('allow', 'GET, HEAD');
+      sendJson(response, 405, JSON.stringify(new ChatError('method_not_allowed', 'use GET').toBody()));
+      return;
+    }
+    sendJson(response, 200, HEALTHY);
+  });
+  // Health checks are short; do not let idle keep-alive sockets delay shutdown.
+  server.keepAliveTimeout = 1000;
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 3900, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      server.on('error', (error) => options.log.error({ error: error.message }, 'health server error'));
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}

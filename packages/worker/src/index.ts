@@ -1,0 +1,8 @@
+export {
+  createWorker,
+  type CreateWorkerOptions,
+  type NotifyJobResult,
+  type NotifyWorker,
+  type NotifyWorkerConfig,
+} from './worker.js';
+export { loadConfig, type LogLevel, type WorkerConfig } from './config.js';

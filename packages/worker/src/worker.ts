@@ -1,0 +1,131 @@
+import { NOTIFY_QUEUE_NAME, type Logger, type NotifyJobData } from '@parley/protocol';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createChatserverClient } from './chatserver-client.js';
+import type { WorkerConfig } from './config.js';
+import { NotifyError } from './notify-error.js';
+import { createRegistryReader } from './registry-reader.js';
+
+/** The settings `createWorker` uses (a subset of `WorkerConfig`). */
+export type NotifyWorkerConfig = Pick<WorkerConfig, 'redisPrefix' | 'secret' | 'concurrency' | 'notifyTimeoutMs'>;
+
+/** Dependencies of `createWorker`. */
+export interface CreateWorkerOptions {
+  /**
+   * The Redis connection, built by the caller with `maxRetriesPerRequest: null`
+   * (BullMQ requires it). It stays the caller's: `close()` does not quit it.
+   */
+  connection: Redis;
+  log: Logger;
+  config: Readonly<NotifyWorkerConfig>;
+  /**
+   * Longest `close()` waits for running jobs before abandoning them (their
+   * locks expire and another worker runs them again).
+   * @default 10000
+   */
+  closeTimeoutMs?: number;
+}
+
+/** A running notify worker. */
+export interface NotifyWorker {
+  /** Stops taking jobs, waits (bounded) for running ones, closes the chatserver pools. */
+  close(): Promise<void>;
+}
+
+/** What a completed notify job returns (kept by BullMQ with the job). */
+export interface NotifyJobResult {
+  /** How many chatservers acknowledged the events. */
+  chatservers: number;
+}
+
+/**
+ * Starts a BullMQ worker on the notify queue. Each job's events go to every
+ * live chatserver in the registry at once; one slow or dead chatserver never
+ * delays the others. The job completes when all acknowledged (or none is
+ * live), is retried by BullMQ when any failed transiently (network, timeout,
+ * 5xx; chatservers drop duplicates), and fails for good when the only
+ * failures were refusals (4xx).
+ */
+export function createWorker(options: CreateWorkerOptions): NotifyWorker {
+  const { connection, config } = options;
+  const log = options.log.child({ component: 'notify-worker' });
+  const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+  const registry = createRegistryReader({ redis: connection, prefix: config.redisPrefix });
+  const client = createChatserverClient({ secret: config.secret, timeoutMs: config.notifyTimeoutMs, log });
+
+  async function notifyChatservers(job: Job<NotifyJobData, NotifyJobResult>): Promise<NotifyJobResult> {
+    const events = job.data?.events;
+    if (!Array.isArray(events)) throw new UnrecoverableError('job data has no events array');
+    if (events.length === 0) return { chatservers: 0 };
+    const targets = await registry.live();
+    client.markLive(targets);
+    // Nobody to tell: a chatserver that joins later repairs from the web tier.
+    if (targets.length === 0) return { chatservers: 0 };
+
+    const results = await Promise.allSettled(targets.map((url) => client.send(url, events)));
+    const failures: NotifyError[] = [];
+    for (const [index, result] of results.entries()) {
+      if (result.status === 'fulfilled') continue;
+      const url = targets[index] ?? '';
+      const failure =
+        result.reason instanceof NotifyError
+          ? result.reason
+          : new NotifyError(url, String(result.reason), { retryable: true, cause: result.reason });
+      failures.push(failure);
+      log.warn(
+        { jobId: job.id ?? '', attempt: job.attemptsMade + 1, url, status: failure.status ?? 0, error: failure.message },
+        'chatserver notify failed',
+      );
+    }
+    if (failures.length === 0) return { chatservers: targets.length };
+    const summary = `${failures.length} of ${targets.length} chatservers failed: ${failures
+      .map((failure) => `${failure.url} ${failure.message}`)
+      .join('; ')}`;
+    if (failures.some((failure) => failure.retryable)) throw new Error(summary);
+    // Only refusals: the same request would be refused again, retrying only delays the log line.
+    throw new UnrecoverableError(summary);
+  }
+
+  const worker = new Worker<NotifyJobData, NotifyJobResult>(NOTIFY_QUEUE_NAME, notifyChatservers, {
+    connection,
+    prefix: `${config.redisPrefix}bull`,
+    concurrency: config.concurrency,
+  });
+
+  worker.on('error', (error) => {
+    log.error({ error: error.message }, 'notify worker error');
+  });
+  worker.on('failed', (job, error) => {
+    if (job === undefined) {
+      log.error({ error: error.message }, 'notify job failed');
+      return;
+    }
+    const attempts = job.opts.attempts ?? 1;
+    const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= attempts;
+    const fields = { jobId: job.id ?? '', attemptsMade: job.attemptsMade, attempts, error: error.message };
+    if (final) log.error(fields, 'notify job gave up');
+    else log.warn(fields, 'notify job failed, will retry');
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    close() {
+      closing ??= (async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), closeTimeoutMs);
+        });
+        // pause() stops fetching and waits for running jobs; a second close() call
+        // would not turn a waiting close into a forced one, hence pause, then force.
+        const outcome = await Promise.race([worker.pause().then(() => 'paused' as const), timedOut]);
+        clearTimeout(timer);
+        if (outcome === 'timeout') log.warn({ closeTimeoutMs }, 'notify jobs still running at close: abandoning them');
+        await worker.close(true).catch((error: unknown) => {
+          log.warn({ error: String(error) }, 'notify worker close failed');
+        });
+        await client.close();
+      })();
+      return closing;
+    },
+  };
+}
