@@ -1,0 +1,93 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Logger } from '@parley/protocol';
+import type { ChatStore } from '@parley/store';
+import { createAuthenticator } from './auth.js';
+import type { WebConfig } from './config.js';
+import { corsMiddleware } from './cors.js';
+import { errorMiddleware } from './errors.js';
+import { commonHeadersMiddleware } from './headers.js';
+import { registerInternalRoutes } from './internal-routes.js';
+import { jsonpMiddleware } from './jsonp.js';
+import { notFoundMiddleware } from './not-found.js';
+import { createNotifier, type NotifyQueue } from './notifier.js';
+import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+import { registerPublicRoutes } from './public-routes.js';
+import { registerRoomRoutes } from './room-routes.js';
+import type { RouteDeps } from './route-deps.js';
+import { registerSessionRoutes } from './session-routes.js';
+
+/** Dependencies and settings of `createWebApp`; the caller builds and closes the store and queue. */
+export interface WebAppOptions {
+  store: ChatStore;
+  /**
+   * The notify queue (`NOTIFY_QUEUE_NAME`, prefix `${redisPrefix}bull`), on a
+   * connection with `enableOfflineQueue: false` so `add` fails at once while
+   * Redis is down and the outbox relay takes over.
+   */
+  queue: NotifyQueue;
+  log: Logger;
+  config: Readonly<WebConfig>;
+  /**
+   * Timing of the outbox relay (its age threshold is `config.outboxRelayMs`).
+   * @default { intervalMs: 1000, leaseMs: 10000, batchSize: 500 }
+   */
+  relay?: Pick<OutboxRelayOptions, 'intervalMs' | 'leaseMs' | 'batchSize'>;
+  /** Clock of event times. @default Date.now */
+  now?: () => number;
+}
+
+/** A web tier instance: the Koa app to listen with, its running outbox relay, and `close`. */
+export interface WebApp {
+  app: Koa;
+  relay: OutboxRelay;
+  /** Stops the relay and waits for queue adds in flight; the store and queue stay open (the caller owns them). */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the web tier: every public `/api/*` endpoint but observe, the signed
+ * internal gap-repair read, `/healthz` and the placeholder page. Starts the
+ * outbox relay.
+ */
+export function createWebApp(options: WebAppOptions): WebApp {
+  const { store, queue, log, config } = options;
+  const now = options.now ?? Date.now;
+  const notifier = createNotifier({ store, queue, log, attempts: config.notifyAttempts });
+  const relay = new OutboxRelay({
+    store,
+    queue,
+    log,
+    olderThanMs: config.outboxRelayMs,
+    attempts: config.notifyAttempts,
+    now,
+    ...options.relay,
+  });
+  const deps: RouteDeps = { store, notifier, authenticate: createAuthenticator(store, now), log, config, now };
+
+  const router = new Router();
+  registerPublicRoutes(router);
+  registerSessionRoutes(router, deps);
+  registerRoomRoutes(router, deps);
+  registerInternalRoutes(router, deps);
+
+  const app = new Koa();
+  // Errors are answered by errorMiddleware; what reaches here failed after the answer started.
+  app.on('error', (error: unknown) => log.warn({ err: error }, 'response failed'));
+  app.use(errorMiddleware(log));
+  app.use(commonHeadersMiddleware());
+  app.use(corsMiddleware());
+  app.use(jsonpMiddleware(log));
+  app.use(router.routes());
+  app.use(notFoundMiddleware());
+
+  relay.start();
+  return {
+    app,
+    relay,
+    async close() {
+      await relay.stop();
+      await notifier.drain();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import type { Context } from 'koa';
+import { ChatError } from '@parley/protocol';
+import type { ChatStore, SessionRecord } from '@parley/store';
+import { isJsonpRequest } from './jsonp.js';
+import { SESSION_COOKIE, hashSessionToken, isTokenShaped } from './session-token.js';
+
+/** How a request presented its session. */
+export type SessionSource = 'bearer' | 'cookie' | 'query';
+
+/** A session token and where it came from. */
+export interface PresentedToken {
+  token: string;
+  source: SessionSource;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Finds the session token of a request: `Authorization: Bearer` first, else
+ * the `parley_session` cookie, else `?session=` on a JSONP GET only (a
+ * `<script>` can send nothing else). A JSONP GET ignores the cookie: otherwise
+ * any page could read a signed-in visitor's session answers by including them
+ * as a script. Returns `undefined` when none is presented.
+ */
+export function presentedToken(ctx: Context): PresentedToken | undefined {
+  const authorization = ctx.get('Authorization');
+  if (authorization !== '') {
+    const match = /^Bearer +(\S+) *$/i.exec(authorization);
+    if (match?.[1] === undefined) throw new ChatError('unauthorized', 'Authorization must be "Bearer <session>"');
+    return { token: match[1], source: 'bearer' };
+  }
+  const jsonp = isJsonpRequest(ctx);
+  if (!jsonp) {
+    const cookie = ctx.cookies.get(SESSION_COOKIE);
+    if (cookie !== undefined && cookie !== '') return { token: cookie, source: 'cookie' };
+    return undefined;
+  }
+  const query = ctx.query.session;
+  if (typeof query === 'string' && query !== '') return { token: query, source: 'query' };
+  return undefined;
+}
+
+/** Resolves the session of a request or throws; see `createAuthenticator`. */
+export type Authenticate = (ctx: Context) => Promise<SessionRecord>;
+
+/**
+ * Builds the session check of endpoints that need one. Throws 401
+ * `unauthorized` when no session is presented or it is unknown, and 403
+ * `csrf_required` for a cookie-authenticated write without
+ * `X-Requested-With: XMLHttpRequest` (a cross-site form cannot set that
+ * header; a cross-site script cannot without a preflight we never grant with
+ * credentials). The CSRF check runs before the store is asked.
+ */
+export function createAuthenticator(store: ChatStore, now: () => number = Date.now): Authenticate {
+  return async (ctx) => {
+    const presented = presentedToken(ctx);
+    if (presented === undefined) throw new ChatError('unauthorized', 'a session is required: POST /api/session first');
+    if (presented.source === 'cookie' && !SAFE_METHODS.has(ctx.method) && ctx.get('X-Requested-With') !== 'XMLHttpRequest') {
+      throw new ChatError('csrf_required', 'cookie-authenticated writes need the header X-Requested-With: XMLHttpRequest');
+    }
+    if (!isTokenShaped(presented.token)) throw new ChatError('unauthorized', 'unknown session');
+    const session = await store.findSession(hashSessionToken(presented.token), now());
+    if (session === undefined) throw new ChatError('unauthorized', 'unknown session');
+    return session;
+  };
+}

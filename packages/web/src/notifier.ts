@@ -1,0 +1,78 @@
+import type { Queue, JobsOptions } from 'bullmq';
+import type { ChatEvent, Logger, NotifyJobData } from '@parley/protocol';
+import type { ChatStore } from '@parley/store';
+
+/** The BullMQ queue of notify jobs, as the web tier uses it. */
+export type NotifyQueue = Queue<NotifyJobData>;
+
+/** Name of every notify job. */
+export const NOTIFY_JOB_NAME = 'notify';
+
+/**
+ * Options of the notify job of outbox row `outboxId` (the shared wire
+ * contract). The jobId makes a re-queue by the relay a no-op while the first
+ * job is still kept; completed jobs are kept an hour for exactly that.
+ */
+export function notifyJobOptions(outboxId: number, attempts: number): JobsOptions {
+  return {
+    jobId: `outbox-${outboxId}`,
+    attempts,
+    backoff: { type: 'exponential', delay: 200 },
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: { age: 86_400 },
+  };
+}
+
+/** Options of `createNotifier`. */
+export interface NotifierOptions {
+  store: ChatStore;
+  queue: NotifyQueue;
+  log: Logger;
+  /** BullMQ attempts of each job. @default 8 */
+  attempts?: number;
+}
+
+/** Hands committed events to the queue after the answer. */
+export interface Notifier {
+  /**
+   * Adds the job of outbox row `outboxId` without the caller waiting; on
+   * success the row is acknowledged, on failure (Redis down) it stays for the
+   * outbox relay. Never throws or rejects.
+   */
+  publish(outboxId: number, events: ChatEvent[]): void;
+  /** Waits for the publishes in flight (shutdown). */
+  drain(): Promise<void>;
+}
+
+/** Creates the request path's notifier. */
+export function createNotifier(options: NotifierOptions): Notifier {
+  const { store, queue, log } = options;
+  const attempts = options.attempts ?? 8;
+  const inFlight = new Set<Promise<void>>();
+
+  const send = async (outboxId: number, events: ChatEvent[]): Promise<void> => {
+    try {
+      await queue.add(NOTIFY_JOB_NAME, { outboxId, events }, notifyJobOptions(outboxId, attempts));
+    } catch (error) {
+      log.warn({ err: error, outboxId }, 'notify job not queued; the outbox relay will retry');
+      return;
+    }
+    try {
+      await store.acknowledgeOutbox([outboxId]);
+    } catch (error) {
+      // The job is queued; the relay will queue it again under the same jobId, which is deduplicated.
+      log.warn({ err: error, outboxId }, 'outbox row not acknowledged');
+    }
+  };
+
+  return {
+    publish(outboxId, events) {
+      const task = send(outboxId, events);
+      inFlight.add(task);
+      void task.finally(() => inFlight.delete(task));
+    },
+    async drain() {
+      await Promise.all(inFlight);
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import type Router from '@koa/router';
+import {
+  ChatError,
+  parseClientId,
+  parseIntegerParameter,
+  parseMessageText,
+  parseRoomName,
+} from '@parley/protocol';
+import type { HistoryQuery } from '@parley/store';
+import { readJsonBody } from './body.js';
+import { publishWrite, type RouteDeps } from './route-deps.js';
+
+/** Rooms listed by `GET /api/rooms`. */
+export const ROOM_LIST_LIMIT = 100;
+/** Events in the answer of an enter. */
+export const ENTER_RECENT_EVENTS = 50;
+/** Default and largest `limit` of `GET /api/rooms/:room/events`. */
+export const HISTORY_LIMIT = { default: 50, max: 200 } as const;
+const SEQ_BOUNDS = { min: 0, max: Number.MAX_SAFE_INTEGER };
+
+/** Reads `after` / `before` / `limit` of a history request, or throws `invalid_parameter`. */
+export function parseHistoryQuery(query: Record<string, unknown>): HistoryQuery {
+  if (query.after !== undefined && query.before !== undefined) {
+    throw new ChatError('invalid_parameter', 'give after or before, not both');
+  }
+  const limit = parseIntegerParameter('limit', query.limit, { min: 1, max: HISTORY_LIMIT.max }) ?? HISTORY_LIMIT.default;
+  const after = parseIntegerParameter('after', query.after, SEQ_BOUNDS);
+  if (after !== undefined) return { after, limit };
+  const before = parseIntegerParameter('before', query.before, SEQ_BOUNDS);
+  if (before !== undefined) return { before, limit };
+  return { latest: true, limit };
+}
+
+/**
+ * Room endpoints: listing and detail (no session needed), history, and the
+ * writes enter / leave / say. Every write validates its whole input before
+ * the store is called, answers, then publishes its events.
+ */
+export function registerRoomRoutes(router: Router, deps: RouteDeps): void {
+  const { store, authenticate } = deps;
+
+  router.get('/api/rooms', async (ctx) => {
+    ctx.body = { rooms: await store.listRooms(ROOM_LIST_LIMIT) };
+  });
+
+  router.get('/api/rooms/:room', async (ctx) => {
+    const name = parseRoomName(ctx.params.room);
+    const room = await store.getRoom(name);
+    if (room === undefined) throw new ChatError('room_not_found', `no room named ${name}`);
+    ctx.body = room;
+  });
+
+  router.get('/api/rooms/:room/events', async (ctx) => {
+    const room = parseRoomName(ctx.params.room);
+    const query = parseHistoryQuery(ctx.query);
+    ctx.body = { events: await store.readEvents(room, query) };
+  });
+
+  router.post('/api/rooms/:room/enter', async (ctx) => {
+    const room = parseRoomName(ctx.params.room);
+    const session = await authenticate(ctx);
+    await readJsonBody(ctx, { allowEmpty: true });
+    const result = await store.enterRoom(session.id, room, deps.now(), ENTER_RECENT_EVENTS);
+    ctx.body = { room: result.room, events: result.recent };
+    publishWrite(deps, result);
+  });
+
+  router.post('/api/rooms/:room/leave', async (ctx) => {
+    const room = parseRoomName(ctx.params.room);
+    const session = await authenticate(ctx);
+    await readJsonBody(ctx, { allowEmpty: true });
+    const write = await store.leaveRoom(session.id, room, deps.now());
+    ctx.status = 204;
+    publishWrite(deps, write);
+  });
+
+  router.post('/api/rooms/:room/say', async (ctx) => {
+    const room = parseRoomName(ctx.params.room);
+    const session = await authenticate(ctx);
+    const body = await readJsonBody(ctx);
+    const text = parseMessageText(body.text);
+    const clientId = parseClientId(body.clientId);
+    const result = await store.say({
+      sessionId: session.id,
+      room,
+      text,
+      now: deps.now(),
+      ...(clientId === undefined ? {} : { clientId }),
+    });
+    ctx.status = 201;
+    ctx.body = { event: result.event };
+    if (!result.duplicate) publishWrite(deps, result);
+  });
+}

@@ -1,0 +1,26 @@
+import type { Logger } from '@parley/protocol';
+import type { ChatStore, StoredWrite } from '@parley/store';
+import type { Authenticate } from './auth.js';
+import type { WebConfig } from './config.js';
+import type { Notifier } from './notifier.js';
+
+/** What the route modules need; built once by `createWebApp`. */
+export interface RouteDeps {
+  store: ChatStore;
+  notifier: Notifier;
+  authenticate: Authenticate;
+  log: Logger;
+  config: Readonly<WebConfig>;
+  /** Clock of event times and session refreshes. */
+  now: () => number;
+}
+
+/**
+ * Hands a committed write's events to the queue, after the answer is set and
+ * without waiting (the outbox row already makes them durable). A write that
+ * changed nothing has no outbox row and publishes nothing.
+ */
+export function publishWrite(deps: RouteDeps, write: StoredWrite): void {
+  if (write.outboxId === undefined || write.events.length === 0) return;
+  deps.notifier.publish(write.outboxId, write.events);
+}

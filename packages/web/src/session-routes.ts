@@ -1,0 +1,48 @@
+import type Router from '@koa/router';
+import { parseNickname } from '@parley/protocol';
+import { readJsonBody } from './body.js';
+import { publishWrite, type RouteDeps } from './route-deps.js';
+import { clearedSessionCookie, hashSessionToken, newSessionToken, sessionCookie } from './session-token.js';
+
+/**
+ * Identity endpoints: `POST /api/session` (create, with the cookie),
+ * `GET /api/session`, `DELETE /api/session` (leave every room, clear the
+ * cookie) and `POST /api/nick`.
+ */
+export function registerSessionRoutes(router: Router, deps: RouteDeps): void {
+  const { store, authenticate, config } = deps;
+  const cookieOptions = { secure: config.cookieSecure };
+
+  router.post('/api/session', async (ctx) => {
+    const body = await readJsonBody(ctx);
+    const nickname = parseNickname(body.nickname);
+    const token = newSessionToken();
+    await store.createSession({ tokenHash: hashSessionToken(token), nickname, now: deps.now() });
+    ctx.status = 201;
+    ctx.set('Set-Cookie', sessionCookie(token, cookieOptions));
+    ctx.body = { session: token, nickname };
+  });
+
+  router.get('/api/session', async (ctx) => {
+    const session = await authenticate(ctx);
+    const rooms = await store.sessionRooms(session.id);
+    ctx.body = { nickname: session.nickname, rooms };
+  });
+
+  router.delete('/api/session', async (ctx) => {
+    const session = await authenticate(ctx);
+    const write = await store.deleteSession(session.id, deps.now());
+    ctx.status = 204;
+    ctx.set('Set-Cookie', clearedSessionCookie(cookieOptions));
+    publishWrite(deps, write);
+  });
+
+  router.post('/api/nick', async (ctx) => {
+    const session = await authenticate(ctx);
+    const body = await readJsonBody(ctx);
+    const nickname = parseNickname(body.nickname);
+    const write = await store.changeNickname(session.id, nickname, deps.now());
+    ctx.body = { nickname };
+    publishWrite(deps, write);
+  });
+}

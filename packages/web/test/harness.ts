@@ -1,0 +1,199 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { startRedisServer, type RedisServerHandle } from '@parley/cluster';
+import { NOTIFY_QUEUE_NAME, silentLogger, type ChatEvent, type NotifyJobData } from '@parley/protocol';
+import { openSqliteStore, type SqliteStore } from '@parley/store';
+import { createWebApp, type WebApp } from '../src/app.js';
+import { loadConfig, type WebConfig } from '../src/config.js';
+import type { OutboxRelayOptions } from '../src/outbox-relay.js';
+
+/** The secret every harness signs internal requests with. */
+export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+
+/** A web app on a real port with its real store, Redis and queue. */
+export interface Harness {
+  baseUrl: string;
+  config: Readonly<WebConfig>;
+  store: SqliteStore;
+  redis: RedisServerHandle;
+  connection: Redis;
+  queue: Queue<NotifyJobData>;
+  web: WebApp;
+  close(): Promise<void>;
+}
+
+/** Options of `startHarness`. */
+export interface HarnessOptions {
+  /** Extra environment for `loadConfig`. @default {} */
+  env?: Record<string, string>;
+  /** Relay timing. @default { intervalMs: 1000, leaseMs: 10000 } */
+  relay?: Pick<OutboxRelayOptions, 'intervalMs' | 'leaseMs' | 'batchSize'>;
+}
+
+/** Starts a private redis-server, a SQLite store in a temp dir, the queue and the web app on port 0. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'parley-web-'));
+  const redis = await startRedisServer({ dir: join(dir, 'redis') });
+  const prefix = `t${Math.random().toString(36).slice(2, 8)}:`;
+  const config = loadConfig({
+    PARLEY_SECRET: TEST_SECRET,
+    PARLEY_REDIS_URL: redis.url,
+    PARLEY_REDIS_PREFIX: prefix,
+    PARLEY_DB_PATH: join(dir, 'parley.db'),
+    ...options.env,
+  });
+  const store = openSqliteStore({ path: config.dbPath });
+  // Reconnect quickly after a restart so the outage test stays short.
+  const connection = new Redis(config.redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => 50,
+  });
+  connection.on('error', () => undefined);
+  const queue = new Queue<NotifyJobData>(NOTIFY_QUEUE_NAME, { connection, prefix: `${prefix}bull` });
+  queue.on('error', () => undefined);
+  await queue.waitUntilReady();
+  const web = createWebApp({
+    store,
+    queue,
+    log: silentLogger,
+    config,
+    ...(options.relay === undefined ? {} : { relay: options.relay }),
+  });
+  const server: Server = await new Promise((resolve) => {
+    const listening = web.app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    config,
+    store,
+    redis,
+    connection,
+    queue,
+    web,
+    async close() {
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeAllConnections();
+      await closed;
+      await web.close();
+      await queue.close().catch(() => undefined);
+      connection.disconnect();
+      await store.close();
+      await redis.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An HTTP answer with its body parsed when it is JSON. */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  // Test code reads arbitrary nested fields of many answer shapes; chai checks them.
+  json: any;
+}
+
+/** Options of `call`. */
+export interface CallOptions {
+  /** Sent as JSON with `Content-Type: application/json`. */
+  json?: unknown;
+  /** Sent as is (set the content type in `headers`). */
+  body?: string | Uint8Array;
+  /** Bearer token. */
+  session?: string;
+  headers?: Record<string, string>;
+}
+
+/** One request to the harness, over real HTTP. */
+export async function call(harness: Harness, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | Uint8Array | undefined = options.body;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers['content-type'] ??= 'application/json';
+  }
+  if (options.session !== undefined) headers.authorization = `Bearer ${options.session}`;
+  const response = await fetch(`${harness.baseUrl}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+    signal: AbortSignal.timeout(5000),
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+/** Creates a session and returns its bearer token. */
+export async function newSession(harness: Harness, nickname = 'alice'): Promise<string> {
+  const answer = await call(harness, 'POST', '/api/session', { json: { nickname } });
+  if (answer.status !== 201) throw new Error(`session not created: ${answer.status} ${answer.text}`);
+  return answer.json.session as string;
+}
+
+let roomCounter = 0;
+/** A room name no other test uses. */
+export function uniqueRoom(): string {
+  roomCounter += 1;
+  return `room-${roomCounter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * Polls `probe` until it returns a value other than `undefined`/`false`, or
+ * throws after `timeoutMs`. A probe that throws (Redis still reconnecting)
+ * counts as "not yet".
+ */
+export async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 5000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : ` (last error: ${String(lastError)})`}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Waits until every outbox row is acknowledged (earlier writes' queue adds finished). */
+export async function settle(harness: Harness): Promise<void> {
+  await waitFor(async () => (await harness.store.outboxDepth()) === 0, 5000, 'outbox to drain');
+}
+
+/** What a refused request must leave unchanged. */
+export interface StateSnapshot {
+  seq: number | undefined;
+  outboxDepth: number;
+  jobs: number;
+}
+
+/** Room head, outbox depth and number of jobs in the queue, after earlier writes settled. */
+export async function snapshot(harness: Harness, room: string): Promise<StateSnapshot> {
+  await settle(harness);
+  const counts = await harness.queue.getJobCounts('waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized');
+  const jobs = Object.values(counts).reduce((sum, count) => sum + count, 0);
+  return { seq: await harness.store.roomSeq(room), outboxDepth: await harness.store.outboxDepth(), jobs };
+}
+
+/** The queued job that carries `event`, if any. */
+export async function jobOfEvent(harness: Harness, event: ChatEvent): Promise<NotifyJobData | undefined> {
+  const jobs = await harness.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
+  return jobs.find((job) => job.data.events.some((candidate) => candidate.id === event.id))?.data;
+}

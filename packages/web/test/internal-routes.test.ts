@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { signRequest } from '@parley/protocol';
+import { call, newSession, startHarness, TEST_SECRET, uniqueRoom, type Harness } from './harness.js';
+
+describe('internal gap-repair route', () => {
+  let harness: Harness;
+  let room: string;
+
+  before(async () => {
+    harness = await startHarness();
+    const session = await newSession(harness, 'alice');
+    room = uniqueRoom();
+    await call(harness, 'POST', `/api/rooms/${room}/enter`, { session });
+    for (const text of ['one', 'two', 'three', 'four']) {
+      await call(harness, 'POST', `/api/rooms/${room}/say`, { session, json: { text } });
+    }
+  });
+
+  after(async () => {
+    await harness?.close();
+  });
+
+  function signedGet(path: string, secret = TEST_SECRET, now = Date.now()) {
+    return call(harness, 'GET', path, { headers: signRequest(secret, { method: 'GET', path, body: '' }, now) });
+  }
+
+  it('answers a signed request with the events after the cursor and the head', async () => {
+    const answer = await signedGet(`/internal/rooms/${room}/events?after=2&limit=2`);
+    expect(answer.status).to.equal(200);
+    expect(answer.json.seq).to.equal(5);
+    expect(answer.json.events.map((event: { seq: number }) => event.seq)).to.deep.equal([3, 4]);
+  });
+
+  it('answers only the head when after is omitted', async () => {
+    const answer = await signedGet(`/internal/rooms/${room}/events`);
+    expect(answer.json).to.deep.equal({ events: [], seq: 5 });
+  });
+
+  it('answers head 0 and no events for a room that does not exist', async () => {
+    const answer = await signedGet(`/internal/rooms/${uniqueRoom()}/events?after=0`);
+    expect(answer.status).to.equal(200);
+    expect(answer.json).to.deep.equal({ events: [], seq: 0 });
+  });
+
+  it('refuses an unsigned request with 401 signature_required', async () => {
+    const answer = await call(harness, 'GET', `/internal/rooms/${room}/events?after=0`);
+    expect(answer.status).to.equal(401);
+    expect(answer.json.error.code).to.equal('signature_required');
+  });
+
+  it('refuses a request signed with another secret with 403 bad_signature', async () => {
+    const answer = await signedGet(`/internal/rooms/${room}/events?after=0`, 'another-secret-that-is-32-characters-long');
+    expect(answer.status).to.equal(403);
+    expect(answer.json.error.code).to.equal('bad_signature');
+  });
+
+  it('refuses a stale signature with 403 bad_signature', async () => {
+    const answer = await signedGet(`/internal/rooms/${room}/events?after=0`, TEST_SECRET, Date.now() - 120_000);
+    expect(answer.status).to.equal(403);
+    expect(answer.json.error.code).to.equal('bad_signature');
+  });
+
+  it('refuses a signature made for another query string with 403 bad_signature', async () => {
+    const headers = signRequest(TEST_SECRET, { method: 'GET', path: `/internal/rooms/${room}/events?after=4`, body: '' });
+    const answer = await call(harness, 'GET', `/internal/rooms/${room}/events?after=0`, { headers });
+    expect(answer.status).to.equal(403);
+    expect(answer.json.error.code).to.equal('bad_signature');
+  });
+
+  it('refuses a limit above 1000 with 400 invalid_parameter', async () => {
+    const answer = await signedGet(`/internal/rooms/${room}/events?after=0&limit=1001`);
+    expect(answer.status).to.equal(400);
+    expect(answer.json.error.code).to.equal('invalid_parameter');
+  });
+
+  it('refuses an invalid room name with 400 invalid_room', async () => {
+    const answer = await signedGet('/internal/rooms/NOPE/events?after=0');
+    expect(answer.status).to.equal(400);
+    expect(answer.json.error.code).to.equal('invalid_room');
+  });
+});
