@@ -9,13 +9,23 @@ export type NotifyQueue = Queue<NotifyJobData>;
 export const NOTIFY_JOB_NAME = 'notify';
 
 /**
- * Options of the notify job of outbox row `outboxId` (the shared wire
- * contract). The jobId makes a re-queue by the relay a no-op while the first
- * job is still kept; completed jobs are kept an hour for exactly that.
+ * The BullMQ job id of an outbox row: named after the row's first event id
+ * (random, 128 bits), not the row number, so a database that was reset while
+ * Redis kept its completed jobs can never have a new row mistaken for an old
+ * job and silently deduplicated away.
  */
-export function notifyJobOptions(outboxId: number, attempts: number): JobsOptions {
+export function notifyJobId(events: readonly ChatEvent[]): string {
+  return `notify-${events[0]?.id ?? 'empty'}`;
+}
+
+/**
+ * Options of the notify job of an outbox row (the shared wire contract). The
+ * jobId makes a re-queue by the relay a no-op while the first job is still
+ * kept; completed jobs are kept an hour for exactly that.
+ */
+export function notifyJobOptions(events: readonly ChatEvent[], attempts: number): JobsOptions {
   return {
-    jobId: `outbox-${outboxId}`,
+    jobId: notifyJobId(events),
     attempts,
     backoff: { type: 'exponential', delay: 200 },
     removeOnComplete: { age: 3600, count: 10_000 },
@@ -52,7 +62,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
 
   const send = async (outboxId: number, events: ChatEvent[]): Promise<void> => {
     try {
-      await queue.add(NOTIFY_JOB_NAME, { outboxId, events }, notifyJobOptions(outboxId, attempts));
+      await queue.add(NOTIFY_JOB_NAME, { outboxId, events }, notifyJobOptions(events, attempts));
     } catch (error) {
       log.warn({ err: error, outboxId }, 'notify job not queued; the outbox relay will retry');
       return;

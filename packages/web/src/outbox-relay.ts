@@ -129,7 +129,7 @@ export class OutboxRelay {
         rows.map((row) => ({
           name: NOTIFY_JOB_NAME,
           data: { outboxId: row.id, events: row.events },
-          opts: notifyJobOptions(row.id, this.attempts),
+          opts: notifyJobOptions(row.events, this.attempts),
         })),
       );
     } catch (error) {

@@ -1,3 +1,4 @@
+import { notifyJobId } from '../src/notifier.js';
 import { expect } from 'chai';
 import { call, jobOfEvent, newSession, settle, startHarness, uniqueRoom, waitFor, type Harness } from './harness.js';
 
@@ -29,7 +30,7 @@ describe('outbox relay', () => {
     await harness.redis.start();
     const data = await waitFor(() => jobOfEvent(harness, answer.json.event), 8000, 'relayed job');
     expect(data.events).to.deep.equal([answer.json.event]);
-    const job = await harness.queue.getJob(`outbox-${data.outboxId}`);
+    const job = await harness.queue.getJob(notifyJobId(data.events));
     expect(job?.data).to.deep.equal(data);
     await settle(harness);
   });
@@ -41,7 +42,7 @@ describe('outbox relay', () => {
     expect(await harness.store.outboxDepth()).to.equal(1);
     const data = await waitFor(() => jobOfEvent(harness, write.recent[0]!), 5000, 'relayed job');
     expect(data).to.deep.equal({ outboxId: write.outboxId, events: write.events });
-    const job = await harness.queue.getJob(`outbox-${write.outboxId}`);
+    const job = await harness.queue.getJob(notifyJobId(write.events));
     expect(job?.opts).to.deep.include({ attempts: 8, backoff: { type: 'exponential', delay: 200 } });
     await settle(harness);
   });
@@ -51,7 +52,7 @@ describe('outbox relay', () => {
     const write = await harness.store.enterRoom(session.id, uniqueRoom(), Date.now(), 50);
     await waitFor(() => jobOfEvent(harness, write.events[0]!), 5000, 'relayed job');
     const jobs = await harness.queue.getJobs(['waiting']);
-    await harness.queue.add('notify', { outboxId: write.outboxId!, events: write.events }, { jobId: `outbox-${write.outboxId}` });
+    await harness.queue.add('notify', { outboxId: write.outboxId!, events: write.events }, { jobId: notifyJobId(write.events) });
     expect(await harness.queue.getJobs(['waiting'])).to.have.length(jobs.length);
   });
 });

@@ -1,3 +1,4 @@
+import { notifyJobId } from '../src/notifier.js';
 import { expect } from 'chai';
 import { call, jobOfEvent, newSession, settle, snapshot, startHarness, uniqueRoom, waitFor, type Harness } from './harness.js';
 
@@ -73,11 +74,11 @@ describe('room routes', () => {
       expect(answer.json.event.at).to.be.a('number');
     });
 
-    it('adds the event to the notify queue under the outbox row id and acknowledges the row', async () => {
+    it("adds the event to the notify queue under its first event's id and acknowledges the row", async () => {
       const { session, room } = await enteredRoom();
       const answer = await call(harness, 'POST', `/api/rooms/${room}/say`, { session, json: { text: 'queued' } });
       const data = await waitFor(() => jobOfEvent(harness, answer.json.event), 5000, 'say job');
-      const job = await harness.queue.getJob(`outbox-${data.outboxId}`);
+      const job = await harness.queue.getJob(notifyJobId(data.events));
       expect(job?.name).to.equal('notify');
       expect(job?.data).to.deep.equal({ outboxId: data.outboxId, events: [answer.json.event] });
       expect(job?.opts).to.deep.include({ attempts: 8, backoff: { type: 'exponential', delay: 200 } });
