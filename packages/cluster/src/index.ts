@@ -1,2 +1,22 @@
 export { findFreePort, waitForPort } from './ports.js';
 export { startRedisServer, type RedisServerHandle, type RedisServerOptions } from './redis-server.js';
+export {
+  DEFAULT_NGINX_TEMPLATE,
+  renderNginxConfig,
+  startNginx,
+  writeNginxConfig,
+  type NginxConfigOptions,
+  type NginxHandle,
+  type NginxOptions,
+} from './nginx.js';
+export {
+  REPO_ROOT,
+  logTails,
+  startCluster,
+  type ChildRole,
+  type ClusterHandle,
+  type ClusterOptions,
+} from './supervisor.js';
+export { readClusterFile, type ClusterProcessInfo, type ClusterRole } from './cluster-file.js';
+export type { LineSink } from './line-splitter.js';
+export { loadConfig, type ClusterConfig } from './config.js';

@@ -8,7 +8,7 @@ export interface RedisServerHandle {
   readonly port: number;
   /** `redis://127.0.0.1:PORT` */
   readonly url: string;
-  /** pid of the running server (changes after `start()`). */
+  /** pid of the running server (changes after `start()`); `undefined` while it is stopped. */
   readonly pid: number | undefined;
   /** Starts it again on the same port and directory (after `stop` or `kill`). */
   start(): Promise<void>;
@@ -28,6 +28,11 @@ export interface RedisServerOptions {
   appendOnly?: boolean;
   /** @default 'redis-server' */
   binary?: string;
+  /**
+   * Own process group, so a terminal's Ctrl-C reaches only the parent, which
+   * then stops redis last (after the processes that use it). @default false
+   */
+  detached?: boolean;
 }
 
 /** Starts a private redis-server on loopback and waits until it accepts connections. */
@@ -50,7 +55,10 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
       '--daemonize', 'no',
       '--protected-mode', 'yes',
     ];
-    const started = spawn(options.binary ?? 'redis-server', args, { stdio: ['ignore', log, log] });
+    const started = spawn(options.binary ?? 'redis-server', args, {
+      stdio: ['ignore', log, log],
+      detached: options.detached ?? false,
+    });
     child = started;
     exited = new Promise((resolve) => started.once('exit', () => resolve()));
     started.once('error', () => undefined);
@@ -74,7 +82,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     port,
     url: `redis://127.0.0.1:${port}`,
     get pid() {
-      return child?.pid;
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
     },
     start,
     stop: () => signal('SIGTERM'),

@@ -1,0 +1,169 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findFreePort, waitForPort } from './ports.js';
+import { settlesWithin } from './wait.js';
+
+/** The template shipped in the repository (`nginx/parley.conf.template`). */
+export const DEFAULT_NGINX_TEMPLATE = fileURLToPath(new URL('../../../nginx/parley.conf.template', import.meta.url));
+
+/** Options of `renderNginxConfig`. */
+export interface NginxConfigOptions {
+  /** Absolute directory for nginx's pid, logs and temp files. */
+  runDir: string;
+  /** Port nginx listens on. */
+  publicPort: number;
+  /** @default '127.0.0.1' */
+  publicHost?: string;
+  /** Ports of the web processes on 127.0.0.1 (at least one). */
+  webPorts: readonly number[];
+  /** Public (observe) ports of the chatservers on 127.0.0.1 (at least one). */
+  chatPorts: readonly number[];
+  /** @default 1 */
+  workerProcesses?: number | 'auto';
+  /** @default 4096 */
+  workerConnections?: number;
+  /**
+   * `user` directive. Only meaningful when nginx starts as root, where it would
+   * otherwise drop its workers to `nobody`, who cannot enter a private run dir.
+   * @default `user <current user>;` when running as root, else nothing
+   */
+  userDirective?: string;
+  /** @default DEFAULT_NGINX_TEMPLATE */
+  templatePath?: string;
+}
+
+function upstreamLines(ports: readonly number[], what: string): string {
+  if (ports.length === 0) throw new Error(`nginx needs at least one ${what} port`);
+  // max_fails=1 + fail_timeout=2s: a dead process is skipped for 2 s after one
+  // connection error, short enough that a restarted one is back quickly.
+  return ports.map((port) => `server 127.0.0.1:${port} max_fails=1 fail_timeout=2s;`).join('\n        ');
+}
+
+function defaultUserDirective(): string {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return '';
+  return `user ${userInfo().username};`;
+}
+
+/** Renders the nginx configuration text; throws if a placeholder is left unfilled. */
+export function renderNginxConfig(options: NginxConfigOptions): string {
+  const template = readFileSync(options.templatePath ?? DEFAULT_NGINX_TEMPLATE, 'utf8');
+  const values: Record<string, string> = {
+    RUN_DIR: resolve(options.runDir),
+    PUBLIC_HOST: options.publicHost ?? '127.0.0.1',
+    PUBLIC_PORT: String(options.publicPort),
+    WEB_UPSTREAMS: upstreamLines(options.webPorts, 'web'),
+    CHAT_UPSTREAMS: upstreamLines(options.chatPorts, 'chatserver'),
+    WORKER_PROCESSES: String(options.workerProcesses ?? 1),
+    WORKER_CONNECTIONS: String(options.workerConnections ?? 4096),
+    USER_DIRECTIVE: options.userDirective ?? defaultUserDirective(),
+  };
+  const rendered = template.replace(/\{\{([A-Z_]+)\}\}/g, (match, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`nginx template: unknown placeholder ${match}`);
+    return value;
+  });
+  return rendered;
+}
+
+/** Options of `startNginx`: the config options plus how to run it. */
+export interface NginxOptions extends Omit<NginxConfigOptions, 'publicPort'> {
+  /** @default 0: a free port */
+  publicPort?: number;
+  /** @default 'nginx' */
+  binary?: string;
+  /** How long to wait for the port to accept connections. @default 10000 */
+  startTimeoutMs?: number;
+  /** Own process group: a terminal's Ctrl-C reaches only the parent. @default false */
+  detached?: boolean;
+}
+
+/** A private nginx started by Parley. */
+export interface NginxHandle {
+  /** pid of the nginx master; `undefined` once it has exited. */
+  readonly pid: number | undefined;
+  readonly port: number;
+  /** `http://HOST:PORT` */
+  readonly url: string;
+  readonly configPath: string;
+  /** Fast shutdown (SIGTERM), bounded; SIGKILL after `timeoutMs`. @default timeoutMs 5000 */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/** Renders the config into `runDir/nginx.conf` and returns that path. */
+export function writeNginxConfig(options: NginxConfigOptions): string {
+  mkdirSync(options.runDir, { recursive: true });
+  const configPath = join(resolve(options.runDir), 'nginx.conf');
+  writeFileSync(configPath, renderNginxConfig(options));
+  return configPath;
+}
+
+/**
+ * Renders the config into `runDir/nginx.conf` and starts nginx on it (master in
+ * the foreground, `daemon off`), then waits until the public port accepts
+ * connections. Output goes to `runDir/error.log` and `runDir/nginx.out`.
+ */
+export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
+  const runDir = resolve(options.runDir);
+  const publicPort = options.publicPort && options.publicPort > 0 ? options.publicPort : await findFreePort();
+  const configPath = writeNginxConfig({ ...options, runDir, publicPort });
+  const errorLog = join(runDir, 'error.log');
+  const output = openSync(join(runDir, 'nginx.out'), 'a');
+  let child: ChildProcess;
+  try {
+    // -e: errors before the config is read would otherwise go to /var/log/nginx.
+    child = spawn(
+      options.binary ?? 'nginx',
+      ['-p', `${runDir}/`, '-c', configPath, '-e', errorLog, '-g', 'daemon off;'],
+      { stdio: ['ignore', output, output], detached: options.detached ?? false },
+    );
+  } finally {
+    closeSync(output);
+  }
+  const exited = new Promise<void>((resolveExit) => {
+    child.once('exit', () => resolveExit());
+    child.once('error', () => resolveExit());
+  });
+  const host = options.publicHost ?? '127.0.0.1';
+  try {
+    await Promise.race([
+      waitForPort(publicPort, options.startTimeoutMs ?? 10_000, host === '0.0.0.0' ? '127.0.0.1' : host),
+      exited.then(() => {
+        throw new Error(`nginx exited at start: ${tail(errorLog)}`);
+      }),
+    ]);
+  } catch (error) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw error;
+  }
+
+  const stop = async (timeoutMs = 5000): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    // SIGTERM is nginx's fast shutdown; SIGQUIT would wait for parked long-polls.
+    child.kill('SIGTERM');
+    if (!(await settlesWithin(exited, timeoutMs))) {
+      child.kill('SIGKILL');
+      await settlesWithin(exited, 5000);
+    }
+  };
+
+  return {
+    get pid() {
+      return child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
+    port: publicPort,
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${publicPort}`,
+    configPath,
+    stop,
+  };
+}
+
+function tail(path: string, lines = 10): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return `(no ${path})`;
+  }
+}

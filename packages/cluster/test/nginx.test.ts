@@ -1,0 +1,76 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { REPO_ROOT } from '../src/supervisor.js';
+import { renderNginxConfig, writeNginxConfig } from '../src/nginx.js';
+
+/** Runs `nginx -t` on a config whose files all live under `runDir`. */
+function nginxTest(runDir: string, configPath: string): { status: number | null; output: string } {
+  const result = spawnSync('nginx', ['-t', '-p', `${runDir}/`, '-c', configPath, '-e', join(runDir, 'error.log')], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe('nginx configuration', () => {
+  let runDir: string;
+
+  beforeEach(() => {
+    runDir = mkdtempSync(join(tmpdir(), 'parley-nginx-'));
+  });
+
+  afterEach(() => {
+    rmSync(runDir, { recursive: true, force: true });
+  });
+
+  it('renders a template that nginx -t accepts', () => {
+    const configPath = writeNginxConfig({ runDir, publicPort: 18080, webPorts: [13001, 13002], chatPorts: [14001, 14002] });
+    const result = nginxTest(runDir, configPath);
+    expect(result.status, result.output).to.equal(0);
+  });
+
+  it('lists every web and chatserver port as an upstream server', () => {
+    const text = renderNginxConfig({ runDir, publicPort: 18080, webPorts: [13001, 13002], chatPorts: [14001, 14002] });
+    for (const port of [13001, 13002, 14001, 14002]) {
+      expect(text).to.include(`server 127.0.0.1:${port} max_fails=1 fail_timeout=2s;`);
+    }
+    expect(text).to.not.match(/\{\{[A-Z_]+\}\}/);
+  });
+
+  it('never retries a timed-out observe on another chatserver', () => {
+    const text = renderNginxConfig({ runDir, publicPort: 18080, webPorts: [13001], chatPorts: [14001] });
+    const observe = /location = \/api\/observe \{([^}]*)\}/.exec(text)?.[1] ?? '';
+    expect(observe).to.match(/proxy_next_upstream error;/);
+    expect(observe).to.match(/proxy_read_timeout 65s;/);
+    expect(observe).to.match(/proxy_buffering off;/);
+  });
+
+  it('refuses to render without a chatserver', () => {
+    expect(() => renderNginxConfig({ runDir, publicPort: 18080, webPorts: [13001], chatPorts: [] })).to.throw(/chatserver/);
+  });
+
+  it('refuses a template with an unknown placeholder', () => {
+    const templatePath = join(runDir, 'bad.template');
+    writeFileSync(templatePath, 'worker_processes {{NO_SUCH_VALUE}};\n');
+    expect(() =>
+      renderNginxConfig({ runDir, publicPort: 18080, webPorts: [13001], chatPorts: [14001], templatePath }),
+    ).to.throw(/NO_SUCH_VALUE/);
+  });
+
+  it('ships a docker config that nginx -t accepts once service names point at loopback', () => {
+    const docker = readFileSync(join(REPO_ROOT, 'nginx', 'docker.conf'), 'utf8');
+    const local = docker
+      .replace(/\b(?:web|chat)-\d+:/g, '127.0.0.1:')
+      .replace('pid /tmp/nginx.pid;', `pid ${runDir}/nginx.pid;`)
+      // A container's /dev/stderr is a pipe; here it may be nothing nginx can open.
+      .replace('error_log /dev/stderr', `error_log ${runDir}/error.log`)
+      .replace('access_log /dev/stdout', `access_log ${runDir}/access.log`);
+    const configPath = join(runDir, 'docker.conf');
+    writeFileSync(configPath, local);
+    const result = nginxTest(runDir, configPath);
+    expect(result.status, result.output).to.equal(0);
+  });
+});

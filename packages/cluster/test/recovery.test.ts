@@ -1,0 +1,89 @@
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { readClusterFile, type ClusterProcessInfo } from '../src/cluster-file.js';
+import { sleep, waitForHealthy } from '../src/wait.js';
+import { collectEvents, createSession, enterRoom, messages, request, say, uniqueRoom } from './helpers/api.js';
+import { useCluster } from './helpers/cluster-fixture.js';
+
+function processEntry(runDir: string, name: string): ClusterProcessInfo {
+  const entry = readClusterFile(join(runDir, 'cluster.json')).find((candidate) => candidate.name === name);
+  if (!entry) throw new Error(`${name} is not in cluster.json`);
+  return entry;
+}
+
+describe('cluster: recovery', function () {
+  this.timeout(45_000);
+  const fixture = useCluster();
+
+  it('delivers a say accepted while Redis was down once Redis is back', async () => {
+    const { cluster } = fixture;
+    const room = uniqueRoom('outage');
+    const alice = await createSession(cluster.publicUrl, 'alice');
+    const head = await enterRoom(cluster.publicUrl, alice, room);
+    const observer = collectEvents(cluster.publicUrl, `${room}:${head}`, (events) => events.length >= 1, 25_000);
+    await sleep(300); // let the observe park before the outage
+
+    await cluster.redis.stop();
+    try {
+      const answer = await request(`${cluster.publicUrl}/api/rooms/${room}/say`, {
+        method: 'POST',
+        session: alice,
+        body: { text: 'said during the outage' },
+        timeoutMs: 5000,
+      });
+      expect(answer.status, answer.text).to.equal(201);
+    } finally {
+      await cluster.redis.start();
+    }
+
+    const events = await observer;
+    expect(events.map((event) => event.seq)).to.deep.equal([head + 1]);
+    expect(messages(events)[0]?.text).to.equal('said during the outage');
+  });
+
+  it('restarts a SIGKILLed chatserver and records its new pid in cluster.json', async () => {
+    const { cluster } = fixture;
+    const before = processEntry(cluster.runDir, 'chatserver-1');
+    expect(before.pid).to.be.a('number');
+
+    cluster.kill('chatserver', 1, 'SIGKILL');
+    const deadline = Date.now() + 15_000;
+    let after = processEntry(cluster.runDir, 'chatserver-1');
+    while (after.pid === null || after.pid === before.pid) {
+      if (Date.now() > deadline) throw new Error(`chatserver-1 was not restarted (pid ${after.pid})`);
+      await sleep(100);
+      after = processEntry(cluster.runDir, 'chatserver-1');
+    }
+    expect(after.port).to.equal(before.port);
+    await waitForHealthy(`http://127.0.0.1:${after.port}/healthz`, 15_000);
+    await cluster.waitUntilReady(15_000);
+  });
+
+  it('delivers through a restarted chatserver', async () => {
+    const { cluster } = fixture;
+    const restarted = processEntry(cluster.runDir, 'chatserver-1');
+    const room = uniqueRoom('restarted');
+    const alice = await createSession(cluster.publicUrl, 'alice');
+    const head = await enterRoom(cluster.publicUrl, alice, room);
+    const observer = collectEvents(`http://127.0.0.1:${restarted.port}`, `${room}:${head}`, (events) => events.length >= 1, 15_000);
+    await say(cluster.publicUrl, alice, room, 'after the restart');
+    const events = await observer;
+    expect(messages(events).map((event) => [event.seq, event.text])).to.deep.equal([[head + 1, 'after the restart']]);
+  });
+
+  it('records the Redis pid in cluster.json across a stop and a start', async () => {
+    const { cluster } = fixture;
+    const redisEntry = (): ClusterProcessInfo => processEntry(cluster.runDir, 'redis');
+    const before = redisEntry().pid;
+    expect(before).to.be.a('number');
+    await cluster.redis.stop();
+    try {
+      expect(redisEntry().pid).to.equal(null);
+    } finally {
+      await cluster.redis.start();
+    }
+    const after = redisEntry().pid;
+    expect(after).to.be.a('number').and.not.equal(before);
+    await cluster.waitUntilReady(15_000);
+  });
+});

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs what Parley needs and is missing; does nothing when all is there.
+#   system: node >= 20.19, redis-server, nginx, chromium (browser tests),
+#           docker-compose (only to validate docker-compose.yml; optional)
+#   npm:    node_modules, reinstalled with `npm ci` when package-lock.json is newer
+# As root it installs system packages with apt-get; otherwise it prints what
+# to install and fails. It never starts or enables the system redis or nginx:
+# Parley runs private instances of both.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf 'setup: %s\n' "$*"; }
+
+if ! command -v node >/dev/null 2>&1; then
+  say "node is missing: install Node.js 20.19 or newer (https://nodejs.org or your distribution's nodejs package)"
+  exit 1
+fi
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  say "node $(node --version) is too old: Parley needs 20.19 or newer"
+  exit 1
+fi
+
+# command -> Debian package
+declare -A packages=([redis-server]=redis-server [nginx]=nginx [chromium]=chromium)
+missing=()
+for command in "${!packages[@]}"; do
+  # nginx lives in /usr/sbin, which is not on every user's PATH.
+  if ! command -v "$command" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$command" ]; then
+    missing+=("${packages[$command]}")
+  fi
+done
+optional=()
+if ! command -v docker-compose >/dev/null 2>&1; then optional+=(docker-compose); fi
+
+if [ "${#missing[@]}" -gt 0 ] || { [ "${#optional[@]}" -gt 0 ] && [ "$(id -u)" -eq 0 ]; }; then
+  wanted=("${missing[@]}" "${optional[@]}")
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${wanted[*]}"
+    # policy-rc.d answering 101 tells Debian's maintainer scripts not to start
+    # the services they install; an existing policy is left as it is.
+    policy=/usr/sbin/policy-rc.d
+    own_policy=no
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy"
+      chmod 755 "$policy"
+      own_policy=yes
+    fi
+    status=0
+    {
+      DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${wanted[@]}"
+    } || status=$?
+    if [ "$own_policy" = yes ]; then rm -f "$policy"; fi
+    if [ "$status" -ne 0 ]; then
+      # docker-compose is optional: its test skips without it.
+      if [ "${#missing[@]}" -gt 0 ]; then
+        say "apt-get failed (exit $status)"
+        exit "$status"
+      fi
+      say "could not install ${optional[*]} (optional; its test will be skipped)"
+    fi
+  elif [ "${#missing[@]}" -gt 0 ]; then
+    say "missing: ${missing[*]}"
+    say "install them, e.g.: sudo apt-get install -y ${missing[*]}${optional:+ ${optional[*]}}"
+    exit 1
+  fi
+fi
+
+# npm writes node_modules/.package-lock.json on every install; older than the
+# lockfile means the dependencies changed since.
+if [ ! -d node_modules ] || [ ! -e node_modules/.package-lock.json ] ||
+  [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing node modules (npm ci)"
+  npm ci --no-audit --no-fund
+fi
