@@ -1,0 +1,202 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import { ChatError, registryKey, type Logger } from '@parley/protocol';
+import { defaultAdvertiseUrl, type ChatServerConfig } from './config.js';
+import { createHeartbeat, type Heartbeat } from './heartbeat.js';
+import { parseTarget, sendError, sendJson } from './http-util.js';
+import { NOTIFY_PATH, handleNotify } from './notify.js';
+import { handleObserve, type ObserveContext } from './observe.js';
+import { ObserverRegistry } from './observer-registry.js';
+import { RoomDirectory } from './room-directory.js';
+import { createWebClient } from './web-client.js';
+
+/** Dependencies and settings of `createChatServer`. */
+export interface ChatServerOptions {
+  /** Redis holding the registry (the caller owns and closes it). */
+  redis: Redis;
+  log: Logger;
+  config: Readonly<ChatServerConfig>;
+  /**
+   * Rooms with no observer and no event or observe for this long are dropped
+   * from memory. Ten minutes keeps a room that is read now and then warm.
+   * @default 600000
+   */
+  idleRoomMs?: number;
+  /** How often idle rooms are looked for. @default 60000 */
+  idleSweepMs?: number;
+  /** Grace before a gap is repaired from the web tier (see `RoomDirectoryOptions`). @default 100 */
+  gapGraceMs?: number;
+  /** Timeout of one request to the web tier. @default 2000 */
+  webTimeoutMs?: number;
+}
+
+/** Where a chatserver listens. */
+export interface ChatServerPorts {
+  /** Port of `GET /api/observe`. */
+  publicPort: number;
+  /** Port of `POST /internal/notify`. */
+  internalPort: number;
+}
+
+/** A chatserver: public observe port, internal notify port, registry heartbeat. */
+export interface ChatServer {
+  /** Listens on both ports (0 picks free ones), then joins the registry. */
+  listen(): Promise<ChatServerPorts>;
+  /**
+   * Leaves the registry, stops accepting, answers every parked observe at
+   * once with its cursor and no events, then closes both servers and pools.
+   */
+  close(): Promise<void>;
+  /** Live counters, for health checks and tests. */
+  stats(): ChatServerStats;
+}
+
+/** Live counters of a chatserver. */
+export interface ChatServerStats {
+  /** Observes parked right now. */
+  parkedObservers: number;
+  /** Rooms held in memory. */
+  rooms: number;
+}
+
+const HEALTH_BODY = JSON.stringify({ ok: true, role: 'chatserver' });
+// Connections still busy this long after close() are cut, so shutdown is bounded.
+const CLOSE_GRACE_MS = 2000;
+
+/** Builds a chatserver from its dependencies; nothing listens until `listen()`. */
+export function createChatServer(options: ChatServerOptions): ChatServer {
+  const { config, redis } = options;
+  const log = options.log;
+  const idleRoomMs = options.idleRoomMs ?? 10 * 60 * 1000;
+  let closing = false;
+  let closed: Promise<void> | undefined;
+  let heartbeat: Heartbeat | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+
+  const web = createWebClient({
+    urls: config.webUrls,
+    secret: config.secret,
+    log,
+    ...(options.webTimeoutMs === undefined ? {} : { timeoutMs: options.webTimeoutMs }),
+  });
+  const observers = new ObserverRegistry();
+  const rooms = new RoomDirectory({
+    capacity: config.roomBuffer,
+    web,
+    log,
+    onAdvance: (buffer) => observers.wakeRoom(buffer.name),
+    ...(options.gapGraceMs === undefined ? {} : { gapGraceMs: options.gapGraceMs }),
+  });
+  const observeContext: ObserveContext = {
+    rooms,
+    observers,
+    web,
+    log,
+    maxObservers: config.maxObservers,
+    isClosing: () => closing,
+  };
+
+  function handlePublic(req: IncomingMessage, res: ServerResponse): void {
+    const { path, query } = parseTarget(req.url);
+    if (path === '/api/observe' || path === '/healthz') {
+      if (req.method !== 'GET') {
+        sendError(res, new ChatError('method_not_allowed', 'only GET is allowed here'), { allow: 'GET' });
+        return;
+      }
+      if (path === '/healthz') sendJson(res, 200, HEALTH_BODY);
+      else void handleObserve(query, res, observeContext);
+      return;
+    }
+    sendError(res, new ChatError('not_found', 'no such endpoint'));
+  }
+
+  function handleInternal(req: IncomingMessage, res: ServerResponse): void {
+    const { path } = parseTarget(req.url);
+    if (path === NOTIFY_PATH) {
+      if (req.method !== 'POST') {
+        sendError(res, new ChatError('method_not_allowed', 'only POST is allowed here'), { allow: 'POST' });
+        return;
+      }
+      void handleNotify(req, res, { secret: config.secret, rooms, log });
+      return;
+    }
+    if (path === '/healthz') {
+      if (req.method === 'GET') sendJson(res, 200, HEALTH_BODY);
+      else sendError(res, new ChatError('method_not_allowed', 'only GET is allowed here'), { allow: 'GET' });
+      return;
+    }
+    sendError(res, new ChatError('not_found', 'no such endpoint'));
+  }
+
+  const publicServer = createServer({ keepAliveTimeout: 65_000 }, handlePublic);
+  const internalServer = createServer({ keepAliveTimeout: 65_000 }, handleInternal);
+
+  function sweep(): void {
+    const dropped = rooms.sweepIdle(idleRoomMs, (room) => observers.isObserved(room));
+    if (dropped > 0) log.info({ dropped, rooms: rooms.size }, 'idle rooms dropped');
+  }
+
+  async function shutdown(): Promise<void> {
+    closing = true;
+    if (sweepTimer !== undefined) clearInterval(sweepTimer);
+    // Leave first so workers stop sending here while the rest shuts down.
+    await heartbeat?.leave();
+    const publicClosed = stopServer(publicServer);
+    const internalClosed = stopServer(internalServer);
+    observers.finishAll('shutdown');
+    rooms.close();
+    await Promise.all([publicClosed, internalClosed]);
+    await web.close();
+    log.info({}, 'chatserver closed');
+  }
+
+  return {
+    async listen() {
+      const publicPort = await listenOn(publicServer, config.port, config.host);
+      const internalPort = await listenOn(internalServer, config.internalPort, config.internalHost);
+      const advertiseUrl = config.advertiseUrl !== '' ? config.advertiseUrl : defaultAdvertiseUrl(config.internalHost, internalPort);
+      heartbeat = createHeartbeat({
+        redis,
+        key: registryKey(config.redisPrefix),
+        member: advertiseUrl,
+        intervalMs: config.heartbeatMs,
+        log,
+      });
+      await heartbeat.start();
+      sweepTimer = setInterval(sweep, options.idleSweepMs ?? 60_000);
+      sweepTimer.unref();
+      return { publicPort, internalPort };
+    },
+    close() {
+      closed ??= shutdown();
+      return closed;
+    },
+    stats() {
+      return { parkedObservers: observers.count, rooms: rooms.size };
+    },
+  };
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Stops accepting, closes idle keep-alive connections, and cuts busy ones after a grace. */
+function stopServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,82 @@
+import { DEFAULT_REDIS_PREFIX, parse, readConfig, type ConfigSchema } from '@parley/protocol';
+
+/** Log levels pino knows. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** Everything a chatserver reads from its environment, validated and frozen. */
+export interface ChatServerConfig {
+  /** `PARLEY_REDIS_URL`: Redis holding the registry. @default 'redis://127.0.0.1:6379' */
+  redisUrl: string;
+  /** `PARLEY_REDIS_PREFIX`: prefix of registry keys. @default 'parley:' */
+  redisPrefix: string;
+  /** `PARLEY_SECRET`: HMAC secret of internal requests, at least 32 characters. Required. */
+  secret: string;
+  /** `PARLEY_LOG_LEVEL`: pino level. @default 'info' */
+  logLevel: LogLevel;
+  /** `PARLEY_CHAT_HOST`: public observe address. @default '127.0.0.1' */
+  host: string;
+  /** `PARLEY_CHAT_PORT`: public observe port; 0 picks a free one. @default 4000 */
+  port: number;
+  /** `PARLEY_CHAT_INTERNAL_HOST`: internal (notify) address. @default '127.0.0.1' */
+  internalHost: string;
+  /** `PARLEY_CHAT_INTERNAL_PORT`: internal (notify) port; 0 picks a free one. @default 4100 */
+  internalPort: number;
+  /**
+   * `PARLEY_CHAT_ADVERTISE_URL`: the base URL registered in Redis for workers to
+   * POST notifications to. Empty means `http://INTERNAL_HOST:INTERNAL_PORT` with
+   * the port actually bound (so port 0 works).
+   * @default ''
+   */
+  advertiseUrl: string;
+  /** `PARLEY_WEB_URLS`: web base URLs asked for gap repair, tried in turn. @default ['http://127.0.0.1:3000'] */
+  webUrls: string[];
+  /** `PARLEY_ROOM_BUFFER`: events kept per room. @default 1000 */
+  roomBuffer: number;
+  /** `PARLEY_CHAT_MAX_OBSERVERS`: parked observes before answering 503. @default 20000 */
+  maxObservers: number;
+  /** `PARLEY_HEARTBEAT_MS`: registry heartbeat; the entry expires after 3× this. @default 2000 */
+  heartbeatMs: number;
+}
+
+const schema: ConfigSchema<ChatServerConfig> = {
+  redisUrl: { env: 'PARLEY_REDIS_URL', default: 'redis://127.0.0.1:6379', parse: parseRedisUrl },
+  redisPrefix: { env: 'PARLEY_REDIS_PREFIX', default: DEFAULT_REDIS_PREFIX, parse: parse.string },
+  secret: { env: 'PARLEY_SECRET', parse: parse.secret },
+  logLevel: {
+    env: 'PARLEY_LOG_LEVEL',
+    default: 'info',
+    parse: parse.oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  },
+  host: { env: 'PARLEY_CHAT_HOST', default: '127.0.0.1', parse: parse.host },
+  port: { env: 'PARLEY_CHAT_PORT', default: 4000, parse: parse.port },
+  internalHost: { env: 'PARLEY_CHAT_INTERNAL_HOST', default: '127.0.0.1', parse: parse.host },
+  internalPort: { env: 'PARLEY_CHAT_INTERNAL_PORT', default: 4100, parse: parse.port },
+  // The real default depends on the bound port, so it is filled in by `createChatServer`.
+  advertiseUrl: { env: 'PARLEY_CHAT_ADVERTISE_URL', default: '', parse: parse.url },
+  webUrls: { env: 'PARLEY_WEB_URLS', default: ['http://127.0.0.1:3000'], parse: parse.urlList },
+  // Below 10 a burst of one notify would already overflow the buffer.
+  roomBuffer: { env: 'PARLEY_ROOM_BUFFER', default: 1000, parse: parse.integer(10, 1_000_000) },
+  maxObservers: { env: 'PARLEY_CHAT_MAX_OBSERVERS', default: 20_000, parse: parse.integer(1, 1_000_000) },
+  heartbeatMs: { env: 'PARLEY_HEARTBEAT_MS', default: 2000, parse: parse.integer(50, 600_000) },
+};
+
+function parseRedisUrl(raw: string): string {
+  const url = new URL(raw);
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error('must be a redis:// or rediss:// URL');
+  return raw;
+}
+
+/**
+ * Reads the chatserver's settings from `env` (see the shared variable table),
+ * reporting every problem at once (`ConfigError`). Only `main.ts` passes
+ * `process.env`; tests pass a literal object.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): Readonly<ChatServerConfig> {
+  return readConfig(schema, env);
+}
+
+/** `http://host:port`, with brackets around an IPv6 literal. */
+export function defaultAdvertiseUrl(host: string, port: number): string {
+  const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${bracketed}:${port}`;
+}

@@ -1,0 +1,8 @@
+export {
+  createChatServer,
+  type ChatServer,
+  type ChatServerOptions,
+  type ChatServerPorts,
+  type ChatServerStats,
+} from './chat-server.js';
+export { loadConfig, type ChatServerConfig, type LogLevel } from './config.js';

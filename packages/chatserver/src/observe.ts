@@ -1,0 +1,183 @@
+import type { ServerResponse } from 'node:http';
+import {
+  ChatError,
+  formatCursor,
+  parseCallbackName,
+  parseCursor,
+  parseIntegerParameter,
+  type Cursor,
+  type Logger,
+  type RoomName,
+  type Seq,
+} from '@parley/protocol';
+import { buildAnswer, emptyAnswer, hasEventsAfter } from './answer.js';
+import { retryAfter, sendError, sendJson, sendJsonp, toChatError } from './http-util.js';
+import type { FinishReason, ObserverRegistry, ParkedObserver, ResolvedCursor } from './observer-registry.js';
+import type { RoomDirectory } from './room-directory.js';
+import type { WebClient } from './web-client.js';
+
+/** Default hold of an observe, seconds. */
+export const DEFAULT_WAIT_SECONDS = 25;
+/** Longest hold a client may ask for, seconds; nginx's read timeout is above it. */
+export const MAX_WAIT_SECONDS = 55;
+// Jitter is up to 10 % of the wait, at most 2 s: enough to spread clients that
+// started together, small enough that a 55 s poll still ends well before nginx gives up.
+const JITTER_SHARE = 0.1;
+const MAX_JITTER_MS = 2000;
+
+/** What the observe handler works with. */
+export interface ObserveContext {
+  rooms: RoomDirectory;
+  observers: ObserverRegistry;
+  web: WebClient;
+  log: Logger;
+  /** Parked observes allowed before answering 503. */
+  maxObservers: number;
+  /** True once shutdown started: nothing new is parked. */
+  isClosing(): boolean;
+}
+
+/** How one observe request answers: JSON, or JSONP when a valid callback was given. */
+interface Replier {
+  answer(json: string): void;
+  error(error: ChatError): void;
+}
+
+function replierFor(res: ServerResponse, callback: string | undefined, ctx: ObserveContext): Replier {
+  // During shutdown, close the connection after the answer so clients reconnect elsewhere.
+  const extra = (): Record<string, string> => (ctx.isClosing() ? { connection: 'close' } : {});
+  if (callback === undefined) {
+    return {
+      answer: (json) => sendJson(res, 200, json, extra()),
+      error: (error) => sendError(res, error, extra()),
+    };
+  }
+  return {
+    answer: (json) => sendJsonp(res, callback, json, extra()),
+    // A <script> cannot read a 4xx status, so errors go inside the callback.
+    error: (error) => sendJsonp(res, callback, JSON.stringify(error.toBody()), { ...retryAfter(error), ...extra() }),
+  };
+}
+
+/**
+ * `GET /api/observe?rooms=CURSOR&wait=S[&callback=NAME]`: answers at once when
+ * any room has events after the cursor, else parks the request until an event
+ * of one of its rooms arrives, the hold ends, the client leaves or the server
+ * shuts down.
+ */
+export async function handleObserve(query: URLSearchParams, res: ServerResponse, ctx: ObserveContext): Promise<void> {
+  const callbackParam = query.get('callback');
+  let callback: string | undefined;
+  if (callbackParam !== null) {
+    try {
+      callback = parseCallbackName(callbackParam);
+    } catch (error) {
+      // An invalid callback cannot carry its own error: plain JSON 400.
+      sendError(res, toChatError(error));
+      return;
+    }
+  }
+  const reply = replierFor(res, callback, ctx);
+  try {
+    const cursor = parseCursor(query.get('rooms') ?? undefined);
+    const waitSeconds = parseIntegerParameter('wait', query.get('wait') ?? undefined, { min: 0, max: MAX_WAIT_SECONDS })
+      ?? DEFAULT_WAIT_SECONDS;
+    const resolved = await resolveCursor(cursor, ctx);
+    if (res.destroyed) return;
+    if (hasEventsAfter(resolved, ctx.rooms)) {
+      reply.answer(await buildAnswer(resolved, ctx.rooms, ctx.web));
+      return;
+    }
+    const cursorText = formatCursor(resolved);
+    if (waitSeconds === 0 || ctx.isClosing()) {
+      reply.answer(emptyAnswer(cursorText));
+      return;
+    }
+    if (ctx.observers.count >= ctx.maxObservers) {
+      throw new ChatError('unavailable', 'too many observers on this chatserver, try again', { retryAfterSeconds: 1 });
+    }
+    parkObserver(resolved, cursorText, holdMs(waitSeconds), res, reply, ctx);
+  } catch (error) {
+    const chatError = toChatError(error);
+    if (chatError.status >= 500) {
+      ctx.log.warn({ code: chatError.code, error: (error as Error).message }, 'observe failed');
+    }
+    reply.error(chatError);
+  }
+}
+
+/** The hold of a parked observe: the wait minus up to 10 % (at most 2 s) of jitter. */
+export function holdMs(waitSeconds: number, random: number = Math.random()): number {
+  const waitMs = waitSeconds * 1000;
+  return Math.round(waitMs - random * Math.min(waitMs * JITTER_SHARE, MAX_JITTER_MS));
+}
+
+/**
+ * Resolves every room of the cursor against what this chatserver knows:
+ * unknown rooms load their head from the web tier, a bare room becomes its
+ * head, and a seq beyond the head makes this chatserver catch up from the web
+ * tier first (it may just lag); still beyond is `invalid_cursor`.
+ */
+async function resolveCursor(cursor: Cursor, ctx: ObserveContext): Promise<ResolvedCursor> {
+  const buffers = await Promise.all([...cursor.keys()].map((room) => ctx.rooms.ensure(room)));
+  const now = Date.now();
+  for (const buffer of buffers) buffer.touch(now);
+  const ahead: RoomName[] = [];
+  for (const buffer of buffers) {
+    const seq = cursor.get(buffer.name);
+    if (seq !== null && seq !== undefined && seq > buffer.head) ahead.push(buffer.name);
+  }
+  await Promise.all(ahead.map((room) => ctx.rooms.repair(room)));
+  const resolved = new Map<RoomName, Seq>();
+  for (const [room, seq] of cursor) {
+    const head = ctx.rooms.get(room)?.head ?? 0;
+    if (seq !== null && seq > head) {
+      throw new ChatError('invalid_cursor', `cursor of room ${room} is ahead of the room (seq ${seq} > ${head})`);
+    }
+    resolved.set(room, seq ?? head);
+  }
+  return resolved;
+}
+
+function parkObserver(
+  cursor: ResolvedCursor,
+  cursorText: string,
+  holdForMs: number,
+  res: ServerResponse,
+  reply: Replier,
+  ctx: ObserveContext,
+): void {
+  let finished = false;
+  const onClose = (): void => observer.finish('closed');
+  const timer = setTimeout(() => observer.finish('timeout'), holdForMs);
+  const observer: ParkedObserver = {
+    cursor,
+    cursorText,
+    finish(reason: FinishReason, shared?: Map<string, Promise<string>>): void {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      res.off('close', onClose);
+      ctx.observers.unpark(observer);
+      if (reason === 'closed') return;
+      if (reason !== 'wake') {
+        reply.answer(emptyAnswer(cursorText));
+        return;
+      }
+      let answer = shared?.get(cursorText);
+      if (answer === undefined) {
+        answer = buildAnswer(cursor, ctx.rooms, ctx.web);
+        shared?.set(cursorText, answer);
+      }
+      answer.then(
+        (json) => reply.answer(json),
+        (error: unknown) => {
+          ctx.log.warn({ error: (error as Error).message }, 'observe answer failed');
+          reply.error(toChatError(error));
+        },
+      );
+    },
+  };
+  res.once('close', onClose);
+  ctx.observers.park(observer);
+}

@@ -1,0 +1,122 @@
+import { Pool } from 'undici';
+import { signRequest, type Logger, type RoomEventsInternalAnswer, type RoomName, type Seq } from '@parley/protocol';
+import { isChatEvent } from './event-shape.js';
+import { SingleFlight } from './single-flight.js';
+
+/** Most events the web tier returns for one request. */
+export const WEB_EVENTS_LIMIT = 500;
+
+/** Reads a room's head and events from the web tier's signed internal endpoint. */
+export interface WebClient {
+  /**
+   * `GET /internal/rooms/:room/events?after=N&limit=L` on the first web URL that
+   * answers. Without `after` the answer holds no events, only the head.
+   * Concurrent identical requests share one HTTP request.
+   */
+  roomEvents(room: RoomName, after?: Seq, limit?: number): Promise<RoomEventsInternalAnswer>;
+  /** Closes the keep-alive pools. */
+  close(): Promise<void>;
+}
+
+/** Options of `createWebClient`. */
+export interface WebClientOptions {
+  /** Web base URLs (only their origin is used), tried in turn. */
+  urls: readonly string[];
+  /** Shared HMAC secret. */
+  secret: string;
+  log: Logger;
+  /** Bound on one request to one web process, connect to last byte. @default 2000 */
+  timeoutMs?: number;
+  /** Keep-alive connections per web process. @default 8 */
+  connections?: number;
+}
+
+/** Thrown when no web URL gave a usable answer. */
+export class WebTierUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebTierUnavailableError';
+  }
+}
+
+/** Builds a `WebClient` over undici keep-alive pools, one per web URL. */
+export function createWebClient(options: WebClientOptions): WebClient {
+  if (options.urls.length === 0) throw new Error('at least one web URL is needed');
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const pools = options.urls.map((url) => new Pool(new URL(url).origin, {
+    connections: options.connections ?? 8,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connectTimeout: timeoutMs,
+  }));
+  const flights = new SingleFlight<string, RoomEventsInternalAnswer>();
+  // Index of the URL that answered last: stick with a working one, move on after a failure.
+  let preferred = 0;
+
+  async function requestOnce(pool: Pool, path: string, room: RoomName, after: Seq | undefined): Promise<RoomEventsInternalAnswer> {
+    const headers = signRequest(options.secret, { method: 'GET', path, body: '' });
+    const { statusCode, body } = await pool.request({
+      method: 'GET',
+      path,
+      headers: { ...headers, accept: 'application/json' },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (statusCode !== 200) {
+      await body.dump();
+      throw new Error(`status ${statusCode}`);
+    }
+    return checkAnswer(await body.json(), room, after);
+  }
+
+  async function fetchFromAny(path: string, room: RoomName, after: Seq | undefined): Promise<RoomEventsInternalAnswer> {
+    let lastError = 'no web URL';
+    for (let attempt = 0; attempt < pools.length; attempt++) {
+      const index = (preferred + attempt) % pools.length;
+      const pool = pools[index] as Pool;
+      try {
+        const answer = await requestOnce(pool, path, room, after);
+        preferred = index;
+        return answer;
+      } catch (error) {
+        lastError = (error as Error).message;
+        options.log.warn({ url: options.urls[index], room, error: lastError }, 'web tier request failed');
+      }
+    }
+    throw new WebTierUnavailableError(`web tier unavailable: ${lastError}`);
+  }
+
+  return {
+    roomEvents(room, after, limit = WEB_EVENTS_LIMIT) {
+      const path = after === undefined
+        ? `/internal/rooms/${room}/events`
+        : `/internal/rooms/${room}/events?after=${after}&limit=${limit}`;
+      return flights.run(path, () => fetchFromAny(path, room, after));
+    },
+    async close() {
+      await Promise.all(pools.map((pool) => pool.close().catch(() => undefined)));
+    },
+  };
+}
+
+/**
+ * Checks the web tier's answer: a head seq, and events of this room that
+ * continue exactly after `after` without a gap, so nothing built from them can
+ * skip an event.
+ */
+function checkAnswer(value: unknown, room: RoomName, after: Seq | undefined): RoomEventsInternalAnswer {
+  if (typeof value !== 'object' || value === null) throw new Error('answer is not an object');
+  const { events, seq } = value as { events?: unknown; seq?: unknown };
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw new Error('answer has no head seq');
+  if (!Array.isArray(events)) throw new Error('answer has no events');
+  if (after === undefined) return { events: [], seq };
+  let expected = after + 1;
+  for (const event of events) {
+    if (!isChatEvent(event) || event.room !== room || event.seq !== expected) {
+      throw new Error('answer events are not the contiguous events of the room');
+    }
+    expected++;
+  }
+  // The head can only be behind its own events if the answer is inconsistent.
+  if (seq < expected - 1) throw new Error('answer head is behind its events');
+  return { events, seq };
+}

@@ -1,0 +1,275 @@
+import { expect } from 'chai';
+import { get, startChatFixture, startRedisFixture, type ChatFixture, type RedisFixture } from './support/harness.js';
+
+describe('observe', () => {
+  let redis: RedisFixture;
+  let fixture: ChatFixture;
+
+  before(async () => {
+    redis = await startRedisFixture();
+  });
+  after(async () => {
+    await redis.stop();
+  });
+  beforeEach(async () => {
+    fixture = await startChatFixture(redis.server.url);
+  });
+  afterEach(async () => {
+    await fixture.close();
+  });
+
+  it('answers a parked observe when a signed notify arrives, with the exact events and cursor', async () => {
+    fixture.web.addMessages('lobby', 3);
+    const answer = get(fixture.observeUrl('rooms=lobby:3&wait=10'));
+    await fixture.waitForParked(1);
+    const added = fixture.web.addMessages('lobby', 2);
+    expect(await fixture.notify(added)).to.equal(204);
+    const result = await answer;
+    expect(result.status).to.equal(200);
+    expect(JSON.parse(result.text)).to.deep.equal({ events: added, cursor: 'lobby:5' });
+  });
+
+  it('sends JSON with no-store, nosniff and open CORS headers', async () => {
+    const result = await get(fixture.observeUrl('rooms=lobby&wait=0'));
+    expect(result.headers.get('content-type')).to.equal('application/json; charset=utf-8');
+    expect(result.headers.get('cache-control')).to.equal('no-store');
+    expect(result.headers.get('x-content-type-options')).to.equal('nosniff');
+    expect(result.headers.get('access-control-allow-origin')).to.equal('*');
+  });
+
+  it('leaves observers of other rooms parked', async () => {
+    const lobby = get(fixture.observeUrl('rooms=lobby:0&wait=10'));
+    void get(fixture.observeUrl('rooms=dev:0&wait=10')).catch(() => undefined);
+    await fixture.waitForParked(2);
+    expect(await fixture.notify(fixture.web.addMessages('lobby', 1))).to.equal(204);
+    expect(JSON.parse((await lobby).text).cursor).to.equal('lobby:1');
+    expect(fixture.chat.stats().parkedObservers).to.equal(1);
+  });
+
+  it('resolves a bare room to its head, so only newer events are delivered', async () => {
+    fixture.web.addMessages('lobby', 4);
+    const answer = get(fixture.observeUrl('rooms=lobby&wait=10'));
+    await fixture.waitForParked(1);
+    const added = fixture.web.addMessages('lobby', 1);
+    await fixture.notify(added);
+    expect(JSON.parse((await answer).text)).to.deep.equal({ events: added, cursor: 'lobby:5' });
+  });
+
+  it('answers at once with every room that has news, grouped in cursor order', async () => {
+    const lobby = fixture.web.addMessages('lobby', 3);
+    const dev = fixture.web.addMessages('dev', 2);
+    fixture.web.addMessages('quiet', 1);
+    const result = await get(fixture.observeUrl('rooms=dev:0,quiet:1,lobby:1&wait=10'));
+    expect(result.elapsedMs).to.be.below(1000);
+    expect(JSON.parse(result.text)).to.deep.equal({
+      events: [...dev, lobby[1], lobby[2]],
+      cursor: 'dev:2,quiet:1,lobby:3',
+    });
+  });
+
+  it('wakes a multi-room observe for an event in any of its rooms', async () => {
+    fixture.web.addMessages('dev', 2);
+    const answer = get(fixture.observeUrl('rooms=lobby:0,dev:2&wait=10'));
+    await fixture.waitForParked(1);
+    const added = fixture.web.addMessages('dev', 1);
+    await fixture.notify(added);
+    expect(JSON.parse((await answer).text)).to.deep.equal({ events: added, cursor: 'lobby:0,dev:3' });
+  });
+
+  it('drops a duplicate notify, so an event is never delivered twice', async () => {
+    const first = fixture.web.addMessages('lobby', 1);
+    const firstAnswer = get(fixture.observeUrl('rooms=lobby:0&wait=10'));
+    // The room is loaded with head 1 from the stand-in, so it answers at once.
+    expect(JSON.parse((await firstAnswer).text)).to.deep.equal({ events: first, cursor: 'lobby:1' });
+    const second = get(fixture.observeUrl('rooms=lobby:1&wait=10'));
+    await fixture.waitForParked(1);
+    expect(await fixture.notify(first)).to.equal(204);
+    const next = fixture.web.addMessages('lobby', 1);
+    expect(await fixture.notify([...first, ...next])).to.equal(204);
+    expect(JSON.parse((await second).text)).to.deep.equal({ events: next, cursor: 'lobby:2' });
+  });
+
+  it('repairs a gap from the web tier before answering, never with a hole', async () => {
+    fixture.web.addMessages('lobby', 1);
+    const answer = get(fixture.observeUrl('rooms=lobby:1&wait=10'));
+    await fixture.waitForParked(1);
+    const added = fixture.web.addMessages('lobby', 2);
+    // Only seq 3 is notified; seq 2 must come from the web tier.
+    expect(await fixture.notify([added[1]!])).to.equal(204);
+    expect(JSON.parse((await answer).text)).to.deep.equal({ events: added, cursor: 'lobby:3' });
+    expect(fixture.web.served).to.include('/internal/rooms/lobby/events?after=1&limit=500');
+  });
+
+  it('serves a cursor older than the buffer from the web tier', async () => {
+    const all = fixture.web.addMessages('lobby', 5);
+    // Loads the room at head 5: its buffer holds nothing older.
+    await get(fixture.observeUrl('rooms=lobby&wait=0'));
+    const result = await get(fixture.observeUrl('rooms=lobby:2&wait=10'));
+    expect(JSON.parse(result.text)).to.deep.equal({ events: all.slice(2), cursor: 'lobby:5' });
+    expect(fixture.web.served).to.include('/internal/rooms/lobby/events?after=2&limit=500');
+  });
+
+  it('gives at most 500 events per room and a cursor to continue from', async () => {
+    fixture.web.addMessages('lobby', 600);
+    const first = JSON.parse((await get(fixture.observeUrl('rooms=lobby:0&wait=10'))).text);
+    expect(first.events).to.have.length(500);
+    expect(first.cursor).to.equal('lobby:500');
+    const second = JSON.parse((await get(fixture.observeUrl(`rooms=${first.cursor}&wait=10`))).text);
+    expect(second.events.map((event: { seq: number }) => event.seq)).to.deep.equal(
+      Array.from({ length: 100 }, (_, index) => 501 + index),
+    );
+    expect(second.cursor).to.equal('lobby:600');
+  });
+
+  it('serves recent events from the buffer without asking the web tier', async () => {
+    const answer = get(fixture.observeUrl('rooms=lobby:0&wait=10'));
+    await fixture.waitForParked(1);
+    const added = fixture.web.addMessages('lobby', 3);
+    await fixture.notify(added);
+    await answer;
+    const servedBefore = fixture.web.served.length;
+    const result = await get(fixture.observeUrl('rooms=lobby:1&wait=10'));
+    expect(JSON.parse(result.text)).to.deep.equal({ events: added.slice(1), cursor: 'lobby:3' });
+    expect(fixture.web.served.length).to.equal(servedBefore);
+  });
+
+  it('refuses a cursor ahead of the room with 400 invalid_cursor', async () => {
+    fixture.web.addMessages('lobby', 3);
+    const result = await get(fixture.observeUrl('rooms=lobby:7&wait=10'));
+    expect(result.status).to.equal(400);
+    expect(JSON.parse(result.text).error.code).to.equal('invalid_cursor');
+  });
+
+  it('catches up from the web tier when a cursor is ahead only because this chatserver lags', async () => {
+    fixture.web.addMessages('lobby', 3);
+    await get(fixture.observeUrl('rooms=lobby&wait=0'));
+    fixture.web.addMessages('lobby', 2);
+    const result = await get(fixture.observeUrl('rooms=lobby:5&wait=1'));
+    expect(result.status).to.equal(200);
+    expect(JSON.parse(result.text)).to.deep.equal({ events: [], cursor: 'lobby:5' });
+  });
+
+  it('answers wait=1 with no events and the same cursor after about a second', async () => {
+    fixture.web.addMessages('lobby', 2);
+    const result = await get(fixture.observeUrl('rooms=lobby:2,dev&wait=1'));
+    expect(JSON.parse(result.text)).to.deep.equal({ events: [], cursor: 'lobby:2,dev:0' });
+    expect(result.elapsedMs).to.be.within(850, 1500);
+  });
+
+  for (const [query, code] of [
+    ['wait=5', 'invalid_cursor'],
+    ['rooms=Lobby:1', 'invalid_cursor'],
+    ['rooms=lobby:-1', 'invalid_cursor'],
+    ['rooms=lobby:1,lobby:2', 'invalid_cursor'],
+    [`rooms=${Array.from({ length: 51 }, (_, index) => `r${index}`).join(',')}`, 'invalid_cursor'],
+    ['rooms=lobby&wait=56', 'invalid_parameter'],
+    ['rooms=lobby&wait=abc', 'invalid_parameter'],
+    ['rooms=lobby&callback=1cb', 'invalid_callback'],
+    ['rooms=lobby&callback=a%3Balert(1)', 'invalid_callback'],
+  ] as const) {
+    it(`answers ${query.slice(0, 40)} with 400 ${code}`, async () => {
+      const result = await get(fixture.observeUrl(query));
+      expect(result.status).to.equal(400);
+      expect(result.headers.get('content-type')).to.equal('application/json; charset=utf-8');
+      expect(JSON.parse(result.text).error.code).to.equal(code);
+    });
+  }
+
+  it('wraps a JSONP answer exactly as /**/cb({...}); with script headers and U+2028 escaped', async () => {
+    const added = fixture.web.addMessages('lobby', 1, () => 'line\u2028sep\u2029end');
+    const result = await get(fixture.observeUrl('rooms=lobby:0&wait=10&callback=parley.cb_1'));
+    expect(result.status).to.equal(200);
+    expect(result.headers.get('content-type')).to.equal('application/javascript; charset=utf-8');
+    expect(result.headers.get('x-content-type-options')).to.equal('nosniff');
+    expect(result.headers.get('cache-control')).to.equal('no-store');
+    const json = JSON.stringify({ events: added, cursor: 'lobby:1' }).replace('\u2028', '\\u2028').replace('\u2029', '\\u2029');
+    expect(result.text).to.equal(`/**/parley.cb_1(${json});`);
+    expect(result.text).not.to.match(/[\u2028\u2029]/);
+  });
+
+  it('delivers errors inside the JSONP callback with status 200', async () => {
+    const result = await get(fixture.observeUrl('rooms=lobby:x&callback=cb'));
+    expect(result.status).to.equal(200);
+    expect(result.headers.get('content-type')).to.equal('application/javascript; charset=utf-8');
+    expect(result.text).to.match(/^\/\*\*\/cb\(\{"error":\{"code":"invalid_cursor","message":".+"\}\}\);$/);
+  });
+
+  it('answers 503 unavailable with Retry-After when the web tier cannot be reached', async () => {
+    fixture.web.failWith = 500;
+    const result = await get(fixture.observeUrl('rooms=lobby&wait=0'));
+    expect(result.status).to.equal(503);
+    expect(result.headers.get('retry-after')).to.equal('1');
+    expect(JSON.parse(result.text).error.code).to.equal('unavailable');
+  });
+
+  it('refuses methods other than GET with 405 method_not_allowed', async () => {
+    const response = await fetch(fixture.observeUrl('rooms=lobby'), { method: 'POST', signal: AbortSignal.timeout(5000) });
+    expect(response.status).to.equal(405);
+    expect(((await response.json()) as { error: { code: string } }).error.code).to.equal('method_not_allowed');
+  });
+
+  it('answers an unknown path with 404 not_found', async () => {
+    const result = await get(`http://127.0.0.1:${fixture.ports.publicPort}/api/rooms`);
+    expect(result.status).to.equal(404);
+    expect(JSON.parse(result.text).error.code).to.equal('not_found');
+  });
+
+  it('serves /healthz on both ports', async () => {
+    for (const port of [fixture.ports.publicPort, fixture.ports.internalPort]) {
+      const result = await get(`http://127.0.0.1:${port}/healthz`);
+      expect(result.status).to.equal(200);
+      expect(JSON.parse(result.text)).to.deep.equal({ ok: true, role: 'chatserver' });
+    }
+  });
+
+  it('unparks an observe whose client went away', async () => {
+    const controller = new AbortController();
+    const answer = fetch(fixture.observeUrl('rooms=lobby&wait=10'), { signal: controller.signal }).catch(() => undefined);
+    await fixture.waitForParked(1);
+    controller.abort();
+    await answer;
+    await fixture.waitForParked(0);
+  });
+
+  it('delivers an event notified to a room first seen by that notify to later observers', async () => {
+    const added = fixture.web.addMessages('fresh', 2);
+    await fixture.notify([added[1]!]);
+    // Known from seq 2 only: seq 1 is older than the buffer and comes from the web tier.
+    const result = await get(fixture.observeUrl('rooms=fresh:0&wait=10'));
+    expect(JSON.parse(result.text)).to.deep.equal({ events: added, cursor: 'fresh:2' });
+  });
+});
+
+describe('observe limits', () => {
+  let redis: RedisFixture;
+  let fixture: ChatFixture | undefined;
+
+  before(async () => {
+    redis = await startRedisFixture();
+  });
+  after(async () => {
+    await redis.stop();
+  });
+  afterEach(async () => {
+    await fixture?.close();
+  });
+
+  it('answers 503 unavailable with Retry-After: 1 beyond the parked-observer limit', async () => {
+    fixture = await startChatFixture(redis.server.url, { PARLEY_CHAT_MAX_OBSERVERS: '1' });
+    void get(fixture.observeUrl('rooms=lobby&wait=10')).catch(() => undefined);
+    await fixture.waitForParked(1);
+    const result = await get(fixture.observeUrl('rooms=dev&wait=10'));
+    expect(result.status).to.equal(503);
+    expect(result.headers.get('retry-after')).to.equal('1');
+    expect(JSON.parse(result.text).error.code).to.equal('unavailable');
+  });
+
+  it('answers every observer parked at the same cursor with the same body', async () => {
+    fixture = await startChatFixture(redis.server.url);
+    const answers = [1, 2, 3].map(() => get(fixture!.observeUrl('rooms=lobby:0&wait=10')));
+    await fixture.waitForParked(3);
+    await fixture.notify(fixture.web.addMessages('lobby', 1));
+    const texts = (await Promise.all(answers)).map((result) => result.text);
+    expect(new Set(texts).size).to.equal(1);
+  });
+});
