@@ -1,18 +1,7 @@
-import { DEFAULT_REDIS_PREFIX, parse, readConfig, type ConfigSchema } from '@parley/protocol';
-
-/** Log levels pino knows. */
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol';
 
 /** Everything a chatserver reads from its environment, validated and frozen. */
-export interface ChatServerConfig {
-  /** `PARLEY_REDIS_URL`: Redis holding the registry. @default 'redis://127.0.0.1:6379' */
-  redisUrl: string;
-  /** `PARLEY_REDIS_PREFIX`: prefix of registry keys. @default 'parley:' */
-  redisPrefix: string;
-  /** `PARLEY_SECRET`: HMAC secret of internal requests, at least 32 characters. Required. */
-  secret: string;
-  /** `PARLEY_LOG_LEVEL`: pino level. @default 'info' */
-  logLevel: LogLevel;
+export interface ChatServerConfig extends CommonConfig {
   /** `PARLEY_CHAT_HOST`: public observe address. @default '127.0.0.1' */
   host: string;
   /** `PARLEY_CHAT_PORT`: public observe port; 0 picks a free one. @default 4000 */
@@ -39,14 +28,7 @@ export interface ChatServerConfig {
 }
 
 const schema: ConfigSchema<ChatServerConfig> = {
-  redisUrl: { env: 'PARLEY_REDIS_URL', default: 'redis://127.0.0.1:6379', parse: parseRedisUrl },
-  redisPrefix: { env: 'PARLEY_REDIS_PREFIX', default: DEFAULT_REDIS_PREFIX, parse: parse.string },
-  secret: { env: 'PARLEY_SECRET', parse: parse.secret },
-  logLevel: {
-    env: 'PARLEY_LOG_LEVEL',
-    default: 'info',
-    parse: parse.oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
-  },
+  ...commonConfigSchema,
   host: { env: 'PARLEY_CHAT_HOST', default: '127.0.0.1', parse: parse.host },
   port: { env: 'PARLEY_CHAT_PORT', default: 4000, parse: parse.port },
   internalHost: { env: 'PARLEY_CHAT_INTERNAL_HOST', default: '127.0.0.1', parse: parse.host },
@@ -59,12 +41,6 @@ const schema: ConfigSchema<ChatServerConfig> = {
   maxObservers: { env: 'PARLEY_CHAT_MAX_OBSERVERS', default: 20_000, parse: parse.integer(1, 1_000_000) },
   heartbeatMs: { env: 'PARLEY_HEARTBEAT_MS', default: 2000, parse: parse.integer(50, 600_000) },
 };
-
-function parseRedisUrl(raw: string): string {
-  const url = new URL(raw);
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error('must be a redis:// or rediss:// URL');
-  return raw;
-}
 
 /**
  * Reads the chatserver's settings from `env` (see the shared variable table),

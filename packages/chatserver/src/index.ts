@@ -5,4 +5,4 @@ export {
   type ChatServerPorts,
   type ChatServerStats,
 } from './chat-server.js';
-export { loadConfig, type ChatServerConfig, type LogLevel } from './config.js';
+export { loadConfig, type ChatServerConfig } from './config.js';

@@ -1,3 +1,5 @@
+import { DEFAULT_REDIS_PREFIX } from './registry.js';
+
 /**
  * A tiny validated-environment reader shared by every role's `loadConfig`.
  * Each field names its variable, default and parser; `readConfig` collects
@@ -90,3 +92,37 @@ export const parse = {
     };
   },
 };
+
+/** Log levels pino knows. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** `redis://` or `rediss://` URLs only. */
+function parseRedisUrl(raw: string): string {
+  const url = new URL(raw);
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error('must be a redis:// or rediss:// URL');
+  return raw;
+}
+
+/** The settings every role reads (the first rows of the README's table). */
+export interface CommonConfig {
+  /** `PARLEY_REDIS_URL`: Redis holding the BullMQ queue and the registry. @default 'redis://127.0.0.1:6379' */
+  redisUrl: string;
+  /** `PARLEY_REDIS_PREFIX`: prefix of Parley's Redis keys; BullMQ's prefix is this plus `bull`. @default 'parley:' */
+  redisPrefix: string;
+  /** `PARLEY_SECRET`: HMAC secret of internal requests, at least 32 characters. Required. */
+  secret: string;
+  /** `PARLEY_LOG_LEVEL`: pino level. @default 'info' */
+  logLevel: LogLevel;
+}
+
+/** Schema of `CommonConfig`; each role spreads it into its own. */
+export const commonConfigSchema: ConfigSchema<CommonConfig> = Object.freeze({
+  redisUrl: { env: 'PARLEY_REDIS_URL', default: 'redis://127.0.0.1:6379', parse: parseRedisUrl },
+  redisPrefix: { env: 'PARLEY_REDIS_PREFIX', default: DEFAULT_REDIS_PREFIX, parse: parse.string },
+  secret: { env: 'PARLEY_SECRET', parse: parse.secret },
+  logLevel: {
+    env: 'PARLEY_LOG_LEVEL',
+    default: 'info',
+    parse: parse.oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  },
+});

@@ -44,4 +44,13 @@ export {
 } from './signing.js';
 export { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, registryKey } from './registry.js';
 export { silentLogger, type Logger } from './logger.js';
-export { ConfigError, parse, readConfig, type ConfigField, type ConfigSchema } from './config.js';
+export {
+  ConfigError,
+  commonConfigSchema,
+  parse,
+  readConfig,
+  type CommonConfig,
+  type ConfigField,
+  type ConfigSchema,
+  type LogLevel,
+} from './config.js';

@@ -1,4 +1,4 @@
 export { createWebApp, type WebApp, type WebAppOptions } from './app.js';
-export { loadConfig, type LogLevel, type WebConfig } from './config.js';
+export { loadConfig, type WebConfig } from './config.js';
 export type { NotifyQueue } from './notifier.js';
 export type { OutboxRelay, OutboxRelayOptions } from './outbox-relay.js';

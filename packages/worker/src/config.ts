@@ -1,18 +1,7 @@
-import { DEFAULT_REDIS_PREFIX, parse, readConfig, type ConfigSchema } from '@parley/protocol';
-
-/** Log levels pino knows. */
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol';
 
 /** Everything a worker reads from its environment, validated and frozen. */
-export interface WorkerConfig {
-  /** `PARLEY_REDIS_URL`: Redis holding the BullMQ queue and the registry. @default 'redis://127.0.0.1:6379' */
-  redisUrl: string;
-  /** `PARLEY_REDIS_PREFIX`: prefix of registry keys; BullMQ's prefix is this plus `bull`. @default 'parley:' */
-  redisPrefix: string;
-  /** `PARLEY_SECRET`: HMAC secret of internal requests, at least 32 characters. Required. */
-  secret: string;
-  /** `PARLEY_LOG_LEVEL`: pino level. @default 'info' */
-  logLevel: LogLevel;
+export interface WorkerConfig extends CommonConfig {
   /** `PARLEY_WORKER_HOST`: address of the health HTTP server. @default '127.0.0.1' */
   host: string;
   /** `PARLEY_WORKER_PORT`: port of the health HTTP server; 0 picks a free one. @default 3900 */
@@ -31,14 +20,7 @@ export interface WorkerConfig {
 }
 
 const schema: ConfigSchema<WorkerConfig> = {
-  redisUrl: { env: 'PARLEY_REDIS_URL', default: 'redis://127.0.0.1:6379', parse: parseRedisUrl },
-  redisPrefix: { env: 'PARLEY_REDIS_PREFIX', default: DEFAULT_REDIS_PREFIX, parse: parse.string },
-  secret: { env: 'PARLEY_SECRET', parse: parse.secret },
-  logLevel: {
-    env: 'PARLEY_LOG_LEVEL',
-    default: 'info',
-    parse: parse.oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
-  },
+  ...commonConfigSchema,
   host: { env: 'PARLEY_WORKER_HOST', default: '127.0.0.1', parse: parse.host },
   port: { env: 'PARLEY_WORKER_PORT', default: 3900, parse: parse.port },
   concurrency: { env: 'PARLEY_WORKER_CONCURRENCY', default: 50, parse: parse.integer(1, 10_000) },
@@ -46,12 +28,6 @@ const schema: ConfigSchema<WorkerConfig> = {
   notifyTimeoutMs: { env: 'PARLEY_NOTIFY_TIMEOUT_MS', default: 2000, parse: parse.integer(50, 600_000) },
   notifyAttempts: { env: 'PARLEY_NOTIFY_ATTEMPTS', default: 8, parse: parse.integer(1, 100) },
 };
-
-function parseRedisUrl(raw: string): string {
-  const url = new URL(raw);
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error('must be a redis:// or rediss:// URL');
-  return raw;
-}
 
 /**
  * Reads the worker's settings from `env` (see the shared variable table),

@@ -5,4 +5,4 @@ export {
   type NotifyWorker,
   type NotifyWorkerConfig,
 } from './worker.js';
-export { loadConfig, type LogLevel, type WorkerConfig } from './config.js';
+export { loadConfig, type WorkerConfig } from './config.js';
