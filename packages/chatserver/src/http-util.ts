@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { ChatError, JSONP_HEADERS, wrapJsonp } from '@parley/protocol';
 import { WebTierUnavailableError } from './web-client.js';
 
@@ -70,55 +70,4 @@ export function sendError(res: ServerResponse, error: ChatError, extra: Record<s
 /** The `Retry-After` header of an error, if it has one. */
 export function retryAfter(error: ChatError): Record<string, string> {
   return error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
-}
-
-/**
- * Reads a request body of at most `limitBytes`, or rejects with
- * `payload_too_large` as soon as the declared or received size is over it (the
- * rest is drained, not buffered, so the 413 can still be written).
- */
-export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
-  const tooLarge = (): ChatError => new ChatError('payload_too_large', `body is larger than ${limitBytes} bytes`);
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limitBytes) {
-    req.resume();
-    return Promise.reject(tooLarge());
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = (): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limitBytes) {
-        cleanup();
-        req.resume();
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(Buffer.concat(chunks, size));
-    };
-    const onError = (error: Error): void => {
-      cleanup();
-      reject(error);
-    };
-    // 'close' before 'end' means the client went away mid-body.
-    const onClose = (): void => {
-      cleanup();
-      reject(new Error('request closed before its body was complete'));
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
-  });
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ChatError, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignedRequest, type Logger, type NotifyBody } from '@parley/protocol';
+import { ChatError, SIGNATURE_HEADER, TIMESTAMP_HEADER, readLimitedBody, verifySignedRequest, type Logger, type NotifyBody } from '@parley/protocol';
 import { isEventList } from './event-shape.js';
-import { readBody, sendError, toChatError } from './http-util.js';
+import { sendError, toChatError } from './http-util.js';
 import type { RoomDirectory } from './room-directory.js';
 
 /** Path of the internal notification endpoint. */
@@ -24,7 +24,7 @@ export interface NotifyContext {
  */
 export async function handleNotify(req: IncomingMessage, res: ServerResponse, ctx: NotifyContext): Promise<void> {
   try {
-    const body = await readBody(req, MAX_NOTIFY_BODY_BYTES);
+    const body = await readLimitedBody(req, MAX_NOTIFY_BODY_BYTES);
     verifySignedRequest(ctx.secret, { method: 'POST', path: NOTIFY_PATH, body }, {
       timestamp: req.headers[TIMESTAMP_HEADER],
       signature: req.headers[SIGNATURE_HEADER],

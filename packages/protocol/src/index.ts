@@ -54,3 +54,4 @@ export {
   type ConfigSchema,
   type LogLevel,
 } from './config.js';
+export { readLimitedBody } from './http-body.js';

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { ChatError } from '@parley/protocol';
+import { ChatError, readLimitedBody } from '@parley/protocol';
 
 /**
  * Largest accepted request body. The biggest legitimate one is a `say` of
@@ -38,46 +38,6 @@ function tooLarge(ctx: Context, maxBytes: number): ChatError {
   return new ChatError('payload_too_large', `request body must be at most ${maxBytes} bytes`);
 }
 
-/** Reads the raw body, refusing (without buffering the rest) once it passes `maxBytes`. */
-function readBytes(ctx: Context, maxBytes: number): Promise<Buffer> {
-  const request = ctx.req;
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const cleanup = (): void => {
-      request.off('data', onData);
-      request.off('end', onEnd);
-      request.off('error', onError);
-      request.off('aborted', onAborted);
-    };
-    const onData = (chunk: Buffer): void => {
-      total += chunk.length;
-      if (total > maxBytes) {
-        cleanup();
-        // Discard the rest instead of destroying the request, which would
-        // destroy the socket before the 413 is written.
-        request.resume();
-        reject(tooLarge(ctx, maxBytes));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(Buffer.concat(chunks, total));
-    };
-    const onError = (): void => {
-      cleanup();
-      reject(new ChatError('invalid_body', 'the request body could not be read'));
-    };
-    const onAborted = onError;
-    request.on('data', onData);
-    request.once('end', onEnd);
-    request.once('error', onError);
-    request.once('aborted', onAborted);
-  });
-}
-
 function hasBody(ctx: Context): boolean {
   const headers = ctx.req.headers;
   if (headers['transfer-encoding'] !== undefined) return true;
@@ -101,7 +61,13 @@ export async function readJsonBody(ctx: Context, options: ReadJsonBodyOptions = 
   if (!isJsonContentType(ctx.req.headers['content-type'])) {
     throw new ChatError('unsupported_media_type', 'request body must be application/json (UTF-8)');
   }
-  const bytes = await readBytes(ctx, maxBytes);
+  let bytes: Buffer;
+  try {
+    bytes = await readLimitedBody(ctx.req, maxBytes);
+  } catch (error) {
+    if (error instanceof ChatError && error.code === 'payload_too_large') throw tooLarge(ctx, maxBytes);
+    throw error;
+  }
   if (bytes.length === 0) {
     if (options.allowEmpty === true) return {};
     throw new ChatError('invalid_json', 'request body is empty; a JSON object is expected');
