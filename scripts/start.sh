@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
-npx tsc -b
+npm run build --silent
 # exec: Ctrl-C and SIGTERM go straight to the supervisor, which stops everything.
 exec node packages/cluster/dist/main.js

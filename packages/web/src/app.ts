@@ -1,5 +1,6 @@
 import Koa from 'koa';
 import Router from '@koa/router';
+import { loadAssets, registerAssetRoutes, type Asset } from './assets.js';
 import type { Logger } from '@parley/protocol';
 import type { ChatStore } from '@parley/store';
 import { createAuthenticator } from './auth.js';
@@ -35,6 +36,8 @@ export interface WebAppOptions {
   relay?: Pick<OutboxRelayOptions, 'intervalMs' | 'leaseMs' | 'batchSize'>;
   /** Clock of event times. @default Date.now */
   now?: () => number;
+  /** Built browser files served under `/assets/`. @default loadAssets() (packages/web/dist/public) */
+  assets?: Map<string, Asset>;
 }
 
 /** A web tier instance: the Koa app to listen with, its running outbox relay, and `close`. */
@@ -67,6 +70,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
 
   const router = new Router();
   registerPublicRoutes(router);
+  registerAssetRoutes(router, options.assets ?? loadAssets());
   registerSessionRoutes(router, deps);
   registerRoomRoutes(router, deps);
   registerInternalRoutes(router, deps);

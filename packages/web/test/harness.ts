@@ -9,6 +9,7 @@ import { startRedisServer, type RedisServerHandle } from '@parley/cluster';
 import { NOTIFY_QUEUE_NAME, silentLogger, type ChatEvent, type NotifyJobData } from '@parley/protocol';
 import { openSqliteStore, type SqliteStore } from '@parley/store';
 import { createWebApp, type WebApp } from '../src/app.js';
+import type { Asset } from '../src/assets.js';
 import { loadConfig, type WebConfig } from '../src/config.js';
 import type { OutboxRelayOptions } from '../src/outbox-relay.js';
 
@@ -33,6 +34,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Relay timing. @default { intervalMs: 1000, leaseMs: 10000 } */
   relay?: Pick<OutboxRelayOptions, 'intervalMs' | 'leaseMs' | 'batchSize'>;
+  /** Built browser files. @default those of packages/web/dist/public */
+  assets?: Map<string, Asset>;
 }
 
 /** Starts a private redis-server, a SQLite store in a temp dir, the queue and the web app on port 0. */
@@ -64,6 +67,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     log: silentLogger,
     config,
     ...(options.relay === undefined ? {} : { relay: options.relay }),
+    ...(options.assets === undefined ? {} : { assets: options.assets }),
   });
   const server: Server = await new Promise((resolve) => {
     const listening = web.app.listen(0, '127.0.0.1', () => resolve(listening));

@@ -1,0 +1,36 @@
+// Bundles the browser code served by the web tier: every packages/web/ui/*.ts
+// entry becomes packages/web/dist/public/<name>.js (one self-contained,
+// minified script each: the chat pages and badge.js), and ui/*.css is copied.
+// Prints each file's gzipped size, since the badge is meant to stay small.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const uiDir = join(root, 'packages/web/ui');
+const outDir = join(root, 'packages/web/dist/public');
+mkdirSync(outDir, { recursive: true });
+
+const files = readdirSync(uiDir);
+const entryPoints = files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts')).map((file) => join(uiDir, file));
+if (entryPoints.length > 0) {
+  await build({
+    entryPoints,
+    outdir: outDir,
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    target: ['es2020'],
+    platform: 'browser',
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+}
+for (const file of files.filter((name) => name.endsWith('.css'))) copyFileSync(join(uiDir, file), join(outDir, file));
+
+for (const file of readdirSync(outDir).sort()) {
+  const bytes = readFileSync(join(outDir, file));
+  console.log(`ui: ${file} ${bytes.length} B, ${gzipSync(bytes, { level: 9 }).length} B gzipped`);
+}
