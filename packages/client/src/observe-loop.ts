@@ -14,7 +14,7 @@ export interface ObserveLoopOptions {
   onState?: (state: ConnectionState) => void;
   /** A room's cursor was refused (the server lost history): the room restarts from now. */
   onReset?: (room: RoomName) => void;
-  /** Server hold time. @default 25 */
+  /** Server hold time, seconds (the first poll after a (re)connect asks for 0). @default 25 */
   waitSeconds?: number;
   /** First retry delay; doubles per failure. @default 500 */
   minBackoffMs?: number;
@@ -67,15 +67,25 @@ export class ObserveLoop {
   start(): void {
     if (this.running) return;
     this.running = true;
+    if (typeof window !== 'undefined') window.addEventListener('offline', this.onOffline);
     void this.run();
   }
 
   /** Stops the loop and abandons the poll in flight. */
   stop(): void {
     this.running = false;
+    if (typeof window !== 'undefined') window.removeEventListener('offline', this.onOffline);
     this.controller?.abort();
     this.wakeUp?.();
   }
+
+  // A poll parked on a dead network can hang until TCP gives up: when the
+  // browser says it is offline, say so at once and drop the poll; the retry
+  // fails fast and backs off until the 'online' event wakes it.
+  private readonly onOffline = (): void => {
+    this.setState('offline');
+    this.controller?.abort();
+  };
 
   private restartPoll(): void {
     this.controller?.abort();
@@ -98,8 +108,12 @@ export class ObserveLoop {
       const controller = new AbortController();
       this.controller = controller;
       const asked = this.cursorText;
+      // Until a poll has succeeded, ask without a hold: the answer comes at
+      // once, so "live" shows in a moment (not after a whole quiet hold) and a
+      // "from now" cursor is pinned to the room's head before anything happens.
+      const waitSeconds = this.state === 'live' ? (this.options.waitSeconds ?? 25) : 0;
       try {
-        const answer = await this.options.transport(asked, this.options.waitSeconds ?? 25, controller.signal);
+        const answer = await this.options.transport(asked, waitSeconds, controller.signal);
         if (controller.signal.aborted) continue;
         this.failures = 0;
         this.setState('live');

@@ -1,4 +1,6 @@
 import type { ChatEvent, RoomName } from '@parley/protocol';
+import type { ParleyApi } from './api.js';
+import { InOrderDelivery } from './in-order-delivery.js';
 import { ObserveLoop, type ConnectionState, type ObserveLoopOptions } from './observe-loop.js';
 
 /** Messages between the tabs of one origin. */
@@ -13,8 +15,17 @@ type TabMessage =
 export interface SharedObserveOptions extends Omit<ObserveLoopOptions, 'onEvents' | 'onState' | 'onReset'> {
   /** Channel and lock name; tabs with the same name share one connection. @default 'parley-observe' */
   name?: string;
+  /** Receives one room's new events at a time, in seq order, each exactly once. */
   onEvents: (events: ChatEvent[]) => void;
+  /** Connection state changes (a follower tab hears the leader's). */
   onState?: (state: ConnectionState) => void;
+  /**
+   * Reads the events a tab missed: the shared poll may run ahead of this
+   * tab's cursor (another tab asked for a room from later on), and the missing
+   * events are read with `api.history` before the later ones are handed on.
+   * Without it such a hole is skipped. @default none
+   */
+  api?: Pick<ParleyApi, 'history'>;
 }
 
 // Followers re-announce their rooms this often, so a new leader learns them quickly.
@@ -31,7 +42,10 @@ const TAB_EXPIRES_MS = 3 * ANNOUNCE_EVERY_MS;
  */
 export class SharedObserve {
   private readonly tab = Math.random().toString(36).slice(2);
-  private readonly mine = new Map<RoomName, number | null>();
+  private readonly delivery: InOrderDelivery;
+  /** This tab's rooms and the last seq handed on in each (the delivery's cursor). */
+  private readonly mine: Map<RoomName, number | null>;
+  private lastState: ConnectionState | undefined;
   private readonly others = new Map<string, { rooms: Map<RoomName, number | null>; seenAt: number }>();
   private readonly channel: BroadcastChannel | undefined;
   private loop: ObserveLoop | undefined;
@@ -40,6 +54,12 @@ export class SharedObserve {
   private closed = false;
 
   constructor(private readonly options: SharedObserveOptions) {
+    const { api } = options;
+    this.delivery = new InOrderDelivery({
+      onEvents: options.onEvents,
+      ...(api === undefined ? {} : { history: (room, after, limit) => api.history(room, { after, limit }) }),
+    });
+    this.mine = this.delivery.cursor;
     const name = options.name ?? 'parley-observe';
     const canShare = typeof BroadcastChannel !== 'undefined' && typeof navigator !== 'undefined' && 'locks' in navigator;
     if (!canShare) {
@@ -82,6 +102,7 @@ export class SharedObserve {
   /** Leaves: hands leadership to another tab. */
   close(): void {
     this.closed = true;
+    this.delivery.close();
     clearInterval(this.announceTimer);
     this.loop?.stop();
     this.loop = undefined;
@@ -98,6 +119,7 @@ export class SharedObserve {
         this.deliver(events);
       },
       onState: (state) => {
+        this.lastState = state;
         this.channel?.postMessage({ kind: 'state', state } satisfies TabMessage);
         this.options.onState?.(state);
       },
@@ -144,6 +166,10 @@ export class SharedObserve {
       case 'rooms':
         this.others.set(message.tab, { rooms: new Map(message.rooms), seenAt: Date.now() });
         this.syncLoopRooms();
+        // A tab that opened after the loop went live has heard no state yet.
+        if (this.lastState !== undefined && this.loop !== undefined) {
+          this.channel?.postMessage({ kind: 'state', state: this.lastState } satisfies TabMessage);
+        }
         break;
       case 'bye':
         this.others.delete(message.tab);
@@ -161,16 +187,8 @@ export class SharedObserve {
     }
   }
 
-  /** Hands on only this tab's rooms' events that follow its own cursor. */
+  /** Hands on this tab's rooms' events after its own cursor, filling any hole first. */
   private deliver(events: ChatEvent[]): void {
-    const fresh: ChatEvent[] = [];
-    for (const event of events) {
-      const seen = this.mine.get(event.room);
-      if (seen === undefined) continue;
-      if (seen !== null && event.seq <= seen) continue;
-      this.mine.set(event.room, event.seq);
-      fresh.push(event);
-    }
-    if (fresh.length > 0) this.options.onEvents(fresh);
+    this.delivery.deliver(events);
   }
 }

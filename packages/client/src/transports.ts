@@ -12,6 +12,10 @@ export interface TransportOptions {
   session?: string;
 }
 
+// Seconds a poll may take beyond its hold before it counts as lost: nginx,
+// a slow network, and the chatserver's own jitter fit well inside.
+const POLL_MARGIN_SECONDS = 15;
+
 function observeUrl(options: TransportOptions, rooms: string, waitSeconds: number, extra?: Record<string, string>): string {
   const query = new URLSearchParams({ rooms, wait: String(waitSeconds), ...extra });
   if (options.session !== undefined) query.set('session', options.session);
@@ -21,27 +25,51 @@ function observeUrl(options: TransportOptions, rooms: string, waitSeconds: numbe
 /** XHR long-poll over `fetch` (same origin, or any origin: observe answers `Access-Control-Allow-Origin: *`). */
 export function fetchTransport(options: TransportOptions = {}): ObserveTransport {
   return async (rooms, waitSeconds, signal) => {
-    let response: Response;
+    // A silently dead connection (a laptop that changed networks) would hang
+    // forever: give up after the hold plus a margin for nginx and the network.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), (waitSeconds + POLL_MARGIN_SECONDS) * 1000);
+    const onAbort = (): void => timeout.abort();
+    signal.addEventListener('abort', onAbort);
+    if (signal.aborted) timeout.abort();
     try {
-      response = await fetch(observeUrl(options, rooms, waitSeconds), {
-        credentials: options.baseUrl ? 'omit' : 'same-origin',
-        signal,
-        headers: { accept: 'application/json' },
-      });
-    } catch (error) {
-      throw new ParleyError('network', 0, String(error));
+      let response: Response;
+      try {
+        response = await fetch(observeUrl(options, rooms, waitSeconds), {
+          credentials: options.baseUrl ? 'omit' : 'same-origin',
+          signal: timeout.signal,
+          headers: { accept: 'application/json' },
+        });
+      } catch (error) {
+        throw failure(signal, timeout.signal, error);
+      }
+      let body: (ObserveAnswer & Partial<ErrorBody>) | undefined;
+      try {
+        body = (await response.json()) as ObserveAnswer & Partial<ErrorBody>;
+      } catch (error) {
+        if (timeout.signal.aborted) throw failure(signal, timeout.signal, error);
+        body = undefined;
+      }
+      if (!response.ok || body === undefined || body.error !== undefined) {
+        throw new ParleyError(
+          body?.error?.code ?? (response.status >= 500 || response.ok ? 'internal' : 'invalid_body'),
+          response.status,
+          body?.error?.message ?? `HTTP ${response.status}`,
+          parseRetryAfter(response.headers.get('retry-after')),
+        );
+      }
+      return body;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
     }
-    const body = (await response.json().catch(() => undefined)) as (ObserveAnswer & Partial<ErrorBody>) | undefined;
-    if (!response.ok || body === undefined || body.error !== undefined) {
-      throw new ParleyError(
-        body?.error?.code ?? 'internal',
-        response.status,
-        body?.error?.message ?? `HTTP ${response.status}`,
-        parseRetryAfter(response.headers.get('retry-after')),
-      );
-    }
-    return body;
   };
+}
+
+/** The error of a fetch that failed: our timeout, the caller's abort, or the network. */
+function failure(callerSignal: AbortSignal, timeoutSignal: AbortSignal, error: unknown): ParleyError {
+  if (timeoutSignal.aborted && !callerSignal.aborted) return new ParleyError('timeout', 0, 'observe timed out');
+  return new ParleyError('network', 0, String(error));
 }
 
 let jsonpCounter = 0;
@@ -58,7 +86,7 @@ export function jsonpTransport(options: TransportOptions = {}): ObserveTransport
       const registry = globalThis as unknown as Record<string, unknown>;
       const script = document.createElement('script');
       // Long enough for the server's hold plus nginx and a slow network.
-      const timer = setTimeout(() => finish(new ParleyError('timeout', 0, 'observe timed out')), (waitSeconds + 15) * 1000);
+      const timer = setTimeout(() => finish(new ParleyError('timeout', 0, 'observe timed out')), (waitSeconds + POLL_MARGIN_SECONDS) * 1000);
       const finish = (outcome: ObserveAnswer | ParleyError): void => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);

@@ -13,6 +13,7 @@ import { jsonpMiddleware } from './jsonp.js';
 import { notFoundMiddleware } from './not-found.js';
 import { createNotifier, type NotifyQueue } from './notifier.js';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+import { registerPageRoutes } from './pages.js';
 import { registerPublicRoutes } from './public-routes.js';
 import { registerRoomRoutes } from './room-routes.js';
 import type { RouteDeps } from './route-deps.js';
@@ -70,6 +71,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
 
   const router = new Router();
   registerPublicRoutes(router);
+  registerPageRoutes(router);
   registerAssetRoutes(router, options.assets ?? loadAssets());
   registerSessionRoutes(router, deps);
   registerRoomRoutes(router, deps);

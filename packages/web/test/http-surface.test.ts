@@ -106,14 +106,5 @@ describe('HTTP surface: CORS, JSONP, headers, fallbacks', () => {
       expect(answer.status).to.equal(200);
       expect(answer.json).to.deep.equal({ ok: true, role: 'web' });
     });
-
-    it('serves the placeholder page with a strict CSP and nosniff', async () => {
-      const answer = await call(harness, 'GET', '/');
-      expect(answer.status).to.equal(200);
-      expect(answer.headers.get('content-type')).to.equal('text/html; charset=utf-8');
-      expect(answer.headers.get('content-security-policy')).to.match(/^default-src 'none'; style-src 'self'/);
-      expect(answer.headers.get('x-content-type-options')).to.equal('nosniff');
-      expect(answer.text).to.include('Parley');
-    });
   });
 });

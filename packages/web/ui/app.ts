@@ -1,0 +1,202 @@
+// The chat page of `/` and `/rooms/:room` (served as /assets/app.js). One
+// session (the HttpOnly cookie: "signed in" means GET /api/session answers
+// 200), one SharedObserve for every room the session is in, client-side
+// switching between rooms. Every text reaches the DOM as a text node.
+import { createApi, fetchTransport, ParleyError, SharedObserve } from '@parley/client';
+import type { ChatEvent } from '@parley/protocol';
+import { createConnectionBanner } from './lib/connection-banner.js';
+import { append, el, replaceChildren } from './lib/dom.js';
+import { HomeView } from './lib/home-view.js';
+import { createIdentityMenu } from './lib/identity-menu.js';
+import { nicknameForm } from './lib/nickname-form.js';
+import { roomOfPath, roomPath } from './lib/room-name.js';
+import { RoomTabs } from './lib/room-tabs.js';
+import { RoomView, describe } from './lib/room-view.js';
+
+class ChatPage {
+  private readonly api = createApi({ credentials: { kind: 'cookie' } });
+  private nickname: string | undefined;
+  private readonly views = new Map<string, RoomView>();
+  private observe: SharedObserve | undefined;
+  private home: HomeView | undefined;
+  private readonly tabs = new RoomTabs((path) => this.navigate(path));
+  private readonly banner = createConnectionBanner();
+  private readonly identity = createIdentityMenu((nickname) => this.changeNickname(nickname));
+  private readonly main = el('main', { id: 'main', class: 'main', tabindex: '-1' });
+
+  constructor(private readonly root: HTMLElement) {}
+
+  async start(): Promise<void> {
+    const brand = el('a', { href: '/', class: 'brand' }, 'Parley');
+    brand.addEventListener('click', (event) => {
+      if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      this.navigate('/');
+    });
+    replaceChildren(
+      this.root,
+      el('header', { class: 'topbar' }, brand, this.identity.element),
+      this.banner.element,
+      el('div', { class: 'layout' }, this.tabs.element, this.main),
+    );
+    this.tabs.select(undefined);
+    try {
+      const session = await this.api.getSession();
+      this.setNickname(session.nickname);
+      for (const room of session.rooms) this.openRoom(room);
+    } catch (error) {
+      // 401 is "not signed in"; anything else also means we cannot act as anyone yet.
+      if (!(error instanceof ParleyError && error.status === 401)) console.warn('parley: session check failed', error);
+      this.setNickname(undefined);
+    }
+    window.addEventListener('popstate', () => this.route());
+    this.route();
+  }
+
+  /** Client-side navigation: a new history entry, no reload. */
+  private navigate(path: string): void {
+    if (path !== location.pathname) history.pushState(null, '', path);
+    this.route();
+  }
+
+  private route(): void {
+    const room = roomOfPath(location.pathname);
+    if (room === undefined) this.showHome();
+    else this.showRoom(room);
+  }
+
+  private showHome(): void {
+    this.home?.stop();
+    for (const view of this.views.values()) view.setVisible(false);
+    this.home = new HomeView({
+      api: this.api,
+      signedIn: () => this.nickname !== undefined,
+      startSession: (nickname) => this.startSession(nickname),
+      navigate: (path) => this.navigate(path),
+    });
+    this.show(this.home.element, 'Parley');
+    this.tabs.select(undefined);
+    this.home.start();
+  }
+
+  private showRoom(room: string): void {
+    this.home?.stop();
+    this.home = undefined;
+    for (const view of this.views.values()) view.setVisible(false);
+    if (this.nickname === undefined) {
+      this.tabs.select(undefined);
+      this.show(
+        nicknameForm({
+          heading: `Join #${room}`,
+          intro: 'Pick a nickname first. You can change it later.',
+          submit: (nickname) => this.startSession(nickname),
+        }),
+        `#${room} · Parley`,
+      );
+      return;
+    }
+    const view = this.openRoom(room);
+    this.show(view.element, `#${room} · Parley`);
+    this.tabs.select(room);
+    view.setVisible(true);
+    view.enter().catch((error: unknown) => {
+      if (error instanceof ParleyError && error.status === 401) this.signedOut();
+    });
+  }
+
+  private show(content: HTMLElement, title: string): void {
+    replaceChildren(this.main, content);
+    document.title = title;
+  }
+
+  /** The view of a room of this session (created, listed and kept live on first use). */
+  private openRoom(room: string): RoomView {
+    let view = this.views.get(room);
+    if (view !== undefined) return view;
+    view = new RoomView(room, {
+      api: this.api,
+      nickname: () => this.nickname,
+      watch: (name, afterSeq) => this.shared().watch(name, afterSeq),
+      unreadChanged: (name, unread) => this.tabs.setUnread(name, unread),
+      left: (name) => this.left(name),
+    });
+    this.views.set(room, view);
+    this.tabs.add(room);
+    // Live from now until the view enters and pins the cursor to what it has shown.
+    this.shared().watch(room);
+    return view;
+  }
+
+  /** The one observe connection of this page (shared with the origin's other tabs). */
+  private shared(): SharedObserve {
+    if (this.observe === undefined) {
+      this.banner.set('connecting');
+      this.observe = new SharedObserve({
+        transport: fetchTransport(),
+        api: this.api,
+        onEvents: (events) => this.dispatch(events),
+        onState: (state) => this.banner.set(state),
+      });
+    }
+    return this.observe;
+  }
+
+  private dispatch(events: ChatEvent[]): void {
+    const byRoom = new Map<string, ChatEvent[]>();
+    for (const event of events) byRoom.set(event.room, [...(byRoom.get(event.room) ?? []), event]);
+    for (const [room, roomEvents] of byRoom) this.views.get(room)?.receive(roomEvents);
+  }
+
+  private async startSession(nickname: string): Promise<void> {
+    try {
+      const session = await this.api.createSession(nickname);
+      this.setNickname(session.nickname);
+    } catch (error) {
+      throw new Error(describe(error));
+    }
+    this.route();
+  }
+
+  private async changeNickname(nickname: string): Promise<void> {
+    try {
+      const answer = await this.api.changeNickname(nickname);
+      this.setNickname(answer.nickname);
+    } catch (error) {
+      throw new Error(describe(error));
+    }
+  }
+
+  private setNickname(nickname: string | undefined): void {
+    this.nickname = nickname;
+    this.identity.set(nickname);
+  }
+
+  /** The session is gone (expired or deleted elsewhere): forget its rooms and ask for a nickname again. */
+  private signedOut(): void {
+    for (const room of [...this.views.keys()]) this.forget(room);
+    this.setNickname(undefined);
+    this.route();
+  }
+
+  private left(room: string): void {
+    this.forget(room);
+    const next = this.tabs.names[0];
+    this.navigate(next === undefined ? '/' : roomPath(next));
+  }
+
+  private forget(room: string): void {
+    this.observe?.unwatch(room);
+    this.views.delete(room);
+    this.tabs.remove(room);
+  }
+}
+
+function boot(): void {
+  const root = document.getElementById('app');
+  if (root === null) return;
+  new ChatPage(root).start().catch((error: unknown) => {
+    append(root, el('p', { class: 'page-error', role: 'alert' }, `Parley could not start: ${describe(error)}`));
+  });
+}
+
+boot();
