@@ -98,7 +98,7 @@ const CASES: BadInputCase[] = [
   ...['-1', '56', 'soon', '2.5'].map(
     (wait): BadInputCase => ({ name: `observe wait=${wait}`, method: 'GET', path: `/api/observe?rooms={room}&wait=${wait}`, status: 400, code: 'invalid_parameter' }),
   ),
-  ...['alert(1)//', 'a-b', 'x'.repeat(129), 'constructor[0]', '1abc', 'a..b'].map(
+  ...['alert(1)//', 'a-b', 'x'.repeat(129), 'constructor[0]', '1abc', 'a..b', 'import', 'do'].map(
     (callback): BadInputCase => ({ name: `observe callback=${callback.slice(0, 20)}`, method: 'GET', path: `/api/observe?rooms={room}&wait=1&callback=${encodeURIComponent(callback)}`, status: 400, code: 'invalid_callback' }),
   ),
   { name: 'GET /api/rooms with a hostile callback', method: 'GET', path: `/api/rooms?callback=${encodeURIComponent('alert(1)//')}`, status: 400, code: 'invalid_callback' },

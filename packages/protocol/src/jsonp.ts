@@ -11,9 +11,24 @@ export const JSONP_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'cache-control': 'no-store',
 });
 
-/** Is `name` an acceptable JSONP callback (`a.b_c$`, ≤128 chars)? */
+// A reserved word cannot start a call expression: `do(...)` is a syntax error,
+// and `import(...)` or `new(...)` would mean something else than a call. After
+// a dot any word is a plain property name (`Parley.new` is fine).
+const RESERVED_WORDS = new Set(
+  ('await break case catch class const continue debugger default delete do else enum export extends false finally ' +
+    'for function if implements import in instanceof interface let new null package private protected public return ' +
+    'static super switch this throw true try typeof var void while with yield arguments eval')
+    .split(' '),
+);
+
+/**
+ * Is `name` an acceptable JSONP callback: an identifier path (`a.b_c$`, ≤128
+ * chars) whose first name is not a reserved word?
+ */
 export function isCallbackName(name: unknown): name is string {
-  return typeof name === 'string' && name.length <= MAX_CALLBACK_LENGTH && CALLBACK_NAME.test(name);
+  if (typeof name !== 'string' || name.length > MAX_CALLBACK_LENGTH || !CALLBACK_NAME.test(name)) return false;
+  const dot = name.indexOf('.');
+  return !RESERVED_WORDS.has(dot === -1 ? name : name.slice(0, dot));
 }
 
 /** Validates a JSONP callback name or throws `invalid_callback`. */

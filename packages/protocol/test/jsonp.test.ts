@@ -31,6 +31,14 @@ describe('JSONP codec', () => {
     expect(isCallbackName(['cb'])).to.equal(false);
   });
 
+  it('refuses a reserved word as the first name, not after a dot', () => {
+    for (const name of ['do', 'import', 'new', 'this', 'eval', 'typeof', 'import.meta']) {
+      expect(isCallbackName(name), name).to.equal(false);
+    }
+    expect(isCallbackName('Parley.new')).to.equal(true);
+    expect(isCallbackName('done')).to.equal(true);
+  });
+
   it('throws invalid_callback for a bad name', () => {
     expect(() => parseCallbackName('a-b')).to.throw(ChatError).with.property('code', 'invalid_callback');
   });
