@@ -91,6 +91,13 @@ export interface ChatStore {
   listRooms(limit: number): Promise<RoomSummary[]>;
   /** A room with its occupants, or `undefined`. */
   getRoom(room: RoomName): Promise<RoomDetail | undefined>;
+  /**
+   * A room's name, head seq and occupant count, or `undefined` when it does not
+   * exist. Reads the room's own row only (the count is a counter kept by every
+   * enter and leave), so it is O(1) however full the room is: the badge reads it
+   * on every image request.
+   */
+  roomSummary(room: RoomName): Promise<RoomSummary | undefined>;
   /** The room's current seq (0 when it has no events), or `undefined` when it does not exist. */
   roomSeq(room: RoomName): Promise<Seq | undefined>;
   /** A page of history, always ascending by seq. Throws `room_not_found`. */

@@ -191,6 +191,12 @@ export class SqliteStore implements ChatStore {
     return this.#getRoomTx.deferred(room);
   }
 
+  async roomSummary(room: RoomName): Promise<RoomSummary | undefined> {
+    // One primary-key lookup of the rooms row; the occupant list is never read.
+    const row = this.#sql.roomByName.get(room);
+    return row === undefined ? undefined : { name: row.name, seq: row.seq, occupants: row.occupants };
+  }
+
   async roomSeq(room: RoomName): Promise<Seq | undefined> {
     return this.#sql.roomByName.get(room)?.seq;
   }

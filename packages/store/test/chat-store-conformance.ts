@@ -472,6 +472,29 @@ export function chatStoreConformance(label: string, makeStore: () => Promise<Sto
         await sayMany(alice, 'lobby', 3);
         expect(await store.roomSeq('lobby')).to.equal(4);
       });
+
+      it('summarises a room as its name, head seq and occupant count', async () => {
+        const alice = await sessionIn('lobby', 'alice');
+        await sessionIn('lobby', 'bob');
+        await sayMany(alice, 'lobby', 2);
+        expect(await store.roomSummary('lobby')).to.deep.equal({ name: 'lobby', seq: 4, occupants: 2 });
+      });
+
+      it('keeps the summary count in step with enter, leave and deleteSession', async () => {
+        const alice = await sessionIn('lobby', 'alice');
+        const bob = await sessionIn('lobby', 'bob');
+        await store.enterRoom(alice.id, 'lobby', T0, 0);
+        expect((await store.roomSummary('lobby'))?.occupants).to.equal(2);
+        await store.leaveRoom(alice.id, 'lobby', T0);
+        expect((await store.roomSummary('lobby'))?.occupants).to.equal(1);
+        await store.deleteSession(bob.id, T0);
+        expect(await store.roomSummary('lobby')).to.deep.equal({ name: 'lobby', seq: 4, occupants: 0 });
+      });
+
+      it('returns no summary for a room that does not exist, and creates none', async () => {
+        expect(await store.roomSummary('nowhere')).to.equal(undefined);
+        expect(await store.listRooms(10)).to.deep.equal([]);
+      });
     });
 
     describe('readEvents', () => {

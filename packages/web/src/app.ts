@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import { loadAssets, registerAssetRoutes, type Asset } from './assets.js';
+import { registerBadgeRoutes } from './badge-routes.js';
 import type { Logger } from '@parley/protocol';
 import type { ChatStore } from '@parley/store';
 import { createAuthenticator } from './auth.js';
@@ -72,7 +73,9 @@ export function createWebApp(options: WebAppOptions): WebApp {
   const router = new Router();
   registerPublicRoutes(router);
   registerPageRoutes(router);
-  registerAssetRoutes(router, options.assets ?? loadAssets());
+  const assets = options.assets ?? loadAssets();
+  registerAssetRoutes(router, assets);
+  registerBadgeRoutes(router, store, assets);
   registerSessionRoutes(router, deps);
   registerRoomRoutes(router, deps);
   registerInternalRoutes(router, deps);
