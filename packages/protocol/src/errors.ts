@@ -12,6 +12,8 @@ export const ERROR_STATUS = {
   invalid_cursor: 400,
   invalid_callback: 400,
   invalid_parameter: 400,
+  /** A request line or headers nginx refused before any Parley process saw them. */
+  invalid_request: 400,
   unauthorized: 401,
   session_expired: 401,
   signature_required: 401,

@@ -59,6 +59,22 @@ export async function createSession(baseUrl: string, nickname: string): Promise<
   return answer.session;
 }
 
+/** A session as a browser holds it: the bearer token and the `parley_session=…` cookie pair the server set. */
+export interface CookieSession {
+  session: string;
+  cookie: string;
+}
+
+/** Creates a session and returns its token together with the cookie pair from `Set-Cookie`. */
+export async function createCookieSession(baseUrl: string, nickname: string): Promise<CookieSession> {
+  const answer = await request(`${baseUrl}/api/session`, { method: 'POST', body: { nickname } });
+  if (answer.status !== 201) throw new Error(`POST /api/session: expected 201, got ${answer.status} ${answer.text.slice(0, 300)}`);
+  const { session } = JSON.parse(answer.text) as { session: string };
+  const cookie = (answer.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  if (!cookie.startsWith('parley_session=')) throw new Error(`POST /api/session set no session cookie: ${cookie}`);
+  return { session, cookie };
+}
+
 /** Enters a room; returns the room's seq after the enter. */
 export async function enterRoom(baseUrl: string, session: string, room: string): Promise<number> {
   const answer = await json<{ room: { seq: number } }>(`${baseUrl}/api/rooms/${room}/enter`, {
