@@ -1,0 +1,7 @@
+export { USAGE, UsageError, parseLoadTestArgs, parseLoopbackBase, type LoadTestOptions } from './args.js';
+export { DeliveryTracker, type DeliveryCounts, type ObserverLedger } from './accounting.js';
+export { Histogram, type HistogramSummary } from './histogram.js';
+export { runLoadTest, type LoadTestHooks, type LoadTestProgress, type LoadTestReport } from './load-test.js';
+export { readClusterProcesses, sampleAll, sampleProcess, usageBetween, type MeasuredProcess, type ProcessUsage } from './proc-stats.js';
+export { formatMarkdown } from './report.js';
+export { formatProgress, progressLine } from './progress.js';
