@@ -7,6 +7,7 @@ import { createHeartbeat, type Heartbeat } from './heartbeat.js';
 import { parseTarget, sendError, sendJson } from './http-util.js';
 import { NOTIFY_PATH, handleNotify } from './notify.js';
 import { handleObserve, type ObserveContext } from './observe.js';
+import { createPresenceRecorder, observingSession } from './presence.js';
 import { ObserverRegistry } from './observer-registry.js';
 import { RoomDirectory } from './room-directory.js';
 import { createWebClient } from './web-client.js';
@@ -63,6 +64,9 @@ export interface ChatServerStats {
 const HEALTH_BODY = JSON.stringify({ ok: true, role: 'chatserver' });
 // Connections still busy this long after close() are cut, so shutdown is bounded.
 const CLOSE_GRACE_MS = 2000;
+// Parked observers are seen again this often: a hold lasts up to 55 s, and the
+// default presence timeout (120 s) then still has room for a missed refresh.
+const PRESENCE_REFRESH_MS = 30_000;
 
 /** Builds a chatserver from its dependencies; nothing listens until `listen()`. */
 export function createChatServer(options: ChatServerOptions): ChatServer {
@@ -88,6 +92,13 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     onAdvance: (buffer) => observers.wakeRoom(buffer.name),
     ...(options.gapGraceMs === undefined ? {} : { gapGraceMs: options.gapGraceMs }),
   });
+  const presence = createPresenceRecorder({
+    redis,
+    prefix: config.redisPrefix,
+    log,
+    // ~30 s, but never so rare that a parked session could outlive a short (test) timeout.
+    refreshMs: Math.min(PRESENCE_REFRESH_MS, Math.floor(config.presenceTimeoutMs / 4)),
+  });
   const observeContext: ObserveContext = {
     rooms,
     observers,
@@ -95,6 +106,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     log,
     maxObservers: config.maxObservers,
     isClosing: () => closing,
+    presence,
   };
 
   function handlePublic(req: IncomingMessage, res: ServerResponse): void {
@@ -105,7 +117,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
         return;
       }
       if (path === '/healthz') sendJson(res, 200, HEALTH_BODY);
-      else void handleObserve(query, res, observeContext);
+      else void handleObserve(query, res, observeContext, observingSession(req, query));
       return;
     }
     sendError(res, new ChatError('not_found', 'no such endpoint'));
@@ -145,6 +157,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     const publicClosed = stopServer(publicServer);
     const internalClosed = stopServer(internalServer);
     observers.finishAll('shutdown');
+    presence.close();
     rooms.close();
     await Promise.all([publicClosed, internalClosed]);
     await web.close();

@@ -25,6 +25,13 @@ export interface ChatServerConfig extends CommonConfig {
   maxObservers: number;
   /** `PARLEY_HEARTBEAT_MS`: registry heartbeat; the entry expires after 3× this. @default 2000 */
   heartbeatMs: number;
+  /**
+   * `PARLEY_PRESENCE_TIMEOUT_MS`: the cluster's presence timeout (the worker's
+   * sweeper leaves sessions unseen this long). A chatserver only needs it to
+   * see parked observers again often enough: every min(30 s, timeout / 4).
+   * @default 120000
+   */
+  presenceTimeoutMs: number;
 }
 
 const schema: ConfigSchema<ChatServerConfig> = {
@@ -40,6 +47,8 @@ const schema: ConfigSchema<ChatServerConfig> = {
   roomBuffer: { env: 'PARLEY_ROOM_BUFFER', default: 1000, parse: parse.integer(10, 1_000_000) },
   maxObservers: { env: 'PARLEY_CHAT_MAX_OBSERVERS', default: 20_000, parse: parse.integer(1, 1_000_000) },
   heartbeatMs: { env: 'PARLEY_HEARTBEAT_MS', default: 2000, parse: parse.integer(50, 600_000) },
+  // Same bounds as the worker's: the two must accept the same cluster setting.
+  presenceTimeoutMs: { env: 'PARLEY_PRESENCE_TIMEOUT_MS', default: 120_000, parse: parse.integer(1000, 86_400_000) },
 };
 
 /**

@@ -14,6 +14,7 @@ import { buildAnswer, emptyAnswer, hasEventsAfter } from './answer.js';
 import { retryAfter, sendError, sendJson, sendJsonp, toChatError } from './http-util.js';
 import type { FinishReason, ObserverRegistry, ParkedObserver, ResolvedCursor } from './observer-registry.js';
 import type { RoomDirectory } from './room-directory.js';
+import type { PresenceRecorder } from './presence.js';
 import type { WebClient } from './web-client.js';
 
 /** Default hold of an observe, seconds. */
@@ -35,6 +36,8 @@ export interface ObserveContext {
   maxObservers: number;
   /** True once shutdown started: nothing new is parked. */
   isClosing(): boolean;
+  /** Where observing sessions are recorded (absent: presence is not tracked). */
+  presence?: PresenceRecorder;
 }
 
 /** How one observe request answers: JSON, or JSONP when a valid callback was given. */
@@ -63,9 +66,16 @@ function replierFor(res: ServerResponse, callback: string | undefined, ctx: Obse
  * `GET /api/observe?rooms=CURSOR&wait=S[&callback=NAME]`: answers at once when
  * any room has events after the cursor, else parks the request until an event
  * of one of its rooms arrives, the hold ends, the client leaves or the server
- * shuts down.
+ * shuts down. `sessionHash` (see `observingSession`) is recorded as present
+ * in the cursor's rooms when the observe arrives, while it is parked and when
+ * it ends; an anonymous observe records nothing.
  */
-export async function handleObserve(query: URLSearchParams, res: ServerResponse, ctx: ObserveContext): Promise<void> {
+export async function handleObserve(
+  query: URLSearchParams,
+  res: ServerResponse,
+  ctx: ObserveContext,
+  sessionHash?: string,
+): Promise<void> {
   const callbackParam = query.get('callback');
   let callback: string | undefined;
   if (callbackParam !== null) {
@@ -83,6 +93,9 @@ export async function handleObserve(query: URLSearchParams, res: ServerResponse,
     const waitSeconds = parseIntegerParameter('wait', query.get('wait') ?? undefined, { min: 0, max: MAX_WAIT_SECONDS })
       ?? DEFAULT_WAIT_SECONDS;
     const resolved = await resolveCursor(cursor, ctx);
+    // Seen when the observe arrives, while it is parked and when it ends: a
+    // session that keeps observing never looks older than one refresh.
+    if (sessionHash !== undefined) ctx.presence?.touch(resolved.keys(), sessionHash);
     if (res.destroyed) return;
     if (hasEventsAfter(resolved, ctx.rooms)) {
       reply.answer(await buildAnswer(resolved, ctx.rooms, ctx.web));
@@ -96,7 +109,7 @@ export async function handleObserve(query: URLSearchParams, res: ServerResponse,
     if (ctx.observers.count >= ctx.maxObservers) {
       throw new ChatError('unavailable', 'too many observers on this chatserver, try again', { retryAfterSeconds: 1 });
     }
-    parkObserver(resolved, cursorText, holdMs(waitSeconds), res, reply, ctx);
+    parkObserver(resolved, cursorText, holdMs(waitSeconds), res, reply, ctx, sessionHash);
   } catch (error) {
     const chatError = toChatError(error);
     if (chatError.status >= 500) {
@@ -146,8 +159,10 @@ function parkObserver(
   res: ServerResponse,
   reply: Replier,
   ctx: ObserveContext,
+  sessionHash: string | undefined,
 ): void {
   let finished = false;
+  const stopRefresh = sessionHash === undefined ? undefined : ctx.presence?.park(cursor.keys(), sessionHash);
   const onClose = (): void => observer.finish('closed');
   const timer = setTimeout(() => observer.finish('timeout'), holdForMs);
   const observer: ParkedObserver = {
@@ -159,6 +174,8 @@ function parkObserver(
       clearTimeout(timer);
       res.off('close', onClose);
       ctx.observers.unpark(observer);
+      stopRefresh?.();
+      if (sessionHash !== undefined) ctx.presence?.touch(cursor.keys(), sessionHash);
       if (reason === 'closed') return;
       if (reason !== 'wake') {
         reply.answer(emptyAnswer(cursorText));

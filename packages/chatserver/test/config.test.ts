@@ -20,6 +20,7 @@ describe('chatserver config', () => {
       roomBuffer: 1000,
       maxObservers: 20000,
       heartbeatMs: 2000,
+      presenceTimeoutMs: 120_000,
     });
   });
 
@@ -42,6 +43,7 @@ describe('chatserver config', () => {
       PARLEY_ROOM_BUFFER: '200',
       PARLEY_CHAT_MAX_OBSERVERS: '500',
       PARLEY_HEARTBEAT_MS: '1000',
+      PARLEY_PRESENCE_TIMEOUT_MS: '2000',
     });
     expect(config).to.include({
       redisUrl: 'redis://10.0.0.2:6380',
@@ -55,6 +57,7 @@ describe('chatserver config', () => {
       roomBuffer: 200,
       maxObservers: 500,
       heartbeatMs: 1000,
+      presenceTimeoutMs: 2000,
     });
     expect(config.webUrls).to.deep.equal(['http://web-1:3000', 'http://web-2:3000']);
   });

@@ -36,7 +36,8 @@ export interface ClusterOptions {
   redisAppendOnly?: boolean;
   /**
    * Extra environment for every child (e.g. `PARLEY_LOG_LEVEL`,
-   * `PARLEY_OUTBOX_RELAY_MS`). Addresses, ports, Redis URL, database path and
+   * `PARLEY_OUTBOX_RELAY_MS`, `PARLEY_PRESENCE_TIMEOUT_MS`,
+   * `PARLEY_PRESENCE_SWEEP_MS`). Addresses, ports, Redis URL, database path and
    * secret are the cluster's own and always win. @default {}
    */
   env?: Readonly<Record<string, string>>;
@@ -212,7 +213,12 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
     );
     for (let i = 1; i <= workerCount; i++) {
       const port = await findFreePort();
-      addSlot('worker', i, port, { PARLEY_WORKER_HOST: '127.0.0.1', PARLEY_WORKER_PORT: String(port) });
+      addSlot('worker', i, port, {
+        PARLEY_WORKER_HOST: '127.0.0.1',
+        PARLEY_WORKER_PORT: String(port),
+        // The presence sweeper posts stale sessions to the web tier.
+        PARLEY_WEB_URLS: webUrls.join(','),
+      });
     }
     for (let i = 1; i <= chatCount; i++) {
       const [port, internalPort] = (await freePorts(2)) as [number, number];

@@ -55,3 +55,13 @@ export {
   type LogLevel,
 } from './config.js';
 export { readLimitedBody } from './http-body.js';
+export {
+  MAX_PRESENCE_EXPIRE_HASHES,
+  PRESENCE_EXPIRE_PATH,
+  hashSessionToken,
+  presenceKey,
+  presenceRoomsKey,
+  presenceSweepLockKey,
+  type PresenceExpireAnswer,
+  type PresenceExpireBody,
+} from './presence.js';

@@ -14,6 +14,8 @@ import { jsonpMiddleware } from './jsonp.js';
 import { notFoundMiddleware } from './not-found.js';
 import { createNotifier, type NotifyQueue } from './notifier.js';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+import type { Presence } from './presence.js';
+import { registerPresenceRoutes } from './presence-routes.js';
 import { registerPageRoutes } from './pages.js';
 import { registerPublicRoutes } from './public-routes.js';
 import { registerRoomRoutes } from './room-routes.js';
@@ -40,6 +42,13 @@ export interface WebAppOptions {
   now?: () => number;
   /** Built browser files served under `/assets/`. @default loadAssets() (packages/web/dist/public) */
   assets?: Map<string, Asset>;
+  /**
+   * Presence records: enter records the session as seen in the room, leave and
+   * the end of a session forget it (the worker's sweeper leaves sessions that
+   * stopped observing, through `POST /internal/presence/expire`).
+   * @default none: nothing is recorded
+   */
+  presence?: Presence;
 }
 
 /** A web tier instance: the Koa app to listen with, its running outbox relay, and `close`. */
@@ -68,7 +77,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
     now,
     ...options.relay,
   });
-  const deps: RouteDeps = { store, notifier, authenticate: createAuthenticator(store, now), log, config, now };
+  const deps: RouteDeps = { store, notifier, authenticate: createAuthenticator(store, now), log, config, now, presence: options.presence };
 
   const router = new Router();
   registerPublicRoutes(router);
@@ -79,6 +88,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
   registerSessionRoutes(router, deps);
   registerRoomRoutes(router, deps);
   registerInternalRoutes(router, deps);
+  registerPresenceRoutes(router, deps);
 
   const app = new Koa();
   // Errors are answered by errorMiddleware; what reaches here failed after the answer started.

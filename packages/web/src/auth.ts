@@ -40,8 +40,11 @@ export function presentedToken(ctx: Context): PresentedToken | undefined {
   return undefined;
 }
 
+/** A request's session, with the hash of the token it presented (presence names sessions by it). */
+export type AuthenticatedSession = SessionRecord & { tokenHash: string };
+
 /** Resolves the session of a request or throws; see `createAuthenticator`. */
-export type Authenticate = (ctx: Context) => Promise<SessionRecord>;
+export type Authenticate = (ctx: Context) => Promise<AuthenticatedSession>;
 
 /**
  * Builds the session check of endpoints that need one. Throws 401
@@ -59,8 +62,9 @@ export function createAuthenticator(store: ChatStore, now: () => number = Date.n
       throw new ChatError('csrf_required', 'cookie-authenticated writes need the header X-Requested-With: XMLHttpRequest');
     }
     if (!isTokenShaped(presented.token)) throw new ChatError('unauthorized', 'unknown session');
-    const session = await store.findSession(hashSessionToken(presented.token), now());
+    const tokenHash = hashSessionToken(presented.token);
+    const session = await store.findSession(tokenHash, now());
     if (session === undefined) throw new ChatError('unauthorized', 'unknown session');
-    return session;
+    return { ...session, tokenHash };
   };
 }

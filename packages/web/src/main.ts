@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { NOTIFY_QUEUE_NAME, type Logger, type NotifyJobData } from '@parley/protocol';
 import { openSqliteStore } from '@parley/store';
 import { createWebApp } from './app.js';
+import { Presence } from './presence.js';
 import { loadConfig } from './config.js';
 
 // A shutdown that has not finished by then is stuck (a hung socket or Redis):
@@ -36,7 +37,8 @@ redis.on('ready', () => {
 const queue = new Queue<NotifyJobData>(NOTIFY_QUEUE_NAME, { connection: redis, prefix: `${config.redisPrefix}bull` });
 queue.on('error', reportRedisError);
 
-const web = createWebApp({ store, queue, log, config });
+const presence = new Presence({ redis, prefix: config.redisPrefix, log });
+const web = createWebApp({ store, queue, log, config, presence });
 const server = web.app.listen(config.port, config.host, () => {
   const address = server.address() as AddressInfo;
   log.info({ host: address.address, port: address.port }, 'listening');

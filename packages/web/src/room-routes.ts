@@ -61,6 +61,7 @@ export function registerRoomRoutes(router: Router, deps: RouteDeps): void {
     const session = await authenticate(ctx);
     await readJsonBody(ctx, { allowEmpty: true });
     const result = await store.enterRoom(session.id, room, deps.now(), ENTER_RECENT_EVENTS);
+    deps.presence?.touch(room, session.tokenHash);
     ctx.body = { room: result.room, events: result.recent };
     publishWrite(deps, result);
   });
@@ -70,6 +71,7 @@ export function registerRoomRoutes(router: Router, deps: RouteDeps): void {
     const session = await authenticate(ctx);
     await readJsonBody(ctx, { allowEmpty: true });
     const write = await store.leaveRoom(session.id, room, deps.now());
+    deps.presence?.forget([room], session.tokenHash);
     ctx.status = 204;
     publishWrite(deps, write);
   });

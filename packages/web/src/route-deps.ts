@@ -3,6 +3,7 @@ import type { ChatStore, StoredWrite } from '@parley/store';
 import type { Authenticate } from './auth.js';
 import type { WebConfig } from './config.js';
 import type { Notifier } from './notifier.js';
+import type { Presence } from './presence.js';
 
 /** What the route modules need; built once by `createWebApp`. */
 export interface RouteDeps {
@@ -13,6 +14,8 @@ export interface RouteDeps {
   config: Readonly<WebConfig>;
   /** Clock of event times and session refreshes. */
   now: () => number;
+  /** Presence tracking (absent: occupancy is by enter and leave only). */
+  presence: Presence | undefined;
 }
 
 /**

@@ -31,7 +31,9 @@ export function registerSessionRoutes(router: Router, deps: RouteDeps): void {
 
   router.delete('/api/session', async (ctx) => {
     const session = await authenticate(ctx);
+    const rooms = await store.sessionRooms(session.id);
     const write = await store.deleteSession(session.id, deps.now());
+    deps.presence?.forget(rooms, session.tokenHash);
     ctx.status = 204;
     ctx.set('Set-Cookie', clearedSessionCookie(cookieOptions));
     publishWrite(deps, write);

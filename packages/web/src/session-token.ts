@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = 'parley_session';
@@ -13,10 +13,8 @@ export function newSessionToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** The store's `tokenHash` of a bearer token: its SHA-256, hex. The token itself is never stored. */
-export function hashSessionToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
+// The token itself is never stored, only its SHA-256 (shared with the chatservers' presence).
+export { hashSessionToken } from '@parley/protocol';
 
 /** Could `token` be one of ours? */
 export function isTokenShaped(token: string): boolean {

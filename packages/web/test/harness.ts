@@ -12,6 +12,7 @@ import { createWebApp, type WebApp } from '../src/app.js';
 import type { Asset } from '../src/assets.js';
 import { loadConfig, type WebConfig } from '../src/config.js';
 import type { OutboxRelayOptions } from '../src/outbox-relay.js';
+import { Presence } from '../src/presence.js';
 
 /** The secret every harness signs internal requests with. */
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
@@ -66,6 +67,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     queue,
     log: silentLogger,
     config,
+    presence: new Presence({ redis: connection, prefix, log: silentLogger }),
     ...(options.relay === undefined ? {} : { relay: options.relay }),
     ...(options.assets === undefined ? {} : { assets: options.assets }),
   });

@@ -17,6 +17,25 @@ export interface WorkerConfig extends CommonConfig {
    * @default 8
    */
   notifyAttempts: number;
+  /**
+   * `PARLEY_WEB_URLS`: web base URLs the presence sweeper posts stale sessions
+   * to (`POST /internal/presence/expire`), tried in turn.
+   * @default ['http://127.0.0.1:3000']
+   */
+  webUrls: string[];
+  /**
+   * `PARLEY_PRESENCE_TIMEOUT_MS`: a session not seen observing a room for this
+   * long leaves it (a `leave` event). Keep it well above the chatservers' 30 s
+   * refresh of parked observes; tests use 2 s with short polls.
+   * @default 120000
+   */
+  presenceTimeoutMs: number;
+  /**
+   * `PARLEY_PRESENCE_SWEEP_MS`: how often stale presence is swept (one worker of
+   * the cluster per tick). A leave comes at most timeout + this after the last observe.
+   * @default 10000
+   */
+  presenceSweepMs: number;
 }
 
 const schema: ConfigSchema<WorkerConfig> = {
@@ -27,6 +46,11 @@ const schema: ConfigSchema<WorkerConfig> = {
   // Below 50 ms a healthy chatserver under a GC pause would already count as failed.
   notifyTimeoutMs: { env: 'PARLEY_NOTIFY_TIMEOUT_MS', default: 2000, parse: parse.integer(50, 600_000) },
   notifyAttempts: { env: 'PARLEY_NOTIFY_ATTEMPTS', default: 8, parse: parse.integer(1, 100) },
+  webUrls: { env: 'PARLEY_WEB_URLS', default: ['http://127.0.0.1:3000'], parse: parse.urlList },
+  // Below 1 s a session between two short polls would already look gone.
+  presenceTimeoutMs: { env: 'PARLEY_PRESENCE_TIMEOUT_MS', default: 120_000, parse: parse.integer(1000, 86_400_000) },
+  // Below 100 ms the sweep would mostly scan Redis for nothing.
+  presenceSweepMs: { env: 'PARLEY_PRESENCE_SWEEP_MS', default: 10_000, parse: parse.integer(100, 600_000) },
 };
 
 /**

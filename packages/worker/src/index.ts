@@ -6,3 +6,9 @@ export {
   type NotifyWorkerConfig,
 } from './worker.js';
 export { loadConfig, type WorkerConfig } from './config.js';
+export {
+  createPresenceSweeper,
+  type PresenceSweeper,
+  type PresenceSweeperOptions,
+  type SweepResult,
+} from './presence-sweeper.js';

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig, type WorkerConfig } from './config.js';
 import { startHealthServer } from './health-server.js';
+import { createPresenceSweeper } from './presence-sweeper.js';
 import { createWorker } from './worker.js';
 
 // The supervisor waits 10 s at most; jobs get most of it, the rest is for closing sockets.
@@ -24,6 +25,19 @@ const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
 connection.on('error', (error: Error) => log.warn({ error: error.message }, 'redis connection error'));
 
 const worker = createWorker({ connection, log, config, closeTimeoutMs: JOB_DRAIN_LIMIT_MS });
+// Its own connection, failing fast: BullMQ's waits out an outage, a sweep just tries again next tick.
+const sweeperRedis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+sweeperRedis.on('error', () => undefined); // the sweeper logs its failures, once per outage
+const sweeper = createPresenceSweeper({
+  redis: sweeperRedis,
+  prefix: config.redisPrefix,
+  secret: config.secret,
+  webUrls: config.webUrls,
+  timeoutMs: config.presenceTimeoutMs,
+  sweepMs: config.presenceSweepMs,
+  log,
+});
+sweeper.start();
 const health = await startHealthServer({ host: config.host, port: config.port, log });
 log.info(
   {
@@ -32,6 +46,8 @@ log.info(
     concurrency: config.concurrency,
     notifyTimeoutMs: config.notifyTimeoutMs,
     notifyAttempts: config.notifyAttempts,
+    presenceTimeoutMs: config.presenceTimeoutMs,
+    presenceSweepMs: config.presenceSweepMs,
   },
   'listening',
 );
@@ -45,8 +61,9 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
     log.error({ limitMs: SHUTDOWN_LIMIT_MS }, 'shutdown took too long: forcing exit');
     process.exit(1);
   }, SHUTDOWN_LIMIT_MS).unref();
-  await Promise.allSettled([worker.close(), health.close()]);
+  await Promise.allSettled([worker.close(), sweeper.close(), health.close()]);
   await connection.quit().catch(() => connection.disconnect());
+  sweeperRedis.disconnect();
   log.info({}, 'stopped');
   process.exit(0);
 }

@@ -15,6 +15,9 @@ describe('worker loadConfig', function () {
       concurrency: 50,
       notifyTimeoutMs: 2000,
       notifyAttempts: 8,
+      webUrls: ['http://127.0.0.1:3000'],
+      presenceTimeoutMs: 120_000,
+      presenceSweepMs: 10_000,
     });
   });
 
@@ -29,9 +32,14 @@ describe('worker loadConfig', function () {
       PARLEY_WORKER_CONCURRENCY: '7',
       PARLEY_NOTIFY_TIMEOUT_MS: '500',
       PARLEY_NOTIFY_ATTEMPTS: '3',
+      PARLEY_WEB_URLS: 'http://10.0.0.1:3000,http://10.0.0.2:3000',
+      PARLEY_PRESENCE_TIMEOUT_MS: '2000',
+      PARLEY_PRESENCE_SWEEP_MS: '500',
     });
     expect(config).to.include({ redisUrl: 'redis://10.0.0.5:6380', redisPrefix: 'x:', logLevel: 'debug', host: '0.0.0.0' });
     expect(config).to.include({ port: 0, concurrency: 7, notifyTimeoutMs: 500, notifyAttempts: 3 });
+    expect(config).to.include({ presenceTimeoutMs: 2000, presenceSweepMs: 500 });
+    expect(config.webUrls).to.deep.equal(['http://10.0.0.1:3000', 'http://10.0.0.2:3000']);
   });
 
   it('returns a frozen object', function () {
@@ -40,7 +48,7 @@ describe('worker loadConfig', function () {
 
   it('reports every problem at once', function () {
     try {
-      loadConfig({ PARLEY_REDIS_URL: 'http://x', PARLEY_WORKER_CONCURRENCY: '0' });
+      loadConfig({ PARLEY_REDIS_URL: 'http://x', PARLEY_WORKER_CONCURRENCY: '0', PARLEY_PRESENCE_TIMEOUT_MS: '10' });
       expect.fail('loadConfig accepted a bad environment');
     } catch (error) {
       expect(error).to.be.instanceOf(ConfigError);
@@ -48,6 +56,7 @@ describe('worker loadConfig', function () {
       expect(problems).to.contain('PARLEY_SECRET is required');
       expect(problems).to.contain('PARLEY_REDIS_URL');
       expect(problems).to.contain('PARLEY_WORKER_CONCURRENCY');
+      expect(problems).to.contain('PARLEY_PRESENCE_TIMEOUT_MS');
     }
   });
 });

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import type { RoomName } from './events.js';
+
+/**
+ * Presence in Redis, per room: a sorted set whose members are session token
+ * hashes and whose scores are when that session was last seen in the room
+ * (epoch ms). Chatservers add to it while a session observes the room, the web
+ * tier when it enters; the worker's sweeper leaves members older than the
+ * presence timeout. The token hash is the store's `tokenHash`, so a chatserver
+ * (which never opens the database) and the web tier name a session the same way.
+ */
+export function presenceKey(prefix: string, room: RoomName): string {
+  return `${prefix}presence:${room}`;
+}
+
+/**
+ * The set of rooms that have presence entries, which the sweeper scans.
+ * Not `presence:rooms`: that is the key of the room named `rooms`. A room name
+ * never contains `-` right after `presence`, so this key cannot collide.
+ */
+export function presenceRoomsKey(prefix: string): string {
+  return `${prefix}presence-rooms`;
+}
+
+/** The lock that lets one sweeper in the cluster work per tick (`SET … NX PX`). */
+export function presenceSweepLockKey(prefix: string): string {
+  return `${prefix}presence-sweep-lock`;
+}
+
+/** The store's `tokenHash` of a session token: its SHA-256, hex. */
+export function hashSessionToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Path of the web tier's signed endpoint that leaves stale sessions. */
+export const PRESENCE_EXPIRE_PATH = '/internal/presence/expire';
+
+/** Body of `POST /internal/presence/expire`: sessions (by token hash) not seen in `room` for the timeout. */
+export interface PresenceExpireBody {
+  room: RoomName;
+  tokenHashes: string[];
+}
+
+/** Answer of `POST /internal/presence/expire`: how many sessions left the room (one `leave` event each). */
+export interface PresenceExpireAnswer {
+  left: number;
+}
+
+/** Most token hashes one expire request may carry. */
+export const MAX_PRESENCE_EXPIRE_HASHES = 1000;
