@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Redis } from 'ioredis';
-import { hashSessionToken, presenceKey, presenceRoomsKey, type Logger, type RoomName } from '@parley/protocol';
+import { SESSION_COOKIE, hashSessionToken, isTokenShaped, presenceKey, presenceRoomsKey, type Logger, type RoomName } from '@parley/protocol';
 
 /**
  * Records which sessions observe which rooms (see `presenceKey`). Every call is
@@ -36,10 +36,6 @@ export interface PresenceRecorderOptions {
   now?: () => number;
 }
 
-const SESSION_COOKIE = 'parley_session';
-// The web tier's token shape: anything else cannot be a session of ours.
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]{20,128}$/;
-
 function sessionCookie(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   for (const part of header.split(';')) {
@@ -63,7 +59,7 @@ export function observingSession(req: IncomingMessage, query: URLSearchParams): 
   const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
   const cookie = query.has('callback') ? undefined : sessionCookie(req.headers.cookie);
   const token = bearer ?? cookie ?? query.get('session') ?? undefined;
-  return token !== undefined && TOKEN_SHAPE.test(token) ? hashSessionToken(token) : undefined;
+  return token !== undefined && isTokenShaped(token) ? hashSessionToken(token) : undefined;
 }
 
 interface ParkedSession {

@@ -59,6 +59,8 @@ export {
   MAX_PRESENCE_EXPIRE_HASHES,
   PRESENCE_EXPIRE_PATH,
   hashSessionToken,
+  SESSION_COOKIE,
+  isTokenShaped,
   presenceKey,
   presenceRoomsKey,
   presenceSweepLockKey,

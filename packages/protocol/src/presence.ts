@@ -27,6 +27,17 @@ export function presenceSweepLockKey(prefix: string): string {
   return `${prefix}presence-sweep-lock`;
 }
 
+/** Name of the session cookie (set by the web tier, read by chatservers too). */
+export const SESSION_COOKIE = 'parley_session';
+// 32 random bytes in base64url are 43 characters; anything far from that
+// shape is refused without a database lookup (or a presence entry).
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{20,128}$/;
+
+/** Could `token` be a session token of ours? */
+export function isTokenShaped(token: string): boolean {
+  return TOKEN_SHAPE.test(token);
+}
+
 /** The store's `tokenHash` of a session token: its SHA-256, hex. */
 export function hashSessionToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');

@@ -1,25 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import { SESSION_COOKIE } from '@parley/protocol';
 
-/** Name of the session cookie. */
-export const SESSION_COOKIE = 'parley_session';
 /** Lifetime of the session cookie: 30 days, in seconds. */
 export const SESSION_COOKIE_MAX_AGE_SECONDS = 30 * 24 * 60 * 60;
-// 32 random bytes in base64url are 43 characters; anything far from that
-// shape is refused without a database lookup.
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]{20,128}$/;
 
 /** A new bearer token: 32 random bytes, base64url. */
 export function newSessionToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-// The token itself is never stored, only its SHA-256 (shared with the chatservers' presence).
-export { hashSessionToken } from '@parley/protocol';
-
-/** Could `token` be one of ours? */
-export function isTokenShaped(token: string): boolean {
-  return TOKEN_SHAPE.test(token);
-}
+// The cookie name, the token shape and its hash (the only thing stored) are
+// shared with the chatservers, which read sessions for presence.
+export { SESSION_COOKIE, hashSessionToken, isTokenShaped } from '@parley/protocol';
 
 /** Options of the session cookie. */
 export interface SessionCookieOptions {
