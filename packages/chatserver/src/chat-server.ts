@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import { ChatError, registryKey, type Logger } from '@parley/protocol';
+import { ChatError, ReplayGuard, registryKey, type Logger } from '@parley/protocol';
 import { defaultAdvertiseUrl, type ChatServerConfig } from './config.js';
 import { createHeartbeat, type Heartbeat } from './heartbeat.js';
 import { parseTarget, sendError, sendJson } from './http-util.js';
@@ -123,6 +123,8 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     sendError(res, new ChatError('not_found', 'no such endpoint'));
   }
 
+  const notifyContext = { secret: config.secret, replayGuard: new ReplayGuard(), rooms, log };
+
   function handleInternal(req: IncomingMessage, res: ServerResponse): void {
     const { path } = parseTarget(req.url);
     if (path === NOTIFY_PATH) {
@@ -130,7 +132,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
         sendError(res, new ChatError('method_not_allowed', 'only POST is allowed here'), { allow: 'POST' });
         return;
       }
-      void handleNotify(req, res, { secret: config.secret, rooms, log });
+      void handleNotify(req, res, notifyContext);
       return;
     }
     if (path === '/healthz') {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ChatError, SIGNATURE_HEADER, TIMESTAMP_HEADER, readLimitedBody, verifySignedRequest, type Logger, type NotifyBody } from '@parley/protocol';
+import { ChatError, readLimitedBody, signatureHeaders, verifySignedRequest, type Logger, type NotifyBody, type ReplayGuard } from '@parley/protocol';
 import { isEventList } from './event-shape.js';
 import { sendError, toChatError } from './http-util.js';
 import type { RoomDirectory } from './room-directory.js';
@@ -12,6 +12,8 @@ export const MAX_NOTIFY_BODY_BYTES = 1024 * 1024;
 /** What the notify handler works with. */
 export interface NotifyContext {
   secret: string;
+  /** Nonces of notifications already accepted: a replay is refused (403 `replayed_request`). */
+  replayGuard: ReplayGuard;
   rooms: RoomDirectory;
   log: Logger;
 }
@@ -25,9 +27,8 @@ export interface NotifyContext {
 export async function handleNotify(req: IncomingMessage, res: ServerResponse, ctx: NotifyContext): Promise<void> {
   try {
     const body = await readLimitedBody(req, MAX_NOTIFY_BODY_BYTES);
-    verifySignedRequest(ctx.secret, { method: 'POST', path: NOTIFY_PATH, body }, {
-      timestamp: req.headers[TIMESTAMP_HEADER],
-      signature: req.headers[SIGNATURE_HEADER],
+    verifySignedRequest(ctx.secret, { method: 'POST', path: NOTIFY_PATH, body }, signatureHeaders(req.headers), {
+      replayGuard: ctx.replayGuard,
     });
     const notify = parseNotifyBody(body);
     const result = ctx.rooms.applyEvents(notify.events);

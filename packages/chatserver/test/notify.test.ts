@@ -54,6 +54,20 @@ describe('notify endpoint', () => {
     expect(await lobbyNow()).to.deep.equal({ events: [], cursor: 'lobby:0' });
   });
 
+  it('refuses a replayed notify with 403 replayed_request and changes nothing', async () => {
+    const headers = signRequest(SECRET, { method: 'POST', path: '/internal/notify', body });
+    expect(await postNotify(fixture.ports.internalPort, body, headers)).to.equal(204);
+    const replayed = await fetch(`http://127.0.0.1:${fixture.ports.internalPort}/internal/notify`, {
+      method: 'POST',
+      headers,
+      body,
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(replayed.status).to.equal(403);
+    expect(((await replayed.json()) as { error: { code: string } }).error.code).to.equal('replayed_request');
+    expect(await lobbyNow()).to.deep.equal({ events: [messageEvent('lobby', 1)], cursor: 'lobby:1' });
+  });
+
   for (const [what, badBody] of [
     ['not JSON', '{"events":['],
     ['without events', '{"event":[]}'],

@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   signature_required: 401,
   csrf_required: 403,
   bad_signature: 403,
+  /** A signed internal request whose nonce the receiver already accepted. */
+  replayed_request: 403,
   forbidden: 403,
   not_found: 404,
   room_not_found: 404,

@@ -36,10 +36,15 @@ export {
 } from './jsonp.js';
 export {
   DEFAULT_SIGNATURE_WINDOW_MS,
+  NONCE_HEADER,
+  ReplayGuard,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
   signRequest,
+  signatureHeaders,
   verifySignedRequest,
+  type ReplayGuardOptions,
+  type SignatureHeaders,
   type SignedRequestParts,
 } from './signing.js';
 export { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, registryKey } from './registry.js';

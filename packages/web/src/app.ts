@@ -2,7 +2,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { loadAssets, registerAssetRoutes, type Asset } from './assets.js';
 import { registerBadgeRoutes } from './badge-routes.js';
-import type { Logger } from '@parley/protocol';
+import { ReplayGuard, type Logger } from '@parley/protocol';
 import type { ChatStore } from '@parley/store';
 import { createAuthenticator } from './auth.js';
 import type { WebConfig } from './config.js';
@@ -77,7 +77,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
     now,
     ...options.relay,
   });
-  const deps: RouteDeps = { store, notifier, authenticate: createAuthenticator(store, now), log, config, now, presence: options.presence };
+  const deps: RouteDeps = { store, notifier, authenticate: createAuthenticator(store, now), log, config, now, presence: options.presence, replayGuard: new ReplayGuard() };
 
   const router = new Router();
   registerPublicRoutes(router);

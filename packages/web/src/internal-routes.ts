@@ -1,9 +1,8 @@
 import type Router from '@koa/router';
 import {
-  SIGNATURE_HEADER,
-  TIMESTAMP_HEADER,
   parseIntegerParameter,
   parseRoomName,
+  signatureHeaders,
   verifySignedRequest,
   type RoomEventsInternalAnswer,
 } from '@parley/protocol';
@@ -15,18 +14,20 @@ export const INTERNAL_EVENTS_LIMIT = { default: 500, max: 1000 } as const;
 /**
  * `GET /internal/rooms/:room/events?after=N&limit=L`: the chatservers' gap
  * repair. Signed with the shared secret over the path and query exactly as
- * sent; unsigned → 401, wrong or stale → 403. Answers the events after `after`
+ * sent; unsigned → 401, wrong or stale → 403, replayed → 403
+ * `replayed_request`. Answers the events after `after`
  * and the room's head (0 for a room that does not exist); without `after`,
  * only the head. nginx never routes `/internal/`.
  */
 export function registerInternalRoutes(router: Router, deps: RouteDeps): void {
-  const { store, config } = deps;
+  const { store, config, replayGuard } = deps;
 
   router.get('/internal/rooms/:room/events', async (ctx) => {
     verifySignedRequest(
       config.secret,
       { method: ctx.method, path: ctx.originalUrl, body: '' },
-      { timestamp: ctx.req.headers[TIMESTAMP_HEADER], signature: ctx.req.headers[SIGNATURE_HEADER] },
+      signatureHeaders(ctx.req.headers),
+      { replayGuard },
     );
     const room = parseRoomName(ctx.params.room);
     const after = parseIntegerParameter('after', ctx.query.after, { min: 0, max: Number.MAX_SAFE_INTEGER });

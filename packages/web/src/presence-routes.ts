@@ -3,10 +3,9 @@ import {
   ChatError,
   MAX_PRESENCE_EXPIRE_HASHES,
   PRESENCE_EXPIRE_PATH,
-  SIGNATURE_HEADER,
-  TIMESTAMP_HEADER,
   parseRoomName,
   readLimitedBody,
+  signatureHeaders,
   verifySignedRequest,
   type PresenceExpireAnswer,
   type PresenceExpireBody,
@@ -46,17 +45,18 @@ export function parsePresenceExpireBody(body: Buffer): PresenceExpireBody {
  * room leaves it with an ordinary `leave` event, stored and notified like any
  * write; unknown hashes and non-members are ignored, so a repeated request
  * changes nothing. Signed over the raw body: unsigned → 401, wrong or stale
- * → 403. Answers `{"left":n}`. nginx never routes `/internal/`.
+ * → 403, replayed → 403 `replayed_request`. Answers `{"left":n}`. nginx never routes `/internal/`.
  */
 export function registerPresenceRoutes(router: Router, deps: RouteDeps): void {
-  const { store, config, log } = deps;
+  const { store, config, log, replayGuard } = deps;
 
   router.post(PRESENCE_EXPIRE_PATH, async (ctx) => {
     const body = await readLimitedBody(ctx.req, MAX_EXPIRE_BODY_BYTES);
     verifySignedRequest(
       config.secret,
       { method: ctx.method, path: ctx.originalUrl, body },
-      { timestamp: ctx.req.headers[TIMESTAMP_HEADER], signature: ctx.req.headers[SIGNATURE_HEADER] },
+      signatureHeaders(ctx.req.headers),
+      { replayGuard },
     );
     const { room, tokenHashes } = parsePresenceExpireBody(body);
     let left = 0;

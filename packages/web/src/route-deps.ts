@@ -1,4 +1,4 @@
-import type { Logger } from '@parley/protocol';
+import type { Logger, ReplayGuard } from '@parley/protocol';
 import type { ChatStore, StoredWrite } from '@parley/store';
 import type { Authenticate } from './auth.js';
 import type { WebConfig } from './config.js';
@@ -16,6 +16,8 @@ export interface RouteDeps {
   now: () => number;
   /** Presence tracking (absent: occupancy is by enter and leave only). */
   presence: Presence | undefined;
+  /** Nonces of signed internal requests this process has accepted (one per process). */
+  replayGuard: ReplayGuard;
 }
 
 /**

@@ -54,6 +54,15 @@ describe('internal gap-repair route', () => {
     expect(answer.json.error.code).to.equal('bad_signature');
   });
 
+  it('refuses a replayed request with 403 replayed_request', async () => {
+    const path = `/internal/rooms/${room}/events?after=0`;
+    const headers = signRequest(TEST_SECRET, { method: 'GET', path, body: '' });
+    expect((await call(harness, 'GET', path, { headers })).status).to.equal(200);
+    const replayed = await call(harness, 'GET', path, { headers });
+    expect(replayed.status).to.equal(403);
+    expect(replayed.json.error.code).to.equal('replayed_request');
+  });
+
   it('refuses a stale signature with 403 bad_signature', async () => {
     const answer = await signedGet(`/internal/rooms/${room}/events?after=0`, TEST_SECRET, Date.now() - 120_000);
     expect(answer.status).to.equal(403);

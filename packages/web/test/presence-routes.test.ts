@@ -91,6 +91,22 @@ describe('presence in the web tier', () => {
       expect(answer.status).to.equal(403);
     });
 
+    it('refuses a replayed request with 403 replayed_request and changes nothing', async () => {
+      const room = uniqueRoom();
+      const session = await newSession(harness, 'replayed');
+      await enter(session, room);
+      const body = JSON.stringify({ room, tokenHashes: [hashSessionToken(session)] });
+      const headers = { 'content-type': 'application/json', ...signRequest(TEST_SECRET, { method: 'POST', path: PRESENCE_EXPIRE_PATH, body }) };
+      expect((await call(harness, 'POST', PRESENCE_EXPIRE_PATH, { body, headers })).json).to.deep.equal({ left: 1 });
+      await enter(session, room);
+      const head = await harness.store.roomSeq(room);
+      const replayed = await call(harness, 'POST', PRESENCE_EXPIRE_PATH, { body, headers });
+      expect(replayed.status).to.equal(403);
+      expect(replayed.json.error.code).to.equal('replayed_request');
+      expect(await occupants(room)).to.deep.equal(['replayed']);
+      expect(await harness.store.roomSeq(room)).to.equal(head);
+    });
+
     it('refuses a signed body that is not a room and a list of token hashes with 400', async () => {
       for (const body of ['{', '{"room":"a"}', '{"room":"a","tokenHashes":["not-a-hash"]}', '{"room":"Bad Room","tokenHashes":[]}']) {
         const answer = await postExpire(body);

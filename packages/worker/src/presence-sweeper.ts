@@ -101,12 +101,13 @@ export function createPresenceSweeper(options: PresenceSweeperOptions): Presence
 
   async function postExpire(body: PresenceExpireBody): Promise<number> {
     const text = JSON.stringify(body);
-    const headers = {
-      'content-type': 'application/json',
-      ...signRequest(secret, { method: 'POST', path: PRESENCE_EXPIRE_PATH, body: text }),
-    };
     let lastError = '';
     for (let attempt = 0; attempt < origins.length; attempt++) {
+      // Signed per attempt: a web process accepts each nonce once.
+      const headers = {
+        'content-type': 'application/json',
+        ...signRequest(secret, { method: 'POST', path: PRESENCE_EXPIRE_PATH, body: text }),
+      };
       const index = (preferred + attempt) % origins.length;
       const origin = origins[index] as string;
       try {

@@ -7,12 +7,11 @@ import { join } from 'node:path';
 import { startRedisServer, type RedisServerHandle } from '@parley/cluster';
 import {
   PRESENCE_EXPIRE_PATH,
-  SIGNATURE_HEADER,
-  TIMESTAMP_HEADER,
   presenceKey,
   presenceRoomsKey,
   presenceSweepLockKey,
   silentLogger,
+  signatureHeaders,
   verifySignedRequest,
   type PresenceExpireBody,
 } from '@parley/protocol';
@@ -47,10 +46,7 @@ async function startStubWeb(handle: ExpireHandler = (body) => body.tokenHashes.l
     request.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       try {
-        verifySignedRequest(TEST_SECRET, { method: request.method ?? '', path: request.url ?? '', body }, {
-          timestamp: request.headers[TIMESTAMP_HEADER],
-          signature: request.headers[SIGNATURE_HEADER],
-        });
+        verifySignedRequest(TEST_SECRET, { method: request.method ?? '', path: request.url ?? '', body }, signatureHeaders(request.headers));
       } catch {
         stub.refused++;
         response.writeHead(403).end();

@@ -2,8 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   ChatError,
-  SIGNATURE_HEADER,
-  TIMESTAMP_HEADER,
+  signatureHeaders,
   verifySignedRequest,
   type ChatEvent,
   type NotifyBody,
@@ -55,10 +54,7 @@ export async function startStubChatserver(
       const path = request.url ?? '';
       let signatureStatus = 0;
       try {
-        verifySignedRequest(secret, { method: request.method ?? '', path, body }, {
-          timestamp: request.headers[TIMESTAMP_HEADER],
-          signature: request.headers[SIGNATURE_HEADER],
-        });
+        verifySignedRequest(secret, { method: request.method ?? '', path, body }, signatureHeaders(request.headers));
       } catch (error) {
         signatureStatus = error instanceof ChatError ? error.status : 400;
       }

@@ -2,8 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   ChatError,
-  SIGNATURE_HEADER,
-  TIMESTAMP_HEADER,
+  signatureHeaders,
   verifySignedRequest,
   type ChatEvent,
   type RoomName,
@@ -45,10 +44,7 @@ export async function startWebStandIn(secret: string): Promise<WebStandIn> {
       res.end(JSON.stringify(body));
     };
     try {
-      verifySignedRequest(secret, { method: req.method ?? 'GET', path: target, body: '' }, {
-        timestamp: req.headers[TIMESTAMP_HEADER],
-        signature: req.headers[SIGNATURE_HEADER],
-      });
+      verifySignedRequest(secret, { method: req.method ?? 'GET', path: target, body: '' }, signatureHeaders(req.headers));
     } catch (error) {
       standIn.refused++;
       answer((error as ChatError).status, (error as ChatError).toBody());
