@@ -15,6 +15,7 @@ import { notFoundMiddleware } from './not-found.js';
 import { createNotifier, type NotifyQueue } from './notifier.js';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 import type { Presence } from './presence.js';
+import { NO_RATE_LIMITS, type RateLimits } from './rate-limits.js';
 import { registerPresenceRoutes } from './presence-routes.js';
 import { registerPageRoutes } from './pages.js';
 import { registerPublicRoutes } from './public-routes.js';
@@ -49,6 +50,12 @@ export interface WebAppOptions {
    * @default none: nothing is recorded
    */
   presence?: Presence;
+  /**
+   * Abuse limits of say, enter and session creation, shared by the web
+   * processes through Redis (`createRateLimits`).
+   * @default NO_RATE_LIMITS: nothing is limited
+   */
+  rateLimits?: RateLimits;
 }
 
 /** A web tier instance: the Koa app to listen with, its running outbox relay, and `close`. */
@@ -77,7 +84,18 @@ export function createWebApp(options: WebAppOptions): WebApp {
     now,
     ...options.relay,
   });
-  const deps: RouteDeps = { store, notifier, authenticate: createAuthenticator(store, now), log, config, now, presence: options.presence, replayGuard: new ReplayGuard() };
+  const deps: RouteDeps = {
+    store,
+    notifier,
+    authenticate: createAuthenticator(store, now),
+    log,
+    config,
+    now,
+    presence: options.presence,
+    replayGuard: new ReplayGuard(),
+    limits: options.rateLimits ?? NO_RATE_LIMITS,
+    trustedProxies: new Set(config.trustedProxies),
+  };
 
   const router = new Router();
   registerPublicRoutes(router);

@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol';
+import { normalizeAddress } from './client-address.js';
 
 /** Everything a web process reads from its environment, validated and frozen. */
 export interface WebConfig extends CommonConfig {
@@ -8,12 +10,45 @@ export interface WebConfig extends CommonConfig {
   port: number;
   /** `PARLEY_DB_PATH`: the SQLite file; its directory is created if missing. @default './data/parley.db' */
   dbPath: string;
-  /** `PARLEY_COOKIE_SECURE`: add `Secure` to the session cookie (set it behind TLS). @default false */
+  /**
+   * `PARLEY_COOKIE_SECURE`: always add `Secure` to the session cookie. Without
+   * it the cookie is `Secure` when the request came over TLS (directly, or
+   * through a trusted proxy saying `X-Forwarded-Proto: https`). @default false
+   */
   cookieSecure: boolean;
+  /**
+   * `PARLEY_TRUSTED_PROXIES`: comma-separated addresses whose `X-Real-IP` and
+   * `X-Forwarded-Proto` are believed (the nginx in front); `none` trusts no one.
+   * @default ['127.0.0.1', '::1']
+   */
+  trustedProxies: readonly string[];
+  /**
+   * `PARLEY_SESSION_TTL_MS`: a session unused this long is expired (401
+   * `session_expired`) and later purged, leaving its rooms. Sliding: use
+   * refreshes it (at most once a minute). @default 2592000000 (30 days)
+   */
+  sessionTtlMs: number;
+  /** `PARLEY_RATE_SAY_PER_SESSION`: says per minute of one session; 0 = no limit. @default 120 */
+  rateSayPerSession: number;
+  /** `PARLEY_RATE_SAY_PER_IP`: says per minute from one client address; 0 = no limit. @default 600 */
+  rateSayPerIp: number;
+  /** `PARLEY_RATE_SESSION_PER_IP`: sessions created per minute from one client address; 0 = no limit. @default 30 */
+  rateSessionPerIp: number;
+  /** `PARLEY_RATE_ENTER_PER_SESSION`: enters per minute of one session; 0 = no limit. @default 120 */
+  rateEnterPerSession: number;
   /** `PARLEY_OUTBOX_RELAY_MS`: outbox rows older than this are re-queued by the relay. @default 3000 */
   outboxRelayMs: number;
   /** `PARLEY_NOTIFY_ATTEMPTS`: BullMQ attempts of a notify job (exponential backoff from 200 ms). @default 8 */
   notifyAttempts: number;
+}
+
+/** `none`, or a comma-separated list of IP addresses. */
+function parseAddressList(raw: string): readonly string[] {
+  if (raw.trim() === 'none') return Object.freeze([]);
+  const addresses = raw.split(',').map((item) => item.trim()).filter(Boolean);
+  const bad = addresses.filter((address) => isIP(address) === 0);
+  if (bad.length > 0 || addresses.length === 0) throw new Error('must be "none" or a comma-separated list of IP addresses');
+  return Object.freeze(addresses.map(normalizeAddress));
 }
 
 const schema: ConfigSchema<WebConfig> = {
@@ -22,6 +57,13 @@ const schema: ConfigSchema<WebConfig> = {
   port: { env: 'PARLEY_WEB_PORT', default: 3000, parse: parse.port },
   dbPath: { env: 'PARLEY_DB_PATH', default: './data/parley.db', parse: parse.string },
   cookieSecure: { env: 'PARLEY_COOKIE_SECURE', default: false, parse: parse.boolean },
+  trustedProxies: { env: 'PARLEY_TRUSTED_PROXIES', default: ['127.0.0.1', '::1'], parse: parseAddressList },
+  // At least the minute between last-seen refreshes, or an active session could expire.
+  sessionTtlMs: { env: 'PARLEY_SESSION_TTL_MS', default: 30 * 24 * 3600_000, parse: parse.integer(120_000, 10 * 365 * 24 * 3600_000) },
+  rateSayPerSession: { env: 'PARLEY_RATE_SAY_PER_SESSION', default: 120, parse: parse.integer(0, 1_000_000_000) },
+  rateSayPerIp: { env: 'PARLEY_RATE_SAY_PER_IP', default: 600, parse: parse.integer(0, 1_000_000_000) },
+  rateSessionPerIp: { env: 'PARLEY_RATE_SESSION_PER_IP', default: 30, parse: parse.integer(0, 1_000_000_000) },
+  rateEnterPerSession: { env: 'PARLEY_RATE_ENTER_PER_SESSION', default: 120, parse: parse.integer(0, 1_000_000_000) },
   // Below ~100 ms the relay would race the request path's own queue.add.
   outboxRelayMs: { env: 'PARLEY_OUTBOX_RELAY_MS', default: 3000, parse: parse.integer(100, 3_600_000) },
   notifyAttempts: { env: 'PARLEY_NOTIFY_ATTEMPTS', default: 8, parse: parse.integer(1, 100) },

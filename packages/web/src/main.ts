@@ -6,6 +6,7 @@ import { NOTIFY_QUEUE_NAME, type Logger, type NotifyJobData } from '@parley/prot
 import { openSqliteStore } from '@parley/store';
 import { createWebApp } from './app.js';
 import { Presence } from './presence.js';
+import { createRateLimits } from './rate-limits.js';
 import { loadConfig } from './config.js';
 
 // A shutdown that has not finished by then is stuck (a hung socket or Redis):
@@ -38,7 +39,18 @@ const queue = new Queue<NotifyJobData>(NOTIFY_QUEUE_NAME, { connection: redis, p
 queue.on('error', reportRedisError);
 
 const presence = new Presence({ redis, prefix: config.redisPrefix, log });
-const web = createWebApp({ store, queue, log, config, presence });
+const rateLimits = createRateLimits({
+  redis,
+  prefix: config.redisPrefix,
+  log,
+  limits: {
+    sayPerSession: config.rateSayPerSession,
+    sayPerIp: config.rateSayPerIp,
+    sessionPerIp: config.rateSessionPerIp,
+    enterPerSession: config.rateEnterPerSession,
+  },
+});
+const web = createWebApp({ store, queue, log, config, presence, rateLimits });
 const server = web.app.listen(config.port, config.host, () => {
   const address = server.address() as AddressInfo;
   log.info({ host: address.address, port: address.port }, 'listening');

@@ -8,6 +8,7 @@ import {
 } from '@parley/protocol';
 import type { HistoryQuery } from '@parley/store';
 import { readJsonBody } from './body.js';
+import { clientAddress } from './client-address.js';
 import { publishWrite, type RouteDeps } from './route-deps.js';
 
 /** Rooms listed by `GET /api/rooms`. */
@@ -60,6 +61,7 @@ export function registerRoomRoutes(router: Router, deps: RouteDeps): void {
     const room = parseRoomName(ctx.params.room);
     const session = await authenticate(ctx);
     await readJsonBody(ctx, { allowEmpty: true });
+    await deps.limits.enter(session.id);
     const result = await store.enterRoom(session.id, room, deps.now(), ENTER_RECENT_EVENTS);
     deps.presence?.touch(room, session.tokenHash);
     ctx.body = { room: result.room, events: result.recent };
@@ -82,6 +84,9 @@ export function registerRoomRoutes(router: Router, deps: RouteDeps): void {
     const body = await readJsonBody(ctx);
     const text = parseMessageText(body.text);
     const clientId = parseClientId(body.clientId);
+    // Charged once the input is valid; an idempotent repeat is given back below.
+    const ip = clientAddress(ctx, deps.trustedProxies);
+    await deps.limits.say(session.id, ip);
     const result = await store.say({
       sessionId: session.id,
       room,
@@ -92,5 +97,6 @@ export function registerRoomRoutes(router: Router, deps: RouteDeps): void {
     ctx.status = 201;
     ctx.body = { event: result.event };
     if (!result.duplicate) publishWrite(deps, result);
+    else void deps.limits.refundSay(session.id, ip);
   });
 }

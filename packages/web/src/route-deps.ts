@@ -1,9 +1,11 @@
 import type { Logger, ReplayGuard } from '@parley/protocol';
 import type { ChatStore, StoredWrite } from '@parley/store';
 import type { Authenticate } from './auth.js';
+import type { TrustedProxies } from './client-address.js';
 import type { WebConfig } from './config.js';
 import type { Notifier } from './notifier.js';
 import type { Presence } from './presence.js';
+import type { RateLimits } from './rate-limits.js';
 
 /** What the route modules need; built once by `createWebApp`. */
 export interface RouteDeps {
@@ -18,6 +20,10 @@ export interface RouteDeps {
   presence: Presence | undefined;
   /** Nonces of signed internal requests this process has accepted (one per process). */
   replayGuard: ReplayGuard;
+  /** Abuse limits of the writes (429 `rate_limited`). */
+  limits: RateLimits;
+  /** Proxies whose `X-Real-IP` / `X-Forwarded-Proto` are believed (`config.trustedProxies`). */
+  trustedProxies: TrustedProxies;
 }
 
 /**

@@ -1,6 +1,8 @@
 import type Router from '@koa/router';
+import type { Context } from 'koa';
 import { parseNickname } from '@parley/protocol';
 import { readJsonBody } from './body.js';
+import { clientAddress, isTlsRequest } from './client-address.js';
 import { publishWrite, type RouteDeps } from './route-deps.js';
 import { clearedSessionCookie, hashSessionToken, newSessionToken, sessionCookie } from './session-token.js';
 
@@ -11,15 +13,17 @@ import { clearedSessionCookie, hashSessionToken, newSessionToken, sessionCookie 
  */
 export function registerSessionRoutes(router: Router, deps: RouteDeps): void {
   const { store, authenticate, config } = deps;
-  const cookieOptions = { secure: config.cookieSecure };
+  // Secure when configured, or when this request came over TLS.
+  const cookieOptions = (ctx: Context) => ({ secure: config.cookieSecure || isTlsRequest(ctx, deps.trustedProxies) });
 
   router.post('/api/session', async (ctx) => {
     const body = await readJsonBody(ctx);
     const nickname = parseNickname(body.nickname);
+    await deps.limits.createSession(clientAddress(ctx, deps.trustedProxies));
     const token = newSessionToken();
     await store.createSession({ tokenHash: hashSessionToken(token), nickname, now: deps.now() });
     ctx.status = 201;
-    ctx.set('Set-Cookie', sessionCookie(token, cookieOptions));
+    ctx.set('Set-Cookie', sessionCookie(token, cookieOptions(ctx)));
     ctx.body = { session: token, nickname };
   });
 
@@ -35,7 +39,7 @@ export function registerSessionRoutes(router: Router, deps: RouteDeps): void {
     const write = await store.deleteSession(session.id, deps.now());
     deps.presence?.forget(rooms, session.tokenHash);
     ctx.status = 204;
-    ctx.set('Set-Cookie', clearedSessionCookie(cookieOptions));
+    ctx.set('Set-Cookie', clearedSessionCookie(cookieOptions(ctx)));
     publishWrite(deps, write);
   });
 

@@ -16,6 +16,12 @@ describe('web config', () => {
       port: 3000,
       dbPath: './data/parley.db',
       cookieSecure: false,
+      trustedProxies: ['127.0.0.1', '::1'],
+      sessionTtlMs: 30 * 24 * 3600_000,
+      rateSayPerSession: 120,
+      rateSayPerIp: 600,
+      rateSessionPerIp: 30,
+      rateEnterPerSession: 120,
       outboxRelayMs: 3000,
       notifyAttempts: 8,
     });
@@ -34,8 +40,21 @@ describe('web config', () => {
       PARLEY_COOKIE_SECURE: 'true',
       PARLEY_OUTBOX_RELAY_MS: '500',
       PARLEY_NOTIFY_ATTEMPTS: '3',
+      PARLEY_SESSION_TTL_MS: '3600000',
+      PARLEY_RATE_SAY_PER_SESSION: '0',
+      PARLEY_RATE_SAY_PER_IP: '5',
+      PARLEY_RATE_SESSION_PER_IP: '6',
+      PARLEY_RATE_ENTER_PER_SESSION: '7',
+      PARLEY_TRUSTED_PROXIES: '10.0.0.1, ::ffff:10.0.0.2',
     });
+    expect(config.trustedProxies).to.deep.equal(['10.0.0.1', '10.0.0.2']);
+    expect(loadConfig({ PARLEY_SECRET: SECRET, PARLEY_TRUSTED_PROXIES: 'none' }).trustedProxies).to.deep.equal([]);
     expect(config).to.include({
+      sessionTtlMs: 3_600_000,
+      rateSayPerSession: 0,
+      rateSayPerIp: 5,
+      rateSessionPerIp: 6,
+      rateEnterPerSession: 7,
       redisUrl: 'redis://10.0.0.2:6380',
       redisPrefix: 'x:',
       logLevel: 'debug',
@@ -50,7 +69,14 @@ describe('web config', () => {
 
   it('reports every invalid variable at once', () => {
     try {
-      loadConfig({ PARLEY_WEB_PORT: '99999', PARLEY_COOKIE_SECURE: 'yes', PARLEY_REDIS_URL: 'http://x' });
+      loadConfig({
+        PARLEY_WEB_PORT: '99999',
+        PARLEY_COOKIE_SECURE: 'yes',
+        PARLEY_REDIS_URL: 'http://x',
+        PARLEY_RATE_SAY_PER_IP: '-1',
+        PARLEY_SESSION_TTL_MS: '1000',
+        PARLEY_TRUSTED_PROXIES: 'nginx.local',
+      });
       expect.fail('loadConfig accepted a bad environment');
     } catch (error) {
       expect(error).to.be.instanceOf(ConfigError);
@@ -58,6 +84,9 @@ describe('web config', () => {
       expect(problems).to.match(/PARLEY_SECRET is required/);
       expect(problems).to.match(/PARLEY_WEB_PORT/);
       expect(problems).to.match(/PARLEY_COOKIE_SECURE/);
+      expect(problems).to.match(/PARLEY_RATE_SAY_PER_IP/);
+      expect(problems).to.match(/PARLEY_SESSION_TTL_MS/);
+      expect(problems).to.match(/PARLEY_TRUSTED_PROXIES/);
       expect(problems).to.match(/PARLEY_REDIS_URL/);
     }
   });

@@ -13,6 +13,7 @@ import type { Asset } from '../src/assets.js';
 import { loadConfig, type WebConfig } from '../src/config.js';
 import type { OutboxRelayOptions } from '../src/outbox-relay.js';
 import { Presence } from '../src/presence.js';
+import { createRateLimits } from '../src/rate-limits.js';
 
 /** The secret every harness signs internal requests with. */
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
@@ -37,6 +38,8 @@ export interface HarnessOptions {
   relay?: Pick<OutboxRelayOptions, 'intervalMs' | 'leaseMs' | 'batchSize'>;
   /** Built browser files. @default those of packages/web/dist/public */
   assets?: Map<string, Asset>;
+  /** Enforce the `PARLEY_RATE_*` limits of the config on the harness's Redis. @default false */
+  rateLimits?: boolean;
 }
 
 /** Starts a private redis-server, a SQLite store in a temp dir, the queue and the web app on port 0. */
@@ -70,6 +73,21 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     presence: new Presence({ redis: connection, prefix, log: silentLogger }),
     ...(options.relay === undefined ? {} : { relay: options.relay }),
     ...(options.assets === undefined ? {} : { assets: options.assets }),
+    ...(options.rateLimits === true
+      ? {
+          rateLimits: createRateLimits({
+            redis: connection,
+            prefix,
+            log: silentLogger,
+            limits: {
+              sayPerSession: config.rateSayPerSession,
+              sayPerIp: config.rateSayPerIp,
+              sessionPerIp: config.rateSessionPerIp,
+              enterPerSession: config.rateEnterPerSession,
+            },
+          }),
+        }
+      : {}),
   });
   const server: Server = await new Promise((resolve) => {
     const listening = web.app.listen(0, '127.0.0.1', () => resolve(listening));

@@ -36,6 +36,12 @@ export function useCluster(options: Partial<Omit<ClusterOptions, 'runDir'>> = {}
         // The relay re-queues unacknowledged outbox rows sooner, so a test of a
         // Redis outage does not wait the production 3 s for it.
         PARLEY_OUTBOX_RELAY_MS: '500',
+        // Every test request comes from loopback through nginx: one client
+        // address for the whole suite. Tests of the limits set their own.
+        PARLEY_RATE_SAY_PER_SESSION: '0',
+        PARLEY_RATE_SAY_PER_IP: '0',
+        PARLEY_RATE_SESSION_PER_IP: '0',
+        PARLEY_RATE_ENTER_PER_SESSION: '0',
         ...options.env,
       },
     });
