@@ -2,11 +2,18 @@ import type { ServerResponse } from 'node:http';
 import { ChatError, JSONP_HEADERS, wrapJsonp } from '@parley/protocol';
 import { WebTierUnavailableError } from './web-client.js';
 
+/** Security headers of every chatserver answer (the web tier sends the same; see docs/SECURITY.md). */
+const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+  'x-frame-options': 'DENY',
+});
+
 /** Headers of every JSON answer of the chatserver. */
 export const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-type': 'application/json; charset=utf-8',
   'cache-control': 'no-store',
-  'x-content-type-options': 'nosniff',
+  ...SECURITY_HEADERS,
   'access-control-allow-origin': '*',
 });
 
@@ -46,7 +53,7 @@ export function sendJson(res: ServerResponse, status: number, json: string, extr
 
 /** Writes a JSONP answer (`callback` already validated); always 200 so a `<script>` runs it. */
 export function sendJsonp(res: ServerResponse, callback: string, json: string, extra: Record<string, string> = {}): void {
-  send(res, 200, { ...JSONP_HEADERS, ...extra }, wrapJsonp(callback, json));
+  send(res, 200, { ...JSONP_HEADERS, ...SECURITY_HEADERS, ...extra }, wrapJsonp(callback, json));
 }
 
 /**

@@ -35,6 +35,8 @@ describe('observe', () => {
     expect(result.headers.get('cache-control')).to.equal('no-store');
     expect(result.headers.get('x-content-type-options')).to.equal('nosniff');
     expect(result.headers.get('access-control-allow-origin')).to.equal('*');
+    expect(result.headers.get('referrer-policy')).to.equal('same-origin');
+    expect(result.headers.get('x-frame-options')).to.equal('DENY');
   });
 
   it('leaves observers of other rooms parked', async () => {
@@ -181,6 +183,7 @@ describe('observe', () => {
     expect(result.status).to.equal(200);
     expect(result.headers.get('content-type')).to.equal('application/javascript; charset=utf-8');
     expect(result.headers.get('x-content-type-options')).to.equal('nosniff');
+    expect(result.headers.get('referrer-policy')).to.equal('same-origin');
     expect(result.headers.get('cache-control')).to.equal('no-store');
     const json = JSON.stringify({ events: added, cursor: 'lobby:1' }).replace('\u2028', '\\u2028').replace('\u2029', '\\u2029');
     expect(result.text).to.equal(`/**/parley.cb_1(${json});`);

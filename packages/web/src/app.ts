@@ -5,6 +5,7 @@ import { registerBadgeRoutes } from './badge-routes.js';
 import { ReplayGuard, type Logger } from '@parley/protocol';
 import type { ChatStore } from '@parley/store';
 import { createAuthenticator } from './auth.js';
+import { trustedProxies } from './client-address.js';
 import type { WebConfig } from './config.js';
 import { corsMiddleware } from './cors.js';
 import { errorMiddleware } from './errors.js';
@@ -94,7 +95,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
     presence: options.presence,
     replayGuard: new ReplayGuard(),
     limits: options.rateLimits ?? NO_RATE_LIMITS,
-    trustedProxies: new Set(config.trustedProxies),
+    trustedProxies: trustedProxies(config.trustedProxies),
   };
 
   const router = new Router();
@@ -112,7 +113,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
   // Errors are answered by errorMiddleware; what reaches here failed after the answer started.
   app.on('error', (error: unknown) => log.warn({ err: error }, 'response failed'));
   app.use(errorMiddleware(log));
-  app.use(commonHeadersMiddleware());
+  app.use(commonHeadersMiddleware(deps.trustedProxies));
   app.use(corsMiddleware());
   app.use(jsonpMiddleware(log));
   app.use(router.routes());

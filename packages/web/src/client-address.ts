@@ -1,9 +1,41 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Context } from 'koa';
 
-/** Addresses whose forwarding headers are believed (our nginx); empty: none. */
-export type TrustedProxies = ReadonlySet<string>;
+/** Addresses whose forwarding headers are believed (our nginx). */
+export interface TrustedProxies {
+  has(address: string): boolean;
+}
+
+/**
+ * Parses one `PARLEY_TRUSTED_PROXIES` entry, an IP address or a CIDR range
+ * (`172.16.0.0/12`), into its address and prefix length; throws when invalid.
+ */
+export function parseProxyEntry(entry: string): { address: string; prefix: number } {
+  const [address = '', prefixText, extra] = entry.split('/');
+  const family = isIP(address);
+  const bits = family === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? bits : Number(prefixText);
+  if (family === 0 || extra !== undefined || !/^\d{1,3}$/.test(prefixText ?? '0') || prefix > bits) {
+    throw new Error(`${JSON.stringify(entry)} is not an IP address or CIDR range`);
+  }
+  return { address: normalizeAddress(address), prefix };
+}
+
+/** The trusted proxies of a list of addresses and CIDR ranges (already validated by the config). */
+export function trustedProxies(entries: readonly string[]): TrustedProxies {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const { address, prefix } = parseProxyEntry(entry);
+    list.addSubnet(address, prefix, isIP(address) === 4 ? 'ipv4' : 'ipv6');
+  }
+  return {
+    has(address) {
+      const family = isIP(address);
+      return family !== 0 && list.check(address, family === 4 ? 'ipv4' : 'ipv6');
+    },
+  };
+}
 
 /** `::ffff:127.0.0.1` → `127.0.0.1`: one address, one spelling. */
 export function normalizeAddress(address: string): string {

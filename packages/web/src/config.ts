@@ -1,6 +1,5 @@
-import { isIP } from 'node:net';
 import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol';
-import { normalizeAddress } from './client-address.js';
+import { parseProxyEntry } from './client-address.js';
 
 /** Everything a web process reads from its environment, validated and frozen. */
 export interface WebConfig extends CommonConfig {
@@ -17,8 +16,9 @@ export interface WebConfig extends CommonConfig {
    */
   cookieSecure: boolean;
   /**
-   * `PARLEY_TRUSTED_PROXIES`: comma-separated addresses whose `X-Real-IP` and
-   * `X-Forwarded-Proto` are believed (the nginx in front); `none` trusts no one.
+   * `PARLEY_TRUSTED_PROXIES`: comma-separated addresses and CIDR ranges whose
+   * `X-Real-IP` and `X-Forwarded-Proto` are believed (the nginx in front);
+   * `none` trusts no one.
    * @default ['127.0.0.1', '::1']
    */
   trustedProxies: readonly string[];
@@ -42,13 +42,15 @@ export interface WebConfig extends CommonConfig {
   notifyAttempts: number;
 }
 
-/** `none`, or a comma-separated list of IP addresses. */
+/** `none`, or a comma-separated list of IP addresses and CIDR ranges. */
 function parseAddressList(raw: string): readonly string[] {
   if (raw.trim() === 'none') return Object.freeze([]);
-  const addresses = raw.split(',').map((item) => item.trim()).filter(Boolean);
-  const bad = addresses.filter((address) => isIP(address) === 0);
-  if (bad.length > 0 || addresses.length === 0) throw new Error('must be "none" or a comma-separated list of IP addresses');
-  return Object.freeze(addresses.map(normalizeAddress));
+  const entries = raw.split(',').map((item) => item.trim()).filter(Boolean);
+  if (entries.length === 0) throw new Error('must be "none" or a comma-separated list of IP addresses and CIDR ranges');
+  return Object.freeze(entries.map((entry) => {
+    const { address, prefix } = parseProxyEntry(entry);
+    return entry.includes('/') ? `${address}/${prefix}` : address;
+  }));
 }
 
 const schema: ConfigSchema<WebConfig> = {

@@ -57,6 +57,9 @@ function sendPage(ctx: Context, status: number, html: string): void {
   ctx.set('X-Content-Type-Options', 'nosniff');
   // Room names in paths are nobody else's business.
   ctx.set('Referrer-Policy', 'same-origin');
+  // Older browsers ignore frame-ancestors; no other window may script this one.
+  ctx.set('X-Frame-Options', 'DENY');
+  ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
   // The shell is tiny and its script and style are revalidated by ETag anyway.
   ctx.set('Cache-Control', 'no-store');
   ctx.type = 'text/html; charset=utf-8';

@@ -45,9 +45,9 @@ describe('web config', () => {
       PARLEY_RATE_SAY_PER_IP: '5',
       PARLEY_RATE_SESSION_PER_IP: '6',
       PARLEY_RATE_ENTER_PER_SESSION: '7',
-      PARLEY_TRUSTED_PROXIES: '10.0.0.1, ::ffff:10.0.0.2',
+      PARLEY_TRUSTED_PROXIES: '10.0.0.1, ::ffff:10.0.0.2, 172.16.0.0/12',
     });
-    expect(config.trustedProxies).to.deep.equal(['10.0.0.1', '10.0.0.2']);
+    expect(config.trustedProxies).to.deep.equal(['10.0.0.1', '10.0.0.2', '172.16.0.0/12']);
     expect(loadConfig({ PARLEY_SECRET: SECRET, PARLEY_TRUSTED_PROXIES: 'none' }).trustedProxies).to.deep.equal([]);
     expect(config).to.include({
       sessionTtlMs: 3_600_000,
@@ -75,7 +75,7 @@ describe('web config', () => {
         PARLEY_REDIS_URL: 'http://x',
         PARLEY_RATE_SAY_PER_IP: '-1',
         PARLEY_SESSION_TTL_MS: '1000',
-        PARLEY_TRUSTED_PROXIES: 'nginx.local',
+        PARLEY_TRUSTED_PROXIES: '10.0.0.0/33',
       });
       expect.fail('loadConfig accepted a bad environment');
     } catch (error) {

@@ -87,6 +87,30 @@ describe('HTTP surface: CORS, JSONP, headers, fallbacks', () => {
       expect(answer.headers.get('x-content-type-options')).to.equal('nosniff');
     });
 
+    it('sends Referrer-Policy and X-Frame-Options on every answer, errors included, and no HSTS over plain HTTP', async () => {
+      for (const path of ['/api/rooms', '/api/nothing-here', '/healthz', '/']) {
+        const answer = await call(harness, 'GET', path);
+        expect(answer.headers.get('referrer-policy'), path).to.equal('same-origin');
+        expect(answer.headers.get('x-frame-options'), path).to.equal('DENY');
+        expect(answer.headers.get('strict-transport-security'), path).to.equal(null);
+      }
+    });
+
+    it('does not forbid framing the embeddable badge', async () => {
+      const answer = await call(harness, 'GET', `/badge/${uniqueRoom()}.svg`);
+      expect(answer.headers.get('x-frame-options')).to.equal(null);
+      expect(answer.headers.get('x-content-type-options')).to.equal('nosniff');
+    });
+
+    it('sends HSTS and a Secure session cookie when a trusted proxy says the request came over TLS', async () => {
+      const answer = await call(harness, 'POST', '/api/session', { json: { nickname: 'tls' }, headers: { 'x-forwarded-proto': 'https' } });
+      expect(answer.status).to.equal(201);
+      expect(answer.headers.get('strict-transport-security')).to.equal('max-age=31536000');
+      expect(answer.headers.get('set-cookie')).to.match(/; HttpOnly; SameSite=Lax; Secure$/);
+      const plain = await call(harness, 'POST', '/api/session', { json: { nickname: 'plain' } });
+      expect(plain.headers.get('set-cookie')).to.match(/; HttpOnly; SameSite=Lax$/);
+    });
+
     it('answers an unknown path with 404 not_found as JSON', async () => {
       const answer = await call(harness, 'GET', '/api/nothing-here');
       expect(answer.status).to.equal(404);

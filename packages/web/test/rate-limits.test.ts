@@ -152,4 +152,10 @@ describe('rate limits and untrusted forwarding headers', () => {
     }
     expectRateLimited(await call(harness, 'POST', '/api/session', { json: { nickname: 'a' }, headers: { 'x-real-ip': '10.1.1.3' } }));
   });
+
+  it('ignores X-Forwarded-Proto from a peer that is not a trusted proxy: no HSTS, no Secure cookie', async () => {
+    const answer = await call(harness, 'GET', '/api/rooms', { headers: { 'x-forwarded-proto': 'https' } });
+    expect(answer.status).to.equal(200);
+    expect(answer.headers.get('strict-transport-security')).to.equal(null);
+  });
 });
