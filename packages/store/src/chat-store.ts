@@ -1,5 +1,13 @@
 import type { ChatEvent, RoomDetail, RoomName, RoomSummary, Seq } from '@parley/protocol';
 
+/** What one `purgeIdleSessions` call did. */
+export interface PurgeResult {
+  /** Sessions ended. */
+  ended: number;
+  /** The leave events of those that were in rooms, one write (and outbox row) per session. */
+  writes: StoredWrite[];
+}
+
 /** A session as the store keeps it. The token itself is never stored, only its hash. */
 export interface SessionRecord {
   /** Internal id (random, not the bearer token). */
@@ -68,10 +76,21 @@ export type HistoryQuery =
 export interface ChatStore {
   /** Creates a session for `nickname` under the hash of its bearer token. */
   createSession(input: { tokenHash: string; nickname: string; now: number }): Promise<SessionRecord>;
-  /** The session with this token hash, or `undefined`; refreshes `lastSeenAt` when it is over a minute old. */
-  findSession(tokenHash: string, now: number): Promise<SessionRecord | undefined>;
+  /**
+   * The session with this token hash, or `undefined`; refreshes `lastSeenAt`
+   * when it is over a minute old — unless it is over `maxIdleMs` old: an
+   * expired session is returned as it is, never revived, so the caller sees
+   * `now - lastSeenAt > maxIdleMs` and refuses it.
+   */
+  findSession(tokenHash: string, now: number, maxIdleMs?: number): Promise<SessionRecord | undefined>;
   /** Ends a session: leaves every room it is in (one `leave` event each) and forgets it. */
   deleteSession(sessionId: string, now: number): Promise<StoredWrite>;
+  /**
+   * Ends up to `limit` sessions last seen before `idleSince`, each exactly as
+   * `deleteSession` would (its leave events and outbox row), oldest first.
+   * Returns how many were ended and the writes of those that were in a room.
+   */
+  purgeIdleSessions(input: { idleSince: number; limit: number; now: number }): Promise<PurgeResult>;
   /** Rooms the session is in, by name. */
   sessionRooms(sessionId: string): Promise<RoomName[]>;
   /** Changes the nickname; one `nick` event in every room the session is in. */

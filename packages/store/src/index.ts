@@ -4,6 +4,7 @@ export type {
   HistoryQuery,
   OutboxEntry,
   SayResult,
+  PurgeResult,
   SessionRecord,
   StoredWrite,
 } from './chat-store.js';

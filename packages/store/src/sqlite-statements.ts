@@ -33,6 +33,8 @@ export interface Statements {
   touchSession: Statement<[number, string, number], unknown>;
   setNickname: Statement<[string, string], unknown>;
   deleteSessionRow: Statement<[string], unknown>;
+  /** Ids of sessions last seen before a time, oldest first, at most a limit. */
+  idleSessions: Statement<[number, number], string>;
   roomsOfSession: Statement<[string], RoomName>;
   roomByName: Statement<[RoomName], RoomRow>;
   insertRoom: Statement<[RoomName, number], unknown>;
@@ -79,6 +81,9 @@ export function prepareStatements(db: Database): Statements {
     ),
     setNickname: db.prepare<[string, string]>('UPDATE sessions SET nickname = ? WHERE id = ?'),
     deleteSessionRow: db.prepare<[string]>('DELETE FROM sessions WHERE id = ?'),
+    idleSessions: db
+      .prepare<[number, number], string>('SELECT id FROM sessions WHERE last_seen_at < ? ORDER BY last_seen_at LIMIT ?')
+      .pluck(),
     roomsOfSession: db
       .prepare<[string], RoomName>('SELECT room FROM memberships WHERE session_id = ? ORDER BY room')
       .pluck(),

@@ -18,6 +18,7 @@ import type {
   HistoryQuery,
   OutboxEntry,
   SayResult,
+  PurgeResult,
   SessionRecord,
   StoredWrite,
 } from './chat-store.js';
@@ -98,6 +99,7 @@ export class SqliteStore implements ChatStore {
   readonly #createSessionTx;
   readonly #touchTx;
   readonly #deleteSessionTx;
+  readonly #purgeTx;
   readonly #changeNicknameTx;
   readonly #enterRoomTx;
   readonly #leaveRoomTx;
@@ -120,6 +122,18 @@ export class SqliteStore implements ChatStore {
       this.#sql.touchSession.run(now, id, now - SESSION_TOUCH_INTERVAL_MS);
     });
     this.#deleteSessionTx = db.transaction((sessionId: string, now: number) => this.#deleteSessionWrite(sessionId, now));
+    this.#purgeTx = db.transaction((ids: string[], idleSince: number, now: number) => {
+      const result: PurgeResult = { ended: 0, writes: [] };
+      for (const id of ids) {
+        const session = this.#sql.sessionById.get(id);
+        // Seen again since the scan: not idle any more.
+        if (!session || session.last_seen_at >= idleSince) continue;
+        const write = this.#deleteSessionWrite(id, now);
+        result.ended++;
+        if (write.events.length > 0) result.writes.push(write);
+      }
+      return result;
+    });
     this.#changeNicknameTx = db.transaction((sessionId: string, nickname: string, now: number) =>
       this.#changeNicknameWrite(sessionId, nickname, now),
     );
@@ -144,10 +158,11 @@ export class SqliteStore implements ChatStore {
     return { id, nickname: input.nickname, createdAt: input.now, lastSeenAt: input.now };
   }
 
-  async findSession(tokenHash: string, now: number): Promise<SessionRecord | undefined> {
+  async findSession(tokenHash: string, now: number, maxIdleMs = Infinity): Promise<SessionRecord | undefined> {
     const row = this.#sql.sessionByTokenHash.get(tokenHash);
     if (!row) return undefined;
-    if (now - row.last_seen_at > SESSION_TOUCH_INTERVAL_MS) {
+    const idleMs = now - row.last_seen_at;
+    if (idleMs > SESSION_TOUCH_INTERVAL_MS && idleMs <= maxIdleMs) {
       this.#touchTx.immediate(row.id, now);
       return { ...toSessionRecord(row), lastSeenAt: now };
     }
@@ -156,6 +171,14 @@ export class SqliteStore implements ChatStore {
 
   async deleteSession(sessionId: string, now: number): Promise<StoredWrite> {
     return this.#deleteSessionTx.immediate(sessionId, now);
+  }
+
+  async purgeIdleSessions(input: { idleSince: number; limit: number; now: number }): Promise<PurgeResult> {
+    // Found by a plain read (no write lock held while scanning); each delete
+    // re-checks inside its transaction that the session is still idle.
+    const ids = this.#sql.idleSessions.all(input.idleSince, input.limit);
+    if (ids.length === 0) return { ended: 0, writes: [] };
+    return this.#purgeTx.immediate(ids, input.idleSince, input.now);
   }
 
   async sessionRooms(sessionId: string): Promise<RoomName[]> {

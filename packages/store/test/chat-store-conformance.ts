@@ -111,6 +111,13 @@ export function chatStoreConformance(label: string, makeStore: () => Promise<Sto
         expect((await store.findSession('hash-a', T0 + MINUTE + 2))?.lastSeenAt).to.equal(T0 + MINUTE + 1);
       });
 
+      it('does not refresh a session idle longer than maxIdleMs, so it stays expired', async () => {
+        await store.createSession({ tokenHash: 'hash-a', nickname: 'alice', now: T0 });
+        expect((await store.findSession('hash-a', T0 + 10 * MINUTE, 5 * MINUTE))?.lastSeenAt).to.equal(T0);
+        expect((await store.findSession('hash-a', T0 + 11 * MINUTE, 5 * MINUTE))?.lastSeenAt).to.equal(T0);
+        expect((await store.findSession('hash-a', T0 + 4 * MINUTE, 5 * MINUTE))?.lastSeenAt).to.equal(T0 + 4 * MINUTE);
+      });
+
       it('lists the rooms of a session alphabetically', async () => {
         const alice = await newSession('alice');
         for (const room of ['dev', 'lobby', 'attic']) await store.enterRoom(alice.id, room, T0, 0);
@@ -418,6 +425,40 @@ export function chatStoreConformance(label: string, makeStore: () => Promise<Sto
       it('appends nothing for an unknown session', async () => {
         const depth = await store.outboxDepth();
         expect(await store.deleteSession('no-such-session', T0)).to.deep.equal({ events: [], outboxId: undefined });
+        expect(await store.outboxDepth()).to.equal(depth);
+      });
+    });
+
+    describe('purgeIdleSessions', () => {
+      it('ends exactly the sessions last seen before idleSince, with their leave events', async () => {
+        const idle = await store.createSession({ tokenHash: 'hash-idle', nickname: 'idle', now: T0 });
+        await store.enterRoom(idle.id, 'lobby', T0, 0);
+        const lonely = await store.createSession({ tokenHash: 'hash-lonely', nickname: 'lonely', now: T0 });
+        const active = await store.createSession({ tokenHash: 'hash-active', nickname: 'active', now: T0 + 10 * MINUTE });
+        await store.enterRoom(active.id, 'lobby', T0 + 10 * MINUTE, 0);
+        const { ended, writes } = await store.purgeIdleSessions({ idleSince: T0 + 5 * MINUTE, limit: 100, now: T0 + 20 * MINUTE });
+        expect(ended).to.equal(2);
+        expect(writes.flatMap((write) => write.events).map((event) => `${event.type}:${event.nickname}@${event.room}`)).to.deep.equal([
+          'leave:idle@lobby',
+        ]);
+        expect(writes[0]?.outboxId).to.be.a('number');
+        expect(await store.findSession('hash-idle', T0 + 20 * MINUTE)).to.equal(undefined);
+        expect(await store.findSession('hash-lonely', T0 + 20 * MINUTE)).to.equal(undefined);
+        expect((await store.findSession('hash-active', T0 + 10 * MINUTE))?.id).to.equal(active.id);
+        expect((await store.getRoom('lobby'))?.occupants).to.deep.equal([{ nickname: 'active' }]);
+        expect(lonely.id).to.be.a('string');
+      });
+
+      it('ends at most limit sessions per call, oldest first, and nothing when none is idle', async () => {
+        for (let index = 0; index < 3; index++) {
+          await store.createSession({ tokenHash: `hash-${index}`, nickname: `s${index}`, now: T0 + index });
+        }
+        expect((await store.purgeIdleSessions({ idleSince: T0 + MINUTE, limit: 2, now: T0 + MINUTE })).ended).to.equal(2);
+        expect(await store.findSession('hash-0', T0)).to.equal(undefined);
+        expect(await store.findSession('hash-1', T0)).to.equal(undefined);
+        expect(await store.findSession('hash-2', T0)).to.not.equal(undefined);
+        const depth = await store.outboxDepth();
+        expect(await store.purgeIdleSessions({ idleSince: T0, limit: 10, now: T0 + MINUTE })).to.deep.equal({ ended: 0, writes: [] });
         expect(await store.outboxDepth()).to.equal(depth);
       });
     });

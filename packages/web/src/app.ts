@@ -21,8 +21,9 @@ import { registerPresenceRoutes } from './presence-routes.js';
 import { registerPageRoutes } from './pages.js';
 import { registerPublicRoutes } from './public-routes.js';
 import { registerRoomRoutes } from './room-routes.js';
-import type { RouteDeps } from './route-deps.js';
+import { publishWrite, type RouteDeps } from './route-deps.js';
 import { registerSessionRoutes } from './session-routes.js';
+import { SessionPurger } from './session-purge.js';
 
 /** Dependencies and settings of `createWebApp`; the caller builds and closes the store and queue. */
 export interface WebAppOptions {
@@ -57,12 +58,18 @@ export interface WebAppOptions {
    * @default NO_RATE_LIMITS: nothing is limited
    */
   rateLimits?: RateLimits;
+  /**
+   * How often expired sessions (`config.sessionTtlMs`) are ended.
+   * @default 300000 (5 minutes)
+   */
+  sessionPurgeIntervalMs?: number;
 }
 
-/** A web tier instance: the Koa app to listen with, its running outbox relay, and `close`. */
+/** A web tier instance: the Koa app to listen with, its running outbox relay and session purge, and `close`. */
 export interface WebApp {
   app: Koa;
   relay: OutboxRelay;
+  purger: SessionPurger;
   /** Stops the relay and waits for queue adds in flight; the store and queue stay open (the caller owns them). */
   close(): Promise<void>;
 }
@@ -88,7 +95,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
   const deps: RouteDeps = {
     store,
     notifier,
-    authenticate: createAuthenticator(store, now),
+    authenticate: createAuthenticator(store, now, config.sessionTtlMs),
     log,
     config,
     now,
@@ -119,11 +126,23 @@ export function createWebApp(options: WebAppOptions): WebApp {
   app.use(router.routes());
   app.use(notFoundMiddleware());
 
+  const purger = new SessionPurger({
+    store,
+    log,
+    sessionTtlMs: config.sessionTtlMs,
+    publish: (write) => publishWrite(deps, write),
+    now,
+    ...(options.sessionPurgeIntervalMs === undefined ? {} : { intervalMs: options.sessionPurgeIntervalMs }),
+  });
+
   relay.start();
+  purger.start();
   return {
     app,
     relay,
+    purger,
     async close() {
+      await purger.stop();
       await relay.stop();
       await notifier.drain();
     },

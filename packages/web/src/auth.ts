@@ -43,8 +43,14 @@ export function presentedToken(ctx: Context): PresentedToken | undefined {
 /** A request's session, with the hash of the token it presented (presence names sessions by it). */
 export type AuthenticatedSession = SessionRecord & { tokenHash: string };
 
+/** Options of one session check. */
+export interface AuthenticateOptions {
+  /** Accept an expired session (logout ends it anyway). @default false */
+  allowExpired?: boolean;
+}
+
 /** Resolves the session of a request or throws; see `createAuthenticator`. */
-export type Authenticate = (ctx: Context) => Promise<AuthenticatedSession>;
+export type Authenticate = (ctx: Context, options?: AuthenticateOptions) => Promise<AuthenticatedSession>;
 
 /**
  * Builds the session check of endpoints that need one. Throws 401
@@ -52,10 +58,12 @@ export type Authenticate = (ctx: Context) => Promise<AuthenticatedSession>;
  * `csrf_required` for a cookie-authenticated write without
  * `X-Requested-With: XMLHttpRequest` (a cross-site form cannot set that
  * header; a cross-site script cannot without a preflight we never grant with
- * credentials). The CSRF check runs before the store is asked.
+ * credentials). The CSRF check runs before the store is asked. A session
+ * unused for longer than `sessionTtlMs` is refused with 401 `session_expired`
+ * until the purge ends it (then it is unknown: `unauthorized`).
  */
-export function createAuthenticator(store: ChatStore, now: () => number = Date.now): Authenticate {
-  return async (ctx) => {
+export function createAuthenticator(store: ChatStore, now: () => number = Date.now, sessionTtlMs = Infinity): Authenticate {
+  return async (ctx, options = {}) => {
     const presented = presentedToken(ctx);
     if (presented === undefined) throw new ChatError('unauthorized', 'a session is required: POST /api/session first');
     if (presented.source === 'cookie' && !SAFE_METHODS.has(ctx.method) && ctx.get('X-Requested-With') !== 'XMLHttpRequest') {
@@ -63,8 +71,12 @@ export function createAuthenticator(store: ChatStore, now: () => number = Date.n
     }
     if (!isTokenShaped(presented.token)) throw new ChatError('unauthorized', 'unknown session');
     const tokenHash = hashSessionToken(presented.token);
-    const session = await store.findSession(tokenHash, now());
+    const checkedAt = now();
+    const session = await store.findSession(tokenHash, checkedAt, sessionTtlMs);
     if (session === undefined) throw new ChatError('unauthorized', 'unknown session');
+    if (checkedAt - session.lastSeenAt > sessionTtlMs && options.allowExpired !== true) {
+      throw new ChatError('session_expired', 'this session has expired: POST /api/session for a new one');
+    }
     return { ...session, tokenHash };
   };
 }

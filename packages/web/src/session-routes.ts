@@ -34,7 +34,8 @@ export function registerSessionRoutes(router: Router, deps: RouteDeps): void {
   });
 
   router.delete('/api/session', async (ctx) => {
-    const session = await authenticate(ctx);
+    // Logging out of an expired session still ends it and clears the cookie.
+    const session = await authenticate(ctx, { allowExpired: true });
     const rooms = await store.sessionRooms(session.id);
     const write = await store.deleteSession(session.id, deps.now());
     deps.presence?.forget(rooms, session.tokenHash);

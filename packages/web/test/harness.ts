@@ -38,6 +38,8 @@ export interface HarnessOptions {
   relay?: Pick<OutboxRelayOptions, 'intervalMs' | 'leaseMs' | 'batchSize'>;
   /** Built browser files. @default those of packages/web/dist/public */
   assets?: Map<string, Asset>;
+  /** Clock of the app (event times, session expiry). @default Date.now */
+  now?: () => number;
   /** Enforce the `PARLEY_RATE_*` limits of the config on the harness's Redis. @default false */
   rateLimits?: boolean;
 }
@@ -72,6 +74,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     config,
     presence: new Presence({ redis: connection, prefix, log: silentLogger }),
     ...(options.relay === undefined ? {} : { relay: options.relay }),
+    ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.assets === undefined ? {} : { assets: options.assets }),
     ...(options.rateLimits === true
       ? {
