@@ -124,7 +124,10 @@ export class InOrderDelivery {
           continue;
         }
         failures++;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(maxRetryMs, minRetryMs * 2 ** (failures - 1))));
+        const backoff = Math.min(maxRetryMs, minRetryMs * 2 ** (failures - 1));
+        // A 429 or 503 says how long to stay away (Retry-After); never come back sooner.
+        const advised = error instanceof ParleyError ? (error.retryAfterSeconds ?? 0) * 1000 : 0;
+        await new Promise((resolve) => setTimeout(resolve, Math.max(backoff, advised)));
       }
     }
   }

@@ -107,6 +107,22 @@ describe('InOrderDelivery', () => {
     expect(attempts).to.equal(2);
   });
 
+  it('waits at least the Retry-After of a 429 before retrying a fill', async () => {
+    const attemptsAt: number[] = [];
+    const history: HistoryReader = async (room, after, limit) => {
+      attemptsAt.push(Date.now());
+      if (attemptsAt.length === 1) throw new ParleyError('rate_limited', 429, 'slow down', 1);
+      return range(room, after + 1, after + limit);
+    };
+    const seen: number[] = [];
+    const delivery = new InOrderDelivery({ onEvents: (events) => seen.push(...events.map((event) => event.seq)), history, minRetryMs: 1 });
+    delivery.cursor.set('lobby', 0);
+    delivery.deliver(range('lobby', 2, 2));
+    await until(() => seen.length === 2, 5000);
+    expect(attemptsAt).to.have.length(2);
+    expect((attemptsAt[1] as number) - (attemptsAt[0] as number)).to.be.at.least(990);
+  });
+
   it('skips a hole the server refuses for good instead of stalling the room', async () => {
     const history: HistoryReader = async () => {
       throw new ParleyError('room_not_found', 404, 'gone');
