@@ -10,6 +10,7 @@ import { handleObserve, type ObserveContext } from './observe.js';
 import { createPresenceRecorder, observingSession } from './presence.js';
 import { ObserverRegistry } from './observer-registry.js';
 import { RoomDirectory } from './room-directory.js';
+import { SessionObserveCounter } from './session-observes.js';
 import { createWebClient } from './web-client.js';
 
 /** Dependencies and settings of `createChatServer`. */
@@ -105,6 +106,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     web,
     log,
     maxObservers: config.maxObservers,
+    sessionObserves: new SessionObserveCounter(config.maxObservesPerSession),
     isClosing: () => closing,
     presence,
   };

@@ -23,6 +23,12 @@ export interface ChatServerConfig extends CommonConfig {
   roomBuffer: number;
   /** `PARLEY_CHAT_MAX_OBSERVERS`: parked observes before answering 503. @default 20000 */
   maxObservers: number;
+  /**
+   * `PARLEY_CHAT_MAX_OBSERVES_PER_SESSION`: parked observes of one session
+   * (by its token) on one chatserver; one more answers 429 `rate_limited`.
+   * @default 8
+   */
+  maxObservesPerSession: number;
   /** `PARLEY_HEARTBEAT_MS`: registry heartbeat; the entry expires after 3× this. @default 2000 */
   heartbeatMs: number;
   /**
@@ -46,6 +52,7 @@ const schema: ConfigSchema<ChatServerConfig> = {
   // Below 10 a burst of one notify would already overflow the buffer.
   roomBuffer: { env: 'PARLEY_ROOM_BUFFER', default: 1000, parse: parse.integer(10, 1_000_000) },
   maxObservers: { env: 'PARLEY_CHAT_MAX_OBSERVERS', default: 20_000, parse: parse.integer(1, 1_000_000) },
+  maxObservesPerSession: { env: 'PARLEY_CHAT_MAX_OBSERVES_PER_SESSION', default: 8, parse: parse.integer(1, 100_000) },
   heartbeatMs: { env: 'PARLEY_HEARTBEAT_MS', default: 2000, parse: parse.integer(50, 600_000) },
   // Same bounds as the worker's: the two must accept the same cluster setting.
   presenceTimeoutMs: { env: 'PARLEY_PRESENCE_TIMEOUT_MS', default: 120_000, parse: parse.integer(1000, 86_400_000) },

@@ -15,6 +15,7 @@ import { retryAfter, sendError, sendJson, sendJsonp, toChatError } from './http-
 import type { FinishReason, ObserverRegistry, ParkedObserver, ResolvedCursor } from './observer-registry.js';
 import type { RoomDirectory } from './room-directory.js';
 import type { PresenceRecorder } from './presence.js';
+import type { SessionObserveCounter } from './session-observes.js';
 import type { WebClient } from './web-client.js';
 
 /** Default hold of an observe, seconds. */
@@ -38,7 +39,15 @@ export interface ObserveContext {
   isClosing(): boolean;
   /** Where observing sessions are recorded (absent: presence is not tracked). */
   presence?: PresenceRecorder;
+  /** Parked observes per session (absent: not limited per session). */
+  sessionObserves?: SessionObserveCounter;
 }
+
+/**
+ * Seconds a session over its parked-observe limit is asked to wait: by then
+ * one of its parked observes has usually been answered.
+ */
+export const SESSION_OBSERVE_RETRY_SECONDS = 5;
 
 /** How one observe request answers: JSON, or JSONP when a valid callback was given. */
 interface Replier {
@@ -109,6 +118,11 @@ export async function handleObserve(
     if (ctx.observers.count >= ctx.maxObservers) {
       throw new ChatError('unavailable', 'too many observers on this chatserver, try again', { retryAfterSeconds: 1 });
     }
+    if (sessionHash !== undefined && ctx.sessionObserves?.tryAdd(sessionHash) === false) {
+      throw new ChatError('rate_limited', `this session already has ${ctx.sessionObserves.max} observes waiting: share one or try again later`, {
+        retryAfterSeconds: SESSION_OBSERVE_RETRY_SECONDS,
+      });
+    }
     parkObserver(resolved, cursorText, holdMs(waitSeconds), res, reply, ctx, sessionHash);
   } catch (error) {
     const chatError = toChatError(error);
@@ -174,6 +188,7 @@ function parkObserver(
       clearTimeout(timer);
       res.off('close', onClose);
       ctx.observers.unpark(observer);
+      if (sessionHash !== undefined) ctx.sessionObserves?.remove(sessionHash);
       stopRefresh?.();
       if (sessionHash !== undefined) ctx.presence?.touch(cursor.keys(), sessionHash);
       if (reason === 'closed') return;

@@ -19,6 +19,7 @@ describe('chatserver config', () => {
       webUrls: ['http://127.0.0.1:3000'],
       roomBuffer: 1000,
       maxObservers: 20000,
+      maxObservesPerSession: 8,
       heartbeatMs: 2000,
       presenceTimeoutMs: 120_000,
     });
@@ -42,6 +43,7 @@ describe('chatserver config', () => {
       PARLEY_WEB_URLS: 'http://web-1:3000, http://web-2:3000',
       PARLEY_ROOM_BUFFER: '200',
       PARLEY_CHAT_MAX_OBSERVERS: '500',
+      PARLEY_CHAT_MAX_OBSERVES_PER_SESSION: '3',
       PARLEY_HEARTBEAT_MS: '1000',
       PARLEY_PRESENCE_TIMEOUT_MS: '2000',
     });
@@ -56,6 +58,7 @@ describe('chatserver config', () => {
       advertiseUrl: 'http://chat-1:4101',
       roomBuffer: 200,
       maxObservers: 500,
+      maxObservesPerSession: 3,
       heartbeatMs: 1000,
       presenceTimeoutMs: 2000,
     });

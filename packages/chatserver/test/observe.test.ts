@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { get, startChatFixture, startRedisFixture, type ChatFixture, type RedisFixture } from './support/harness.js';
 
@@ -265,6 +266,29 @@ describe('observe limits', () => {
     expect(result.status).to.equal(503);
     expect(result.headers.get('retry-after')).to.equal('1');
     expect(JSON.parse(result.text).error.code).to.equal('unavailable');
+  });
+
+  it('answers 429 rate_limited with Retry-After beyond a session\'s parked-observe limit, other sessions unaffected', async () => {
+    fixture = await startChatFixture(redis.server.url, { PARLEY_CHAT_MAX_OBSERVES_PER_SESSION: '2' });
+    const alice = randomBytes(32).toString('base64url');
+    const bob = randomBytes(32).toString('base64url');
+    const aliceObserves = [1, 2].map(() => get(fixture!.observeUrl(`rooms=lobby:0&wait=10&session=${alice}`)));
+    await fixture.waitForParked(2);
+    const refused = await get(fixture.observeUrl(`rooms=lobby:0&wait=10&session=${alice}`));
+    expect(refused.status).to.equal(429);
+    expect(refused.headers.get('retry-after')).to.equal('5');
+    expect(JSON.parse(refused.text).error.code).to.equal('rate_limited');
+    const bobObserve = get(fixture.observeUrl(`rooms=dev:0&wait=10&session=${bob}`));
+    const anonymous = get(fixture.observeUrl('rooms=dev:0&wait=10'));
+    await fixture.waitForParked(4);
+    // Once her observes are answered, alice may park again.
+    await fixture.notify(fixture.web.addMessages('lobby', 1));
+    for (const answer of await Promise.all(aliceObserves)) expect(answer.status).to.equal(200);
+    const again = get(fixture.observeUrl(`rooms=lobby:1&wait=10&session=${alice}`));
+    await fixture.waitForParked(3);
+    await fixture.notify(fixture.web.addMessages('dev', 1));
+    await fixture.notify(fixture.web.addMessages('lobby', 1));
+    for (const answer of await Promise.all([bobObserve, anonymous, again])) expect(answer.status).to.equal(200);
   });
 
   it('answers every observer parked at the same cursor with the same body', async () => {
