@@ -44,7 +44,7 @@ const schema: ConfigSchema<ChatServerConfig> = {
   ...commonConfigSchema,
   host: { env: 'PARLEY_CHAT_HOST', default: '127.0.0.1', parse: parse.host },
   port: { env: 'PARLEY_CHAT_PORT', default: 4000, parse: parse.port },
-  internalHost: { env: 'PARLEY_CHAT_INTERNAL_HOST', default: '127.0.0.1', parse: parse.host },
+  internalHost: { env: 'PARLEY_CHAT_INTERNAL_HOST', default: '127.0.0.1', parse: parse.internalHost },
   internalPort: { env: 'PARLEY_CHAT_INTERNAL_PORT', default: 4100, parse: parse.port },
   // The real default depends on the bound port, so it is filled in by `createChatServer`.
   advertiseUrl: { env: 'PARLEY_CHAT_ADVERTISE_URL', default: '', parse: parse.url },

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { ConfigError } from '@parley/protocol';
+import { ConfigError, bindScope } from '@parley/protocol';
 import { createChatServer } from './chat-server.js';
 import { loadConfig } from './config.js';
 
@@ -20,6 +20,10 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = pino({ level: config.logLevel }).child({ role: 'chatserver' });
+  if (bindScope(config.internalHost) === 'all-interfaces') {
+    // Containers need it; elsewhere only the workers should reach the notify port.
+    log.warn({ host: config.internalHost }, 'internal port listens on every interface: keep it off the public network');
+  }
   // No offline queue: a heartbeat while Redis is down fails at once and is
   // retried next beat, instead of piling up commands for the whole outage.
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });

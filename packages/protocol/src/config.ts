@@ -1,4 +1,37 @@
+import { BlockList, isIP } from 'node:net';
 import { DEFAULT_REDIS_PREFIX } from './registry.js';
+
+/** How far a listen address is reachable from. */
+export type BindScope = 'loopback' | 'private' | 'all-interfaces' | 'public' | 'name';
+
+function blockList(ranges: Array<[string, number]>): BlockList {
+  const list = new BlockList();
+  for (const [address, prefix] of ranges) list.addSubnet(address, prefix, isIP(address) === 4 ? 'ipv4' : 'ipv6');
+  return list;
+}
+
+const LOOPBACK = blockList([['127.0.0.0', 8], ['::1', 128]]);
+// RFC 1918, carrier-grade NAT, link-local, and IPv6 unique-local and link-local.
+const PRIVATE = blockList([
+  ['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['100.64.0.0', 10], ['169.254.0.0', 16],
+  ['fc00::', 7], ['fe80::', 10],
+]);
+
+/**
+ * Classifies a listen address: loopback, a private network, every interface
+ * (`0.0.0.0`, `::`), a public address, or a host name (resolved by the OS,
+ * not judged here).
+ */
+export function bindScope(host: string): BindScope {
+  const address = host.replace(/^\[(.*)\]$/, '$1');
+  const family = isIP(address);
+  if (family === 0) return host === 'localhost' ? 'loopback' : 'name';
+  if (address === '0.0.0.0' || address === '::') return 'all-interfaces';
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  if (LOOPBACK.check(address, type)) return 'loopback';
+  if (PRIVATE.check(address, type)) return 'private';
+  return 'public';
+}
 
 /**
  * A tiny validated-environment reader shared by every role's `loadConfig`.
@@ -62,6 +95,16 @@ export const parse = {
   host(raw: string): string {
     if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(raw)) throw new Error('must be a host name or IP address');
     return raw;
+  },
+  /**
+   * The listen address of a port that serves internal endpoints: loopback, a
+   * private address, a host name or every interface (containers need that;
+   * `main.ts` warns) — never a public address.
+   */
+  internalHost(raw: string): string {
+    const host = parse.host(raw);
+    if (bindScope(host) === 'public') throw new Error('serves internal endpoints: bind it to loopback or a private address, not a public one');
+    return host;
   },
   url(raw: string): string {
     const url = new URL(raw);

@@ -51,9 +51,11 @@ export { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, registryKey } from './registry
 export { silentLogger, type Logger } from './logger.js';
 export {
   ConfigError,
+  bindScope,
   commonConfigSchema,
   parse,
   readConfig,
+  type BindScope,
   type CommonConfig,
   type ConfigField,
   type ConfigSchema,

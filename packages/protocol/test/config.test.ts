@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError, parse, readConfig } from '../src/config.js';
+import { ConfigError, bindScope, parse, readConfig } from '../src/config.js';
 
 interface ExampleConfig {
   port: number;
@@ -40,5 +40,20 @@ describe('config reader', () => {
       expect(problems).to.have.length(3);
       expect(problems.join('\n')).to.match(/X_PORT/).and.to.match(/X_SECRET is required/).and.to.match(/X_URLS/);
     }
+  });
+});
+
+describe('listen addresses', () => {
+  it('classifies loopback, private, every-interface, public addresses and names', () => {
+    expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost', '[::1]'].map(bindScope)).to.deep.equal(Array(5).fill('loopback'));
+    expect(['10.1.2.3', '172.20.0.5', '192.168.1.1', 'fd12::1', 'fe80::1'].map(bindScope)).to.deep.equal(Array(5).fill('private'));
+    expect(['0.0.0.0', '::'].map(bindScope)).to.deep.equal(['all-interfaces', 'all-interfaces']);
+    expect(['8.8.8.8', '172.32.0.1', '2001:db8::1'].map(bindScope)).to.deep.equal(['public', 'public', 'public']);
+    expect(bindScope('web-1')).to.equal('name');
+  });
+
+  it('refuses a public address for a port with internal endpoints', () => {
+    expect(() => parse.internalHost('203.0.113.7')).to.throw(/not a public one/);
+    for (const host of ['127.0.0.1', '10.0.0.2', '0.0.0.0', 'web-1']) expect(parse.internalHost(host)).to.equal(host);
   });
 });

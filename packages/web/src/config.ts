@@ -55,7 +55,8 @@ function parseAddressList(raw: string): readonly string[] {
 
 const schema: ConfigSchema<WebConfig> = {
   ...commonConfigSchema,
-  host: { env: 'PARLEY_WEB_HOST', default: '127.0.0.1', parse: parse.host },
+  // Serves /internal/ too: never a public address (nginx is the public origin).
+  host: { env: 'PARLEY_WEB_HOST', default: '127.0.0.1', parse: parse.internalHost },
   port: { env: 'PARLEY_WEB_PORT', default: 3000, parse: parse.port },
   dbPath: { env: 'PARLEY_DB_PATH', default: './data/parley.db', parse: parse.string },
   cookieSecure: { env: 'PARLEY_COOKIE_SECURE', default: false, parse: parse.boolean },

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { NOTIFY_QUEUE_NAME, type Logger, type NotifyJobData } from '@parley/protocol';
+import { NOTIFY_QUEUE_NAME, bindScope, type Logger, type NotifyJobData } from '@parley/protocol';
 import { openSqliteStore } from '@parley/store';
 import { createWebApp } from './app.js';
 import { Presence } from './presence.js';
@@ -15,6 +15,10 @@ const FORCED_EXIT_MS = 10_000;
 
 const config = loadConfig(process.env);
 const log: Logger = pino({ level: config.logLevel }).child({ role: 'web' });
+if (bindScope(config.host) === 'all-interfaces') {
+  // Containers need it; elsewhere only nginx, workers and chatservers should reach this port.
+  log.warn({ host: config.host }, 'web port (with /internal/) listens on every interface: keep it off the public network');
+}
 
 const store = openSqliteStore({ path: config.dbPath, log });
 // No offline queue: while Redis is down `queue.add` must fail at once (the

@@ -76,6 +76,7 @@ describe('web config', () => {
         PARLEY_RATE_SAY_PER_IP: '-1',
         PARLEY_SESSION_TTL_MS: '1000',
         PARLEY_TRUSTED_PROXIES: '10.0.0.0/33',
+        PARLEY_WEB_HOST: '203.0.113.7',
       });
       expect.fail('loadConfig accepted a bad environment');
     } catch (error) {
@@ -87,6 +88,7 @@ describe('web config', () => {
       expect(problems).to.match(/PARLEY_RATE_SAY_PER_IP/);
       expect(problems).to.match(/PARLEY_SESSION_TTL_MS/);
       expect(problems).to.match(/PARLEY_TRUSTED_PROXIES/);
+      expect(problems).to.match(/PARLEY_WEB_HOST.*not a public one/);
       expect(problems).to.match(/PARLEY_REDIS_URL/);
     }
   });

@@ -40,7 +40,7 @@ export interface WorkerConfig extends CommonConfig {
 
 const schema: ConfigSchema<WorkerConfig> = {
   ...commonConfigSchema,
-  host: { env: 'PARLEY_WORKER_HOST', default: '127.0.0.1', parse: parse.host },
+  host: { env: 'PARLEY_WORKER_HOST', default: '127.0.0.1', parse: parse.internalHost },
   port: { env: 'PARLEY_WORKER_PORT', default: 3900, parse: parse.port },
   concurrency: { env: 'PARLEY_WORKER_CONCURRENCY', default: 50, parse: parse.integer(1, 10_000) },
   // Below 50 ms a healthy chatserver under a GC pause would already count as failed.
