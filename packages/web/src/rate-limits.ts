@@ -1,9 +1,21 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import {
+  RLWrapperTimeouts,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 import { ChatError, type Logger } from '@parley/protocol';
 
 /** Every limit counts requests in a fixed window of one minute. */
 export const RATE_WINDOW_SECONDS = 60;
+/**
+ * Longest wait for Redis to count a request before the in-memory insurance
+ * limiter decides instead: a hung (not down) Redis must not hold up says.
+ * A healthy local Redis answers in well under a millisecond.
+ */
+export const REDIS_LIMIT_TIMEOUT_MS = 250;
 
 /** Requests allowed per minute; 0 turns a limit off. */
 export interface RateLimitSettings {
@@ -65,19 +77,21 @@ type LimitName = keyof RateLimitSettings;
  */
 export function createRateLimits(options: RateLimitsOptions): RateLimits {
   const { redis, prefix, limits, log } = options;
-  const limiters = new Map<LimitName, RateLimiterAbstract>();
+  const limiters = new Map<LimitName, RateLimiterAbstract | RLWrapperTimeouts>();
   for (const name of Object.keys(limits) as LimitName[]) {
     const points = limits[name];
     if (points === 0) continue;
     const keyPrefix = `${prefix}rl:${name}`;
-    limiters.set(name, new RateLimiterRedis({
+    const insuranceLimiter = new RateLimiterMemory({ keyPrefix, points, duration: RATE_WINDOW_SECONDS });
+    const shared = new RateLimiterRedis({
       storeClient: redis,
       keyPrefix,
       points,
       duration: RATE_WINDOW_SECONDS,
       rejectIfRedisNotReady: true,
-      insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration: RATE_WINDOW_SECONDS }),
-    }));
+      insuranceLimiter,
+    });
+    limiters.set(name, new RLWrapperTimeouts({ limiter: shared, timeoutMs: REDIS_LIMIT_TIMEOUT_MS, insuranceLimiter }));
   }
 
   async function consume(name: LimitName, key: string): Promise<void> {

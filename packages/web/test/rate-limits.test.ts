@@ -130,6 +130,20 @@ describe('rate limits', () => {
       await harness.redis.start();
     }
   });
+
+  it('keeps answering says 201 while Redis hangs, limited per process', async () => {
+    const ip = uniqueAddress();
+    const room = uniqueRoom();
+    const session = await enteredSession(ip, room);
+    const pid = harness.redis.pid as number;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      for (let i = 0; i < 3; i++) expect((await say(session, room, ip)).status).to.equal(201);
+      expectRateLimited(await say(session, room, ip));
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  });
 });
 
 describe('rate limits and untrusted forwarding headers', () => {
