@@ -48,6 +48,20 @@ describe('nginx configuration', () => {
     expect(observe).to.match(/proxy_buffering off;/);
   });
 
+  it('hides its version, answers /internal/ itself and forwards the client address and scheme, in both configs', () => {
+    const rendered = renderNginxConfig({ runDir, publicPort: 18080, webPorts: [13001], chatPorts: [14001] });
+    const docker = readFileSync(join(REPO_ROOT, 'nginx', 'docker.conf'), 'utf8');
+    for (const [name, text] of [['template', rendered], ['docker.conf', docker]] as const) {
+      expect(text, name).to.match(/^\s*server_tokens off;/m);
+      const internal = /location \^~ \/internal\/ \{([^}]*)\}/.exec(text)?.[1];
+      expect(internal, name).to.be.a('string');
+      expect(internal, name).to.not.match(/proxy_pass/);
+      // The web tier believes these only from a trusted proxy (PARLEY_TRUSTED_PROXIES).
+      expect(text, name).to.match(/proxy_set_header X-Real-IP \$remote_addr;/);
+      expect(text, name).to.match(/proxy_set_header X-Forwarded-Proto \$scheme;/);
+    }
+  });
+
   it('refuses to render without a chatserver', () => {
     expect(() => renderNginxConfig({ runDir, publicPort: 18080, webPorts: [13001], chatPorts: [] })).to.throw(/chatserver/);
   });
