@@ -61,7 +61,8 @@ export function registerPresenceRoutes(router: Router, deps: RouteDeps): void {
     const { room, tokenHashes } = parsePresenceExpireBody(body);
     let left = 0;
     for (const tokenHash of new Set(tokenHashes)) {
-      const session = await store.findSession(tokenHash, deps.now());
+      // With the TTL, so the sweeper (not a use of the session) never revives an expired one.
+      const session = await store.findSession(tokenHash, deps.now(), config.sessionTtlMs);
       if (session === undefined) continue;
       const write = await store.leaveRoom(session.id, room, deps.now()).catch((error: unknown) => {
         if (error instanceof ChatError && error.code === 'room_not_found') return undefined;

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { call, newSession, snapshot, startHarness, uniqueRoom, type Harness } from './harness.js';
+import { PRESENCE_EXPIRE_PATH, hashSessionToken, signRequest } from '@parley/protocol';
+import { TEST_SECRET, call, newSession, snapshot, startHarness, uniqueRoom, type Harness } from './harness.js';
 
 const MINUTE = 60_000;
 const TTL = 60 * MINUTE;
@@ -50,6 +51,16 @@ describe('session expiry and logout', () => {
     const jsonp = await call(harness, 'GET', `/api/session?callback=cb&session=${session}`);
     expect(jsonp.text).to.match(/^\/\*\*\/cb\(\{"error":\{"code":"session_expired"/);
     // Being refused does not revive it.
+    expect((await call(harness, 'GET', '/api/session', { session })).json.error.code).to.equal('session_expired');
+  });
+
+  it('is not revived by the presence sweeper leaving it from a room', async () => {
+    const room = uniqueRoom();
+    const session = await enteredSession(room, 'unobserved');
+    clock += TTL + 1;
+    const body = JSON.stringify({ room, tokenHashes: [hashSessionToken(session)] });
+    const headers = { 'content-type': 'application/json', ...signRequest(TEST_SECRET, { method: 'POST', path: PRESENCE_EXPIRE_PATH, body }) };
+    expect((await call(harness, 'POST', PRESENCE_EXPIRE_PATH, { body, headers })).json).to.deep.equal({ left: 1 });
     expect((await call(harness, 'GET', '/api/session', { session })).json.error.code).to.equal('session_expired');
   });
 
