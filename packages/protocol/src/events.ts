@@ -66,6 +66,21 @@ export interface RoomEventsInternalAnswer {
   seq: Seq;
 }
 
+/** Path of the signed room-heads read a chatserver's catch-up uses. */
+export const ROOM_HEADS_PATH = '/internal/heads';
+/** Most rooms one `POST /internal/heads` may name. */
+export const MAX_ROOM_HEADS = 1000;
+
+/** Body of the signed `POST /internal/heads` (at most `MAX_ROOM_HEADS` distinct rooms). */
+export interface RoomHeadsBody {
+  rooms: RoomName[];
+}
+
+/** Answer of `POST /internal/heads`: each asked room's head seq (0 for a room that does not exist). */
+export interface RoomHeadsAnswer {
+  heads: Record<RoomName, Seq>;
+}
+
 /** The answer of an observe long-poll. */
 export interface ObserveAnswer {
   events: ChatEvent[];

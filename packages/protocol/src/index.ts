@@ -10,10 +10,13 @@ export type {
   ObserveAnswer,
   RoomDetail,
   RoomEventsInternalAnswer,
+  RoomHeadsAnswer,
+  RoomHeadsBody,
   RoomName,
   RoomSummary,
   Seq,
 } from './events.js';
+export { MAX_ROOM_HEADS, ROOM_HEADS_PATH } from './events.js';
 export { ChatError, ERROR_STATUS, isErrorCode, type ErrorBody, type ErrorCode } from './errors.js';
 export {
   MAX_NICKNAME_LENGTH,

@@ -1,15 +1,39 @@
 import type Router from '@koa/router';
 import {
+  ChatError,
+  MAX_ROOM_HEADS,
+  ROOM_HEADS_PATH,
   parseIntegerParameter,
   parseRoomName,
+  readLimitedBody,
   signatureHeaders,
   verifySignedRequest,
   type RoomEventsInternalAnswer,
+  type RoomHeadsAnswer,
+  type RoomName,
 } from '@parley/protocol';
 import type { RouteDeps } from './route-deps.js';
 
 /** Default and largest `limit` of the internal gap-repair read. */
 export const INTERNAL_EVENTS_LIMIT = { default: 500, max: 1000 } as const;
+
+// 1000 room names of at most 64 characters with quotes and commas: ~67 KiB.
+const MAX_HEADS_BODY_BYTES = 128 * 1024;
+
+/** Parses a `RoomHeadsBody` into distinct room names, or throws `invalid_body` / `invalid_room`. */
+export function parseRoomHeadsBody(body: Buffer): RoomName[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new ChatError('invalid_body', 'heads body is not JSON');
+  }
+  const { rooms } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  if (!Array.isArray(rooms) || rooms.length > MAX_ROOM_HEADS) {
+    throw new ChatError('invalid_body', `heads body must be {"rooms":[at most ${MAX_ROOM_HEADS} room names]}`);
+  }
+  return [...new Set(rooms.map((room) => parseRoomName(room)))];
+}
 
 /**
  * `GET /internal/rooms/:room/events?after=N&limit=L`: the chatservers' gap
@@ -18,6 +42,11 @@ export const INTERNAL_EVENTS_LIMIT = { default: 500, max: 1000 } as const;
  * `replayed_request`. Answers the events after `after`
  * and the room's head (0 for a room that does not exist); without `after`,
  * only the head. nginx never routes `/internal/`.
+ *
+ * `POST /internal/heads` `{"rooms":[...]}` → `{"heads":{room:seq}}`: the
+ * chatservers' periodic catch-up, one request for every room they hold
+ * observers of (at most 1000; 0 for a room that does not exist). Signed over
+ * the raw body like the presence route.
  */
 export function registerInternalRoutes(router: Router, deps: RouteDeps): void {
   const { store, config, replayGuard } = deps;
@@ -46,5 +75,18 @@ export function registerInternalRoutes(router: Router, deps: RouteDeps): void {
       answer = { events, seq: Math.max(head, last) };
     }
     ctx.body = answer;
+  });
+
+  router.post(ROOM_HEADS_PATH, async (ctx) => {
+    const body = await readLimitedBody(ctx.req, MAX_HEADS_BODY_BYTES);
+    verifySignedRequest(
+      config.secret,
+      { method: ctx.method, path: ctx.originalUrl, body },
+      signatureHeaders(ctx.req.headers),
+      { replayGuard },
+    );
+    const heads: Record<RoomName, number> = {};
+    for (const room of parseRoomHeadsBody(body)) heads[room] = (await store.roomSeq(room)) ?? 0;
+    ctx.body = { heads } satisfies RoomHeadsAnswer;
   });
 }

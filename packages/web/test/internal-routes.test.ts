@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { signRequest } from '@parley/protocol';
+import { MAX_ROOM_HEADS, ROOM_HEADS_PATH, signRequest } from '@parley/protocol';
 import { call, newSession, startHarness, TEST_SECRET, uniqueRoom, type Harness } from './harness.js';
 
 describe('internal gap-repair route', () => {
@@ -86,5 +86,67 @@ describe('internal gap-repair route', () => {
     const answer = await signedGet('/internal/rooms/NOPE/events?after=0');
     expect(answer.status).to.equal(400);
     expect(answer.json.error.code).to.equal('invalid_room');
+  });
+});
+
+describe('internal room-heads route', () => {
+  let harness: Harness;
+  let room: string;
+
+  before(async () => {
+    harness = await startHarness();
+    const session = await newSession(harness, 'alice');
+    room = uniqueRoom();
+    await call(harness, 'POST', `/api/rooms/${room}/enter`, { session });
+    await call(harness, 'POST', `/api/rooms/${room}/say`, { session, json: { text: 'one' } });
+  });
+
+  after(async () => {
+    await harness?.close();
+  });
+
+  function signedPost(body: string, secret = TEST_SECRET) {
+    return call(harness, 'POST', ROOM_HEADS_PATH, {
+      body,
+      headers: { 'content-type': 'application/json', ...signRequest(secret, { method: 'POST', path: ROOM_HEADS_PATH, body }) },
+    });
+  }
+
+  it('answers the head of every room asked, 0 for a room that does not exist', async () => {
+    const missing = uniqueRoom();
+    const answer = await signedPost(JSON.stringify({ rooms: [room, missing, room] }));
+    expect(answer.status).to.equal(200);
+    expect(answer.json).to.deep.equal({ heads: { [room]: 2, [missing]: 0 } });
+  });
+
+  it('refuses an unsigned request with 401 signature_required', async () => {
+    const answer = await call(harness, 'POST', ROOM_HEADS_PATH, { json: { rooms: [room] } });
+    expect(answer.status).to.equal(401);
+    expect(answer.json.error.code).to.equal('signature_required');
+  });
+
+  it('refuses a request signed with another secret with 403 bad_signature', async () => {
+    const answer = await signedPost(JSON.stringify({ rooms: [room] }), 'another-secret-that-is-32-characters-long');
+    expect(answer.status).to.equal(403);
+    expect(answer.json.error.code).to.equal('bad_signature');
+  });
+
+  it(`refuses more than ${MAX_ROOM_HEADS} rooms with 400 invalid_body`, async () => {
+    const rooms = Array.from({ length: MAX_ROOM_HEADS + 1 }, (_, index) => `r${index}`);
+    const answer = await signedPost(JSON.stringify({ rooms }));
+    expect(answer.status).to.equal(400);
+    expect(answer.json.error.code).to.equal('invalid_body');
+  });
+
+  it('refuses an invalid room name with 400 invalid_room', async () => {
+    const answer = await signedPost(JSON.stringify({ rooms: ['NOPE'] }));
+    expect(answer.status).to.equal(400);
+    expect(answer.json.error.code).to.equal('invalid_room');
+  });
+
+  it('refuses a body that is not JSON with 400 invalid_body', async () => {
+    const answer = await signedPost('rooms=lobby');
+    expect(answer.status).to.equal(400);
+    expect(answer.json.error.code).to.equal('invalid_body');
   });
 });
