@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { ChatError, ReplayGuard, registryKey, type Logger } from '@parley/protocol';
+import { CatchUp } from './catch-up.js';
 import { defaultAdvertiseUrl, type ChatServerConfig } from './config.js';
 import { createHeartbeat, type Heartbeat } from './heartbeat.js';
 import { parseTarget, sendError, sendJson } from './http-util.js';
@@ -93,6 +94,13 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     onAdvance: (buffer) => observers.wakeRoom(buffer.name),
     ...(options.gapGraceMs === undefined ? {} : { gapGraceMs: options.gapGraceMs }),
   });
+  const catchUp = new CatchUp({
+    intervalMs: config.catchUpMs,
+    web,
+    rooms,
+    observedRooms: () => observers.observedRooms(),
+    log,
+  });
   const presence = createPresenceRecorder({
     redis,
     prefix: config.redisPrefix,
@@ -156,6 +164,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
   async function shutdown(): Promise<void> {
     closing = true;
     if (sweepTimer !== undefined) clearInterval(sweepTimer);
+    catchUp.stop();
     // Leave first so workers stop sending here while the rest shuts down.
     await heartbeat?.leave();
     const publicClosed = stopServer(publicServer);
@@ -183,6 +192,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
       await heartbeat.start();
       sweepTimer = setInterval(sweep, options.idleSweepMs ?? 60_000);
       sweepTimer.unref();
+      catchUp.start();
       return { publicPort, internalPort };
     },
     close() {

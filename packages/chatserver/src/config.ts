@@ -38,6 +38,14 @@ export interface ChatServerConfig extends CommonConfig {
    * @default 120000
    */
   presenceTimeoutMs: number;
+  /**
+   * `PARLEY_CATCHUP_MS`: how often the heads of observed rooms are asked from
+   * the web tier (one request) to repair rooms whose last events never came
+   * (Redis lost the job, a worker died mid-job). Bounds how late such an event
+   * can be: about this plus one repair.
+   * @default 5000
+   */
+  catchUpMs: number;
 }
 
 const schema: ConfigSchema<ChatServerConfig> = {
@@ -56,6 +64,8 @@ const schema: ConfigSchema<ChatServerConfig> = {
   heartbeatMs: { env: 'PARLEY_HEARTBEAT_MS', default: 2000, parse: parse.integer(50, 600_000) },
   // Same bounds as the worker's: the two must accept the same cluster setting.
   presenceTimeoutMs: { env: 'PARLEY_PRESENCE_TIMEOUT_MS', default: 120_000, parse: parse.integer(1000, 86_400_000) },
+  // Below 100 ms the passes would mostly ask heads nobody changed.
+  catchUpMs: { env: 'PARLEY_CATCHUP_MS', default: 5000, parse: parse.integer(100, 3_600_000) },
 };
 
 /**

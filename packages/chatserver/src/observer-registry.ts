@@ -57,6 +57,11 @@ export class ObserverRegistry {
     if (found) this.parked--;
   }
 
+  /** The rooms someone is parked on. */
+  observedRooms(): IterableIterator<RoomName> {
+    return this.byRoom.keys();
+  }
+
   /** Is anyone parked on `room`? */
   isObserved(room: RoomName): boolean {
     return this.byRoom.has(room);

@@ -1,5 +1,13 @@
 import { Pool } from 'undici';
-import { signRequest, type Logger, type RoomEventsInternalAnswer, type RoomName, type Seq } from '@parley/protocol';
+import {
+  ROOM_HEADS_PATH,
+  signRequest,
+  type Logger,
+  type RoomEventsInternalAnswer,
+  type RoomHeadsBody,
+  type RoomName,
+  type Seq,
+} from '@parley/protocol';
 import { isChatEvent } from './event-shape.js';
 import { SingleFlight } from './single-flight.js';
 
@@ -14,6 +22,11 @@ export interface WebClient {
    * Concurrent identical requests share one HTTP request.
    */
   roomEvents(room: RoomName, after?: Seq, limit?: number): Promise<RoomEventsInternalAnswer>;
+  /**
+   * `POST /internal/heads` on the first web URL that answers: the head seq of
+   * each room (at most `MAX_ROOM_HEADS`), 0 for a room that does not exist.
+   */
+  roomHeads(rooms: readonly RoomName[]): Promise<Map<RoomName, Seq>>;
   /** Closes the keep-alive pools. */
   close(): Promise<void>;
 }
@@ -68,18 +81,35 @@ export function createWebClient(options: WebClientOptions): WebClient {
     return checkAnswer(await body.json(), room, after);
   }
 
-  async function fetchFromAny(path: string, room: RoomName, after: Seq | undefined): Promise<RoomEventsInternalAnswer> {
+  async function headsOnce(pool: Pool, rooms: readonly RoomName[]): Promise<Map<RoomName, Seq>> {
+    const body = JSON.stringify({ rooms: [...rooms] } satisfies RoomHeadsBody);
+    const headers = signRequest(options.secret, { method: 'POST', path: ROOM_HEADS_PATH, body });
+    const { statusCode, body: answer } = await pool.request({
+      method: 'POST',
+      path: ROOM_HEADS_PATH,
+      headers: { ...headers, accept: 'application/json', 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (statusCode !== 200) {
+      await answer.dump();
+      throw new Error(`status ${statusCode}`);
+    }
+    return checkHeads(await answer.json(), rooms);
+  }
+
+  async function fromAny<T>(room: RoomName | undefined, attemptOn: (pool: Pool) => Promise<T>): Promise<T> {
     let lastError = 'no web URL';
     for (let attempt = 0; attempt < pools.length; attempt++) {
       const index = (preferred + attempt) % pools.length;
       const pool = pools[index] as Pool;
       try {
-        const answer = await requestOnce(pool, path, room, after);
+        const answer = await attemptOn(pool);
         preferred = index;
         return answer;
       } catch (error) {
         lastError = (error as Error).message;
-        options.log.warn({ url: options.urls[index], room, error: lastError }, 'web tier request failed');
+        options.log.warn({ url: options.urls[index], room: room ?? '', error: lastError }, 'web tier request failed');
       }
     }
     throw new WebTierUnavailableError(`web tier unavailable: ${lastError}`);
@@ -90,7 +120,10 @@ export function createWebClient(options: WebClientOptions): WebClient {
       const path = after === undefined
         ? `/internal/rooms/${room}/events`
         : `/internal/rooms/${room}/events?after=${after}&limit=${limit}`;
-      return flights.run(path, () => fetchFromAny(path, room, after));
+      return flights.run(path, () => fromAny(room, (pool) => requestOnce(pool, path, room, after)));
+    },
+    roomHeads(rooms) {
+      return fromAny(undefined, (pool) => headsOnce(pool, rooms));
     },
     async close() {
       await Promise.all(pools.map((pool) => pool.close().catch(() => undefined)));
@@ -119,4 +152,17 @@ function checkAnswer(value: unknown, room: RoomName, after: Seq | undefined): Ro
   // The head can only be behind its own events if the answer is inconsistent.
   if (seq < expected - 1) throw new Error('answer head is behind its events');
   return { events, seq };
+}
+
+/** Checks a heads answer: a safe non-negative integer head for every room asked. */
+function checkHeads(value: unknown, rooms: readonly RoomName[]): Map<RoomName, Seq> {
+  const heads = (typeof value === 'object' && value !== null ? (value as { heads?: unknown }).heads : undefined);
+  if (typeof heads !== 'object' || heads === null) throw new Error('answer has no heads');
+  const result = new Map<RoomName, Seq>();
+  for (const room of rooms) {
+    const seq: unknown = (heads as Record<string, unknown>)[room];
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw new Error(`answer has no head for ${room}`);
+    result.set(room, seq);
+  }
+  return result;
 }

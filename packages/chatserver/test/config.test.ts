@@ -22,6 +22,7 @@ describe('chatserver config', () => {
       maxObservesPerSession: 8,
       heartbeatMs: 2000,
       presenceTimeoutMs: 120_000,
+      catchUpMs: 5000,
     });
   });
 
@@ -46,6 +47,7 @@ describe('chatserver config', () => {
       PARLEY_CHAT_MAX_OBSERVES_PER_SESSION: '3',
       PARLEY_HEARTBEAT_MS: '1000',
       PARLEY_PRESENCE_TIMEOUT_MS: '2000',
+      PARLEY_CATCHUP_MS: '250',
     });
     expect(config).to.include({
       redisUrl: 'redis://10.0.0.2:6380',
@@ -61,17 +63,18 @@ describe('chatserver config', () => {
       maxObservesPerSession: 3,
       heartbeatMs: 1000,
       presenceTimeoutMs: 2000,
+      catchUpMs: 250,
     });
     expect(config.webUrls).to.deep.equal(['http://web-1:3000', 'http://web-2:3000']);
   });
 
   it('reports every invalid variable at once', () => {
     try {
-      loadConfig({ PARLEY_CHAT_PORT: 'x', PARLEY_REDIS_URL: 'http://r', PARLEY_ROOM_BUFFER: '0' });
+      loadConfig({ PARLEY_CHAT_PORT: 'x', PARLEY_REDIS_URL: 'http://r', PARLEY_ROOM_BUFFER: '0', PARLEY_CATCHUP_MS: '50' });
       expect.fail('loadConfig accepted a bad environment');
     } catch (error) {
       expect(error).to.be.instanceOf(ConfigError);
-      expect((error as ConfigError).problems).to.have.length(4);
+      expect((error as ConfigError).problems).to.have.length(5);
     }
   });
 

@@ -1,16 +1,19 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   ChatError,
+  ROOM_HEADS_PATH,
   signatureHeaders,
   verifySignedRequest,
   type ChatEvent,
+  type RoomHeadsBody,
   type RoomName,
 } from '@parley/protocol';
 
 /**
  * A real HTTP server standing in for the web tier's signed
- * `GET /internal/rooms/:room/events`, serving events from memory.
+ * `GET /internal/rooms/:room/events` and `POST /internal/heads`, serving
+ * events from memory.
  */
 export interface WebStandIn {
   /** `http://127.0.0.1:PORT` */
@@ -38,13 +41,18 @@ export async function startWebStandIn(secret: string): Promise<WebStandIn> {
   const rooms = new Map<RoomName, ChatEvent[]>();
   const served: string[] = [];
   const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => serve(req, res, Buffer.concat(chunks)));
+  });
+  const serve = (req: IncomingMessage, res: ServerResponse, body: Buffer): void => {
     const target = req.url ?? '/';
     const answer = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
     try {
-      verifySignedRequest(secret, { method: req.method ?? 'GET', path: target, body: '' }, signatureHeaders(req.headers));
+      verifySignedRequest(secret, { method: req.method ?? 'GET', path: target, body }, signatureHeaders(req.headers));
     } catch (error) {
       standIn.refused++;
       answer((error as ChatError).status, (error as ChatError).toBody());
@@ -55,6 +63,12 @@ export async function startWebStandIn(secret: string): Promise<WebStandIn> {
       return;
     }
     const url = new URL(target, 'http://stand-in');
+    if (req.method === 'POST' && url.pathname === ROOM_HEADS_PATH) {
+      served.push(`${target} ${body.toString('utf8')}`);
+      const { rooms: asked } = JSON.parse(body.toString('utf8')) as RoomHeadsBody;
+      answer(200, { heads: Object.fromEntries(asked.map((room) => [room, rooms.get(room)?.length ?? 0])) });
+      return;
+    }
     const match = /^\/internal\/rooms\/([a-z0-9][a-z0-9_-]{0,63})\/events$/.exec(url.pathname);
     if (req.method !== 'GET' || match === null) {
       answer(404, { error: { code: 'not_found', message: 'no such endpoint' } });
@@ -70,7 +84,7 @@ export async function startWebStandIn(secret: string): Promise<WebStandIn> {
     }
     const limit = Math.min(Number(url.searchParams.get('limit') ?? 500), 1000);
     answer(200, { events: events.filter((event) => event.seq > Number(after)).slice(0, limit), seq: head });
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const standIn: WebStandIn = {

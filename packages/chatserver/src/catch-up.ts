@@ -1,0 +1,108 @@
+import { MAX_ROOM_HEADS, type Logger, type RoomName } from '@parley/protocol';
+import type { RoomDirectory } from './room-directory.js';
+import type { WebClient } from './web-client.js';
+
+/** Options of `CatchUp`. */
+export interface CatchUpOptions {
+  /** Time between the end of one pass and the start of the next. */
+  intervalMs: number;
+  web: WebClient;
+  rooms: RoomDirectory;
+  /** The rooms with parked observers right now. */
+  observedRooms: () => Iterable<RoomName>;
+  log: Logger;
+  /** Rooms asked per pass (one request); more are asked in turn over the next passes. @default MAX_ROOM_HEADS */
+  roomsPerPass?: number;
+  /** Rooms repaired at once within a pass. @default 8 */
+  repairConcurrency?: number;
+}
+
+/**
+ * Notices rooms that fell behind without a later event to show it: when Redis
+ * loses queued notify jobs (killed without persistence) or a worker dies with
+ * jobs in flight, the LAST events of a room never arrive and gap repair never
+ * starts. Every `intervalMs` one signed request asks the web tier for the
+ * heads of the observed rooms; each room whose head is ahead of its buffer is
+ * repaired through `RoomDirectory.repair`. Passes never overlap; the timer is
+ * unref'd and stopped by `stop()`.
+ */
+export class CatchUp {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  private stopped = true;
+  // Where the next pass starts in the observed rooms, so more rooms than one
+  // request may name are all asked in turn.
+  private offset = 0;
+  private readonly roomsPerPass: number;
+  private readonly repairConcurrency: number;
+
+  constructor(private readonly options: CatchUpOptions) {
+    this.roomsPerPass = Math.min(options.roomsPerPass ?? MAX_ROOM_HEADS, MAX_ROOM_HEADS);
+    this.repairConcurrency = options.repairConcurrency ?? 8;
+  }
+
+  /** Starts the periodic passes. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule();
+  }
+
+  /** Stops the passes; a pass under way finishes on its own. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * One pass (shared with a pass already under way): asks the heads and
+   * repairs rooms that are behind. Resolves with how many rooms were behind;
+   * rejects when the web tier could not be asked.
+   */
+  runOnce(): Promise<number> {
+    this.running ??= this.pass().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<number> {
+    const observed = [...this.options.observedRooms()].filter((room) => this.options.rooms.get(room) !== undefined);
+    if (observed.length === 0) return 0;
+    const start = this.offset % observed.length;
+    const asked = [...observed.slice(start), ...observed.slice(0, start)].slice(0, this.roomsPerPass);
+    this.offset = start + asked.length;
+    const heads = await this.options.web.roomHeads(asked);
+    const behind = asked.filter((room) => {
+      const buffer = this.options.rooms.get(room);
+      return buffer !== undefined && (heads.get(room) ?? 0) > buffer.head;
+    });
+    for (let index = 0; index < behind.length; index += this.repairConcurrency) {
+      const batch = behind.slice(index, index + this.repairConcurrency);
+      const results = await Promise.allSettled(batch.map((room) => this.options.rooms.repair(room)));
+      results.forEach((result, i) => {
+        if (result.status === 'rejected') {
+          this.options.log.warn({ room: batch[i] ?? '', error: String(result.reason) }, 'catch-up repair failed');
+        }
+      });
+    }
+    if (behind.length > 0) this.options.log.warn({ rooms: behind.length, asked: asked.length }, 'rooms caught up with the web tier');
+    return behind.length;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.runOnce().then(
+        () => this.schedule(),
+        (error: unknown) => {
+          this.options.log.warn({ error: (error as Error).message }, 'catch-up pass failed');
+          this.schedule();
+        },
+      );
+    }, this.options.intervalMs);
+    this.timer.unref();
+  }
+}
