@@ -15,6 +15,13 @@ export interface CatchUpOptions {
   roomsPerPass?: number;
   /** Rooms repaired at once within a pass. @default 8 */
   repairConcurrency?: number;
+  /**
+   * How long a room found behind may still catch up by itself before it is
+   * repaired: under traffic the head is often ahead only by a notify in flight
+   * (a few ms), which is no loss and needs no repair.
+   * @default 1000
+   */
+  graceMs?: number;
 }
 
 /**
@@ -22,8 +29,8 @@ export interface CatchUpOptions {
  * loses queued notify jobs (killed without persistence) or a worker dies with
  * jobs in flight, the LAST events of a room never arrive and gap repair never
  * starts. Every `intervalMs` one signed request asks the web tier for the
- * heads of the observed rooms; each room whose head is ahead of its buffer is
- * repaired through `RoomDirectory.repair`. Passes never overlap; the timer is
+ * heads of the observed rooms; each room whose head is still ahead of its
+ * buffer after a short grace is repaired through `RoomDirectory.repair`. Passes never overlap; the timer is
  * unref'd and stopped by `stop()`.
  */
 export class CatchUp {
@@ -35,10 +42,12 @@ export class CatchUp {
   private offset = 0;
   private readonly roomsPerPass: number;
   private readonly repairConcurrency: number;
+  private readonly graceMs: number;
 
   constructor(private readonly options: CatchUpOptions) {
     this.roomsPerPass = Math.min(options.roomsPerPass ?? MAX_ROOM_HEADS, MAX_ROOM_HEADS);
     this.repairConcurrency = options.repairConcurrency ?? 8;
+    this.graceMs = options.graceMs ?? 1000;
   }
 
   /** Starts the periodic passes. */
@@ -74,10 +83,14 @@ export class CatchUp {
     const asked = [...observed.slice(start), ...observed.slice(0, start)].slice(0, this.roomsPerPass);
     this.offset = start + asked.length;
     const heads = await this.options.web.roomHeads(asked);
-    const behind = asked.filter((room) => {
+    const isBehind = (room: RoomName): boolean => {
       const buffer = this.options.rooms.get(room);
       return buffer !== undefined && (heads.get(room) ?? 0) > buffer.head;
-    });
+    };
+    let behind = asked.filter(isBehind);
+    if (behind.length === 0) return 0;
+    await new Promise((resolve) => setTimeout(resolve, this.graceMs));
+    behind = behind.filter(isBehind);
     for (let index = 0; index < behind.length; index += this.repairConcurrency) {
       const batch = behind.slice(index, index + this.repairConcurrency);
       const results = await Promise.allSettled(batch.map((room) => this.options.rooms.repair(room)));

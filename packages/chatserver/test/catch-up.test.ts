@@ -18,7 +18,7 @@ describe('CatchUp', () => {
     client = createWebClient({ urls: [web.url], secret: SECRET, log: silentLogger });
     directory = new RoomDirectory({ capacity: 100, web: client, log: silentLogger, onAdvance: () => undefined });
     observed = [];
-    catchUp = new CatchUp({ intervalMs: 60_000, web: client, rooms: directory, observedRooms: () => observed, log: silentLogger, roomsPerPass: 2 });
+    catchUp = new CatchUp({ intervalMs: 60_000, web: client, rooms: directory, observedRooms: () => observed, log: silentLogger, roomsPerPass: 2, graceMs: 10 });
   });
   afterEach(async () => {
     catchUp.stop();
@@ -44,6 +44,20 @@ describe('CatchUp', () => {
     observed = ['lobby', 'dev'];
     expect(await catchUp.runOnce()).to.equal(0);
     expect(web.served).to.deep.equal([`${ROOM_HEADS_PATH} {"rooms":["lobby","dev"]}`]);
+  });
+
+  it('repairs nothing when the missing events arrive during the grace', async () => {
+    const events = web.addMessages('lobby', 2);
+    directory.applyEvents([events[0]!]);
+    observed = ['lobby'];
+    const patient = new CatchUp({ intervalMs: 60_000, web: client, rooms: directory, observedRooms: () => observed, log: silentLogger, graceMs: 300 });
+    const pass = patient.runOnce();
+    // The notify in flight when the heads were read lands within the grace.
+    await waitFor(() => headsRequests().length === 1, 2000, 'the heads request');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    directory.applyEvents([events[1]!]);
+    expect(await pass).to.equal(0);
+    expect(web.served.filter((line) => !line.startsWith(ROOM_HEADS_PATH))).to.deep.equal([]);
   });
 
   it('asks nothing when no room is observed', async () => {
