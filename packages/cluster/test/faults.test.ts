@@ -47,6 +47,17 @@ const BOUND_MS = {
   deploy: 5000,
 } as const;
 
+/**
+ * The traffic is many clients behind one address saying faster than a person
+ * would; this suite tests delivery, not the abuse limits (rate-limits tests do).
+ */
+const NO_RATE_LIMITS = {
+  PARLEY_RATE_SAY_PER_SESSION: '0',
+  PARLEY_RATE_SAY_PER_IP: '0',
+  PARLEY_RATE_SESSION_PER_IP: '0',
+  PARLEY_RATE_ENTER_PER_SESSION: '0',
+} as const;
+
 interface ScenarioOptions {
   label: string;
   boundMs: number;
@@ -87,7 +98,7 @@ function expectClean(report: TrafficReport, boundMs: number): void {
 
 describe('faults: steady traffic through every fault', function () {
   this.timeout(CHAOS ? 600_000 : 90_000);
-  const fixture = useCluster();
+  const fixture = useCluster({ env: NO_RATE_LIMITS });
 
   it('kill -9 of a chatserver: its observers resume on the other one from their cursors', async () => {
     const { cluster } = fixture;
@@ -173,7 +184,7 @@ describe('faults: steady traffic through every fault', function () {
 
 describe('faults: Redis without persistence', function () {
   this.timeout(CHAOS ? 600_000 : 60_000);
-  const fixture = useCluster({ redisAppendOnly: false });
+  const fixture = useCluster({ redisAppendOnly: false, env: NO_RATE_LIMITS });
 
   it('kill -9 of Redis, back empty: every acknowledged event is still delivered within the bound', async () => {
     const { cluster } = fixture;
@@ -209,7 +220,7 @@ describe('faults: whole-cluster restart', function () {
     publicPort: 0,
     startTimeoutMs: START_TIMEOUT_MS,
     stopTimeoutMs: 5000,
-    env: { PARLEY_OUTBOX_RELAY_MS: '500' },
+    env: { PARLEY_OUTBOX_RELAY_MS: '500', ...NO_RATE_LIMITS },
   });
 
   before(async function () {
