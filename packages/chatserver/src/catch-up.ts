@@ -37,6 +37,7 @@ export class CatchUp {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private stopped = true;
+  private closed = false;
   // Where the next pass starts in the observed rooms, so more rooms than one
   // request may name are all asked in turn.
   private offset = 0;
@@ -57,9 +58,10 @@ export class CatchUp {
     this.schedule();
   }
 
-  /** Stops the passes; a pass under way finishes on its own. */
+  /** Stops the passes for good (close); a pass under way repairs nothing more. */
   stop(): void {
     this.stopped = true;
+    this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -89,7 +91,9 @@ export class CatchUp {
     };
     let behind = asked.filter(isBehind);
     if (behind.length === 0) return 0;
-    await new Promise((resolve) => setTimeout(resolve, this.graceMs));
+    await new Promise((resolve) => setTimeout(resolve, this.graceMs).unref());
+    // Stopped during the grace: the chatserver is closing, its web pools too.
+    if (this.closed) return 0;
     behind = behind.filter(isBehind);
     for (let index = 0; index < behind.length; index += this.repairConcurrency) {
       const batch = behind.slice(index, index + this.repairConcurrency);
