@@ -11,6 +11,7 @@ describe('chatserver config', () => {
       redisPrefix: 'parley:',
       secret,
       logLevel: 'info',
+      metricsToken: '',
       host: '127.0.0.1',
       port: 4000,
       internalHost: '127.0.0.1',

@@ -156,6 +156,12 @@ export interface CommonConfig {
   secret: string;
   /** `PARLEY_LOG_LEVEL`: pino level. @default 'info' */
   logLevel: LogLevel;
+  /**
+   * `PARLEY_METRICS_TOKEN`: when set, `GET /metrics` needs `Authorization:
+   * Bearer <token>`; empty leaves it open (it is served on internal ports only).
+   * @default ''
+   */
+  metricsToken: string;
 }
 
 /** Schema of `CommonConfig`; each role spreads it into its own. */
@@ -168,4 +174,5 @@ export const commonConfigSchema: ConfigSchema<CommonConfig> = Object.freeze({
     default: 'info',
     parse: parse.oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   },
+  metricsToken: { env: 'PARLEY_METRICS_TOKEN', default: '', parse: parse.string },
 });

@@ -65,6 +65,7 @@ export {
   type LogLevel,
 } from './config.js';
 export { readLimitedBody } from './http-body.js';
+export { METRICS_PATH, isMetricsScrapeAllowed } from './metrics-auth.js';
 export {
   MAX_PRESENCE_EXPIRE_HASHES,
   PRESENCE_EXPIRE_PATH,

@@ -12,6 +12,7 @@ describe('web config', () => {
       redisPrefix: 'parley:',
       secret: SECRET,
       logLevel: 'info',
+      metricsToken: '',
       host: '127.0.0.1',
       port: 3000,
       dbPath: './data/parley.db',

@@ -10,6 +10,7 @@ describe('worker loadConfig', function () {
       redisPrefix: 'parley:',
       secret: TEST_SECRET,
       logLevel: 'info',
+      metricsToken: '',
       host: '127.0.0.1',
       port: 3900,
       concurrency: 50,
