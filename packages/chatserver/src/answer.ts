@@ -23,6 +23,11 @@ export function emptyAnswer(cursorText: string): string {
   return `{"events":[],"cursor":${JSON.stringify(cursorText)}}`;
 }
 
+/** Told once per answer body built (not per observer), for /metrics. */
+export interface AnswerTally {
+  bodyBuilt(perRoom: readonly (readonly string[])[]): void;
+}
+
 /**
  * Builds the answer for `cursor`: per room in cursor order, the events after
  * its seq (ascending, at most `ANSWER_EVENTS_PER_ROOM`), from the room's
@@ -31,10 +36,11 @@ export function emptyAnswer(cursorText: string): string {
  * re-serialised per observer. Each room's new cursor is its seq plus the
  * number of events given, which holds because events are contiguous.
  */
-export async function buildAnswer(cursor: ResolvedCursor, rooms: RoomDirectory, web: WebClient): Promise<string> {
+export async function buildAnswer(cursor: ResolvedCursor, rooms: RoomDirectory, web: WebClient, tally?: AnswerTally): Promise<string> {
   const perRoom = await Promise.all(
     [...cursor].map(async ([room, seq]): Promise<string[]> => eventsAfter(room, seq, rooms, web)),
   );
+  tally?.bodyBuilt(perRoom);
   const parts: string[] = [];
   const next = new Map<RoomName, Seq>();
   let index = 0;

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import { ChatError, ReplayGuard, registryKey, type Logger } from '@parley/protocol';
+import { Registry } from 'prom-client';
+import { ChatError, METRICS_PATH, ReplayGuard, registryKey, type Logger } from '@parley/protocol';
 import { CatchUp } from './catch-up.js';
 import { defaultAdvertiseUrl, type ChatServerConfig } from './config.js';
 import { createHeartbeat, type Heartbeat } from './heartbeat.js';
@@ -13,6 +14,7 @@ import { ObserverRegistry } from './observer-registry.js';
 import { RoomDirectory } from './room-directory.js';
 import { SessionObserveCounter } from './session-observes.js';
 import { createWebClient } from './web-client.js';
+import { ChatServerMetrics, serveMetrics } from './metrics.js';
 
 /** Dependencies and settings of `createChatServer`. */
 export interface ChatServerOptions {
@@ -32,6 +34,12 @@ export interface ChatServerOptions {
   gapGraceMs?: number;
   /** Timeout of one request to the web tier. @default 2000 */
   webTimeoutMs?: number;
+  /**
+   * Registry the chatserver's metrics join, served as `GET /metrics` on the
+   * internal port (`main.ts` passes one with the process metrics).
+   * @default a new, empty Registry
+   */
+  metricsRegistry?: Registry;
 }
 
 /** Where a chatserver listens. */
@@ -108,6 +116,12 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     // ~30 s, but never so rare that a parked session could outlive a short (test) timeout.
     refreshMs: Math.min(PRESENCE_REFRESH_MS, Math.floor(config.presenceTimeoutMs / 4)),
   });
+  const metricsRegistry = options.metricsRegistry ?? new Registry();
+  const metrics = new ChatServerMetrics(metricsRegistry, {
+    parkedObservers: () => observers.count,
+    rooms: () => rooms.size,
+    repairCounts: () => rooms.repairCounts,
+  });
   const observeContext: ObserveContext = {
     rooms,
     observers,
@@ -117,6 +131,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     sessionObserves: new SessionObserveCounter(config.maxObservesPerSession),
     isClosing: () => closing,
     presence,
+    metrics,
   };
 
   function handlePublic(req: IncomingMessage, res: ServerResponse): void {
@@ -142,7 +157,12 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
         sendError(res, new ChatError('method_not_allowed', 'only POST is allowed here'), { allow: 'POST' });
         return;
       }
+      metrics.notificationReceived();
       void handleNotify(req, res, notifyContext);
+      return;
+    }
+    if (path === METRICS_PATH) {
+      serveMetrics(req, res, metricsRegistry, config.metricsToken);
       return;
     }
     if (path === '/healthz') {

@@ -6,3 +6,4 @@ export {
   type ChatServerStats,
 } from './chat-server.js';
 export { loadConfig, type ChatServerConfig } from './config.js';
+export { createMetricsRegistry } from './metrics.js';

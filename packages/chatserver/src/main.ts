@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { ConfigError, bindScope } from '@parley/protocol';
 import { createChatServer } from './chat-server.js';
 import { loadConfig } from './config.js';
+import { createMetricsRegistry } from './metrics.js';
 
 // Shutdown answers every parked observe at once and then waits for busy
 // connections; past this something is stuck, and exiting beats hanging.
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     });
   });
 
-  const server = createChatServer({ redis, log, config });
+  const server = createChatServer({ redis, log, config, metricsRegistry: createMetricsRegistry() });
   const ports = await server.listen();
   log.info({ publicPort: ports.publicPort, internalPort: ports.internalPort }, 'listening');
 

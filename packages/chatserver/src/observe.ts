@@ -17,6 +17,7 @@ import type { RoomDirectory } from './room-directory.js';
 import type { PresenceRecorder } from './presence.js';
 import type { SessionObserveCounter } from './session-observes.js';
 import type { WebClient } from './web-client.js';
+import type { ChatServerMetrics } from './metrics.js';
 
 /** Default hold of an observe, seconds. */
 export const DEFAULT_WAIT_SECONDS = 25;
@@ -41,6 +42,8 @@ export interface ObserveContext {
   presence?: PresenceRecorder;
   /** Parked observes per session (absent: not limited per session). */
   sessionObserves?: SessionObserveCounter;
+  /** Counts for /metrics (absent: nothing is counted). */
+  metrics?: ChatServerMetrics;
 }
 
 /**
@@ -60,12 +63,12 @@ function replierFor(res: ServerResponse, callback: string | undefined, ctx: Obse
   const extra = (): Record<string, string> => (ctx.isClosing() ? { connection: 'close' } : {});
   if (callback === undefined) {
     return {
-      answer: (json) => sendJson(res, 200, json, extra()),
+      answer: (json) => { ctx.metrics?.answerWritten(); sendJson(res, 200, json, extra()); },
       error: (error) => sendError(res, error, extra()),
     };
   }
   return {
-    answer: (json) => sendJsonp(res, callback, json, extra()),
+    answer: (json) => { ctx.metrics?.answerWritten(); sendJsonp(res, callback, json, extra()); },
     // A <script> cannot read a 4xx status, so errors go inside the callback.
     error: (error) => sendJsonp(res, callback, JSON.stringify(error.toBody()), { ...retryAfter(error), ...extra() }),
   };
@@ -107,7 +110,7 @@ export async function handleObserve(
     if (sessionHash !== undefined) ctx.presence?.touch(resolved.keys(), sessionHash);
     if (res.destroyed) return;
     if (hasEventsAfter(resolved, ctx.rooms)) {
-      reply.answer(await buildAnswer(resolved, ctx.rooms, ctx.web));
+      reply.answer(await buildAnswer(resolved, ctx.rooms, ctx.web, ctx.metrics));
       return;
     }
     const cursorText = formatCursor(resolved);
@@ -116,6 +119,7 @@ export async function handleObserve(
       return;
     }
     if (ctx.observers.count >= ctx.maxObservers) {
+      ctx.metrics?.observeRefused();
       throw new ChatError('unavailable', 'too many observers on this chatserver, try again', { retryAfterSeconds: 1 });
     }
     if (sessionHash !== undefined && ctx.sessionObserves?.tryAdd(sessionHash) === false) {
@@ -198,7 +202,7 @@ function parkObserver(
       }
       let answer = shared?.get(cursorText);
       if (answer === undefined) {
-        answer = buildAnswer(cursor, ctx.rooms, ctx.web);
+        answer = buildAnswer(cursor, ctx.rooms, ctx.web, ctx.metrics);
         shared?.set(cursorText, answer);
       }
       answer.then(

@@ -47,6 +47,8 @@ export class RoomDirectory {
   private readonly gapGraceMs: number;
   private readonly maxRepairDelayMs: number;
   private closed = false;
+  /** Reads sent to the web tier by `repair`, and those that moved a head (for /metrics). */
+  readonly repairCounts = { requests: 0, advanced: 0 };
 
   constructor(private readonly options: RoomDirectoryOptions) {
     this.gapGraceMs = options.gapGraceMs ?? 100;
@@ -125,11 +127,13 @@ export class RoomDirectory {
         const buffer = this.rooms.get(room);
         if (buffer === undefined) return;
         const headBefore = buffer.head;
+        this.repairCounts.requests++;
         const answer = await this.options.web.roomEvents(room, headBefore, WEB_EVENTS_LIMIT);
         if (this.rooms.get(room) !== buffer) return;
         const now = Date.now();
         for (const event of answer.events) buffer.append(event, now);
         if (buffer.head > headBefore) {
+          this.repairCounts.advanced++;
           this.options.log.debug({ room, from: headBefore, to: buffer.head }, 'room repaired');
           this.options.onAdvance(buffer);
         }
