@@ -17,6 +17,7 @@ import { createNotifier, type NotifyQueue } from './notifier.js';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 import type { Presence } from './presence.js';
 import { NO_RATE_LIMITS, type RateLimits } from './rate-limits.js';
+import type { WebMetrics } from './metrics.js';
 import { registerPresenceRoutes } from './presence-routes.js';
 import { registerPageRoutes } from './pages.js';
 import { registerPublicRoutes } from './public-routes.js';
@@ -63,6 +64,12 @@ export interface WebAppOptions {
    * @default 300000 (5 minutes)
    */
   sessionPurgeIntervalMs?: number;
+  /**
+   * Metrics recorded on every answer and served as `GET /metrics` (nginx
+   * never routes that path; scrape each web process directly).
+   * @default none: no metrics, `/metrics` is 404
+   */
+  metrics?: WebMetrics;
 }
 
 /** A web tier instance: the Koa app to listen with, its running outbox relay and session purge, and `close`. */
@@ -82,7 +89,14 @@ export interface WebApp {
 export function createWebApp(options: WebAppOptions): WebApp {
   const { store, queue, log, config } = options;
   const now = options.now ?? Date.now;
-  const notifier = createNotifier({ store, queue, log, attempts: config.notifyAttempts });
+  const metrics = options.metrics;
+  const notifier = createNotifier({
+    store,
+    queue,
+    log,
+    attempts: config.notifyAttempts,
+    ...(metrics === undefined ? {} : { onEnqueueFailure: () => metrics.enqueueFailed() }),
+  });
   const relay = new OutboxRelay({
     store,
     queue,
@@ -115,10 +129,12 @@ export function createWebApp(options: WebAppOptions): WebApp {
   registerRoomRoutes(router, deps);
   registerInternalRoutes(router, deps);
   registerPresenceRoutes(router, deps);
+  metrics?.registerRoute(router);
 
   const app = new Koa();
   // Errors are answered by errorMiddleware; what reaches here failed after the answer started.
   app.on('error', (error: unknown) => log.warn({ err: error }, 'response failed'));
+  if (metrics !== undefined) app.use(metrics.middleware());
   app.use(errorMiddleware(log));
   app.use(commonHeadersMiddleware(deps.trustedProxies));
   app.use(corsMiddleware());

@@ -8,6 +8,7 @@ import { createWebApp } from './app.js';
 import { Presence } from './presence.js';
 import { createRateLimits } from './rate-limits.js';
 import { loadConfig } from './config.js';
+import { WebMetrics, createMetricsRegistry } from './metrics.js';
 
 // A shutdown that has not finished by then is stuck (a hung socket or Redis):
 // exiting is better than a process the supervisor cannot replace.
@@ -54,7 +55,8 @@ const rateLimits = createRateLimits({
     enterPerSession: config.rateEnterPerSession,
   },
 });
-const web = createWebApp({ store, queue, log, config, presence, rateLimits });
+const metrics = new WebMetrics({ registry: createMetricsRegistry(), store, token: config.metricsToken });
+const web = createWebApp({ store, queue, log, config, presence, rateLimits, metrics });
 const server = web.app.listen(config.port, config.host, () => {
   const address = server.address() as AddressInfo;
   log.info({ host: address.address, port: address.port }, 'listening');

@@ -40,6 +40,8 @@ export interface NotifierOptions {
   log: Logger;
   /** BullMQ attempts of each job. @default 8 */
   attempts?: number;
+  /** Called when a job could not be queued (metrics). @default none */
+  onEnqueueFailure?: () => void;
 }
 
 /** Hands committed events to the queue after the answer. */
@@ -64,6 +66,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
     try {
       await queue.add(NOTIFY_JOB_NAME, { outboxId, events }, notifyJobOptions(events, attempts));
     } catch (error) {
+      options.onEnqueueFailure?.();
       log.warn({ err: error, outboxId }, 'notify job not queued; the outbox relay will retry');
       return;
     }
