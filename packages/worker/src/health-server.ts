@@ -1,6 +1,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ChatError, type Logger } from '@parley/protocol';
+import { ChatError, METRICS_PATH, isMetricsScrapeAllowed, type Logger } from '@parley/protocol';
+import type { WorkerMetrics } from './metrics.js';
 
 /** Options of `startHealthServer`. */
 export interface HealthServerOptions {
@@ -9,6 +10,10 @@ export interface HealthServerOptions {
   /** 0 picks a free port. @default 3900 */
   port?: number;
   log: Logger;
+  /** Served as `GET /metrics`. @default none: `/metrics` is 404 */
+  metrics?: WorkerMetrics;
+  /** `PARLEY_METRICS_TOKEN`: bearer token `/metrics` needs; empty: none. @default '' */
+  metricsToken?: string;
 }
 
 /** A listening health server. */
@@ -31,11 +36,24 @@ function sendJson(response: ServerResponse, status: number, body: string): void 
 
 /**
  * Serves `GET /healthz` → `{"ok":true,"role":"worker"}` for supervisors and
- * load checks; the worker has no other HTTP surface.
+ * load checks, and `GET /metrics` when given metrics; the worker has no other
+ * HTTP surface.
  */
 export function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
+    const metrics = options.metrics;
+    if (path === METRICS_PATH && metrics !== undefined && request.method === 'GET') {
+      if (!isMetricsScrapeAllowed(request.headers.authorization, options.metricsToken ?? '')) {
+        sendJson(response, 401, JSON.stringify(new ChatError('unauthorized', 'metrics need the bearer token').toBody()));
+        return;
+      }
+      metrics.answer(request, response).catch((error: unknown) => {
+        options.log.warn({ error: (error as Error).message }, 'metrics scrape failed');
+        if (!response.headersSent) sendJson(response, 500, JSON.stringify(new ChatError('internal', 'internal error').toBody()));
+      });
+      return;
+    }
     if (path !== '/healthz') {
       sendJson(response, 404, JSON.stringify(new ChatError('not_found', 'no such endpoint').toBody()));
       return;

@@ -12,3 +12,4 @@ export {
   type PresenceSweeperOptions,
   type SweepResult,
 } from './presence-sweeper.js';
+export { WorkerMetrics, createMetricsRegistry, type WorkerMetricsOptions } from './metrics.js';

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig, type WorkerConfig } from './config.js';
 import { startHealthServer } from './health-server.js';
+import { WorkerMetrics, createMetricsRegistry } from './metrics.js';
 import { createPresenceSweeper } from './presence-sweeper.js';
 import { createWorker } from './worker.js';
 
@@ -24,10 +25,12 @@ const log = pino({ level: config.logLevel }).child({ role: 'worker' });
 const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
 connection.on('error', (error: Error) => log.warn({ error: error.message }, 'redis connection error'));
 
-const worker = createWorker({ connection, log, config, closeTimeoutMs: JOB_DRAIN_LIMIT_MS });
-// Its own connection, failing fast: BullMQ's waits out an outage, a sweep just tries again next tick.
+// Its own connection, failing fast: BullMQ's waits out an outage, a sweep just
+// tries again next tick, a metrics scrape reports Redis as down.
 const sweeperRedis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
 sweeperRedis.on('error', () => undefined); // the sweeper logs its failures, once per outage
+const metrics = new WorkerMetrics({ registry: createMetricsRegistry(), redis: sweeperRedis, prefix: config.redisPrefix });
+const worker = createWorker({ connection, log, config, closeTimeoutMs: JOB_DRAIN_LIMIT_MS, metrics });
 const sweeper = createPresenceSweeper({
   redis: sweeperRedis,
   prefix: config.redisPrefix,
@@ -38,7 +41,7 @@ const sweeper = createPresenceSweeper({
   log,
 });
 sweeper.start();
-const health = await startHealthServer({ host: config.host, port: config.port, log });
+const health = await startHealthServer({ host: config.host, port: config.port, log, metrics, metricsToken: config.metricsToken });
 log.info(
   {
     host: config.host,
@@ -62,6 +65,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
     process.exit(1);
   }, SHUTDOWN_LIMIT_MS).unref();
   await Promise.allSettled([worker.close(), sweeper.close(), health.close()]);
+  await metrics.close();
   await connection.quit().catch(() => connection.disconnect());
   sweeperRedis.disconnect();
   log.info({}, 'stopped');

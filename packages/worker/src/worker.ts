@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { NOTIFY_QUEUE_NAME, type Logger, type NotifyJobData } from '@parley/protocol';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -5,6 +6,7 @@ import { createChatserverClient } from './chatserver-client.js';
 import type { WorkerConfig } from './config.js';
 import { NotifyError } from './notify-error.js';
 import { createRegistryReader } from './registry-reader.js';
+import type { WorkerMetrics } from './metrics.js';
 
 /** The settings `createWorker` uses (a subset of `WorkerConfig`). */
 export type NotifyWorkerConfig = Pick<WorkerConfig, 'redisPrefix' | 'secret' | 'concurrency' | 'notifyTimeoutMs'>;
@@ -24,6 +26,8 @@ export interface CreateWorkerOptions {
    * @default 10000
    */
   closeTimeoutMs?: number;
+  /** Where job and POST outcomes are counted. @default none */
+  metrics?: WorkerMetrics;
 }
 
 /** A running notify worker. */
@@ -52,6 +56,19 @@ export function createWorker(options: CreateWorkerOptions): NotifyWorker {
   const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
   const registry = createRegistryReader({ redis: connection, prefix: config.redisPrefix });
   const client = createChatserverClient({ secret: config.secret, timeoutMs: config.notifyTimeoutMs, log });
+  const metrics = options.metrics;
+  // Timed for /metrics: from hand-over to the chatserver's answer, waiting behind a POST in flight included.
+  async function send(url: string, events: NotifyJobData['events']): Promise<void> {
+    if (metrics === undefined) return client.send(url, events);
+    const startedAt = performance.now();
+    let ok = false;
+    try {
+      await client.send(url, events);
+      ok = true;
+    } finally {
+      metrics.postFinished((performance.now() - startedAt) / 1000, ok);
+    }
+  }
 
   async function notifyChatservers(job: Job<NotifyJobData, NotifyJobResult>): Promise<NotifyJobResult> {
     const events = job.data?.events;
@@ -62,7 +79,7 @@ export function createWorker(options: CreateWorkerOptions): NotifyWorker {
     // Nobody to tell: a chatserver that joins later repairs from the web tier.
     if (targets.length === 0) return { chatservers: 0 };
 
-    const results = await Promise.allSettled(targets.map((url) => client.send(url, events)));
+    const results = await Promise.allSettled(targets.map((url) => send(url, events)));
     const failures: NotifyError[] = [];
     for (const [index, result] of results.entries()) {
       if (result.status === 'fulfilled') continue;
@@ -95,7 +112,9 @@ export function createWorker(options: CreateWorkerOptions): NotifyWorker {
   worker.on('error', (error) => {
     log.error({ error: error.message }, 'notify worker error');
   });
+  worker.on('completed', () => metrics?.jobFinished('completed'));
   worker.on('failed', (job, error) => {
+    metrics?.jobFinished('failed');
     if (job === undefined) {
       log.error({ error: error.message }, 'notify job failed');
       return;
