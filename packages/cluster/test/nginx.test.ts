@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { REPO_ROOT } from '../src/supervisor.js';
-import { renderNginxConfig, writeNginxConfig } from '../src/nginx.js';
+import { renderNginxConfig, startNginx, writeNginxConfig } from '../src/nginx.js';
 
 /** Runs `nginx -t` on a config whose files all live under `runDir`. */
 function nginxTest(runDir: string, configPath: string): { status: number | null; output: string } {
@@ -86,5 +88,38 @@ describe('nginx configuration', () => {
     writeFileSync(configPath, local);
     const result = nginxTest(runDir, configPath);
     expect(result.status, result.output).to.equal(0);
+  });
+
+  it('answers /metrics itself with 404 and never passes it to a web process', async function () {
+    this.timeout(20_000);
+    // An upstream that answers 200 to anything: a 404 can only come from nginx.
+    const upstream: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('upstream answered\n');
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const upstreamPort = (upstream.address() as AddressInfo).port;
+    const nginx = await startNginx({ runDir, webPorts: [upstreamPort], chatPorts: [upstreamPort] });
+    try {
+      const fetchText = async (path: string): Promise<{ status: number; text: string }> => {
+        const response = await fetch(`${nginx.url}${path}`, { signal: AbortSignal.timeout(5000) });
+        return { status: response.status, text: await response.text() };
+      };
+      // The same upstream is reachable through nginx on other paths.
+      expect(await fetchText('/metricsx')).to.deep.equal({ status: 200, text: 'upstream answered\n' });
+      for (const path of ['/metrics', '/metrics?name=parley_says_total']) {
+        const answer = await fetchText(path);
+        expect(answer.status, path).to.equal(404);
+        expect(JSON.parse(answer.text), path).to.deep.equal({ error: { code: 'not_found', message: 'not found' } });
+      }
+    } finally {
+      await nginx.stop();
+      await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    }
+  });
+
+  it('keeps /metrics out of the docker config too', () => {
+    const docker = readFileSync(join(REPO_ROOT, 'nginx', 'docker.conf'), 'utf8');
+    expect(docker).to.match(/location = \/metrics \{\s*default_type application\/json;\s*return 404 /);
   });
 });
