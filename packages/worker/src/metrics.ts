@@ -72,19 +72,28 @@ export class WorkerMetrics {
     this.queue.on('error', () => undefined); // a scrape during an outage reports it through parley_queue_up
     const queue = this.queue;
     const { redis, prefix } = options;
-    const queueUp = new Gauge({
+    // prom-client starts every collect() of a scrape in the same tick: the two
+    // queue gauges share one read, so they never disagree.
+    let reading: Promise<Record<string, number> | undefined> | undefined;
+    const readCounts = (): Promise<Record<string, number> | undefined> =>
+      (reading ??= withTimeout(queue.getJobCounts(...QUEUE_STATES)).finally(() => {
+        reading = undefined;
+      }));
+    new Gauge({
       name: `${PREFIX}queue_up`,
-      help: 'Whether the last scrape could read the queue from Redis (1) or not (0).',
+      help: 'Whether this scrape could read the queue from Redis (1) or not (0).',
       registers,
+      async collect() {
+        this.set((await readCounts()) === undefined ? 0 : 1);
+      },
     });
     new Gauge({
       name: `${PREFIX}queue_jobs`,
-      help: 'Notify jobs in the queue by state (waiting, active, delayed), read at scrape time.',
+      help: 'Notify jobs in the queue by state (waiting, active, delayed), read at scrape time; absent when Redis did not answer.',
       labelNames: ['state'],
       registers,
       async collect() {
-        const counts = await withTimeout(queue.getJobCounts(...QUEUE_STATES));
-        queueUp.set(counts === undefined ? 0 : 1);
+        const counts = await readCounts();
         this.reset();
         if (counts === undefined) return;
         for (const state of QUEUE_STATES) this.labels(state).set(counts[state] ?? 0);
@@ -92,12 +101,11 @@ export class WorkerMetrics {
     });
     new Gauge({
       name: `${PREFIX}registry_chatservers`,
-      help: 'Chatservers whose registry heartbeat is live (the fan-out width), read at scrape time.',
+      help: 'Chatservers whose registry heartbeat is live (the fan-out width), read at scrape time; NaN when Redis did not answer.',
       registers,
       async collect() {
         const live = await withTimeout(liveChatservers(redis, prefix, Date.now()));
-        this.reset();
-        if (live !== undefined) this.set(live.length);
+        this.set(live === undefined ? Number.NaN : live.length);
       },
     });
   }
