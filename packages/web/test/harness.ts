@@ -14,6 +14,8 @@ import { loadConfig, type WebConfig } from '../src/config.js';
 import type { OutboxRelayOptions } from '../src/outbox-relay.js';
 import { Presence } from '../src/presence.js';
 import { createRateLimits } from '../src/rate-limits.js';
+import { WebMetrics } from '../src/metrics.js';
+import { Registry } from 'prom-client';
 
 /** The secret every harness signs internal requests with. */
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
@@ -42,6 +44,8 @@ export interface HarnessOptions {
   now?: () => number;
   /** Enforce the `PARLEY_RATE_*` limits of the config on the harness's Redis. @default false */
   rateLimits?: boolean;
+  /** Record and serve metrics (`GET /metrics`) with a fresh registry. @default false */
+  metrics?: boolean;
 }
 
 /** Starts a private redis-server, a SQLite store in a temp dir, the queue and the web app on port 0. */
@@ -91,6 +95,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
           }),
         }
       : {}),
+    ...(options.metrics === true ? { metrics: new WebMetrics({ registry: new Registry(), store, token: config.metricsToken }) } : {}),
   });
   const server: Server = await new Promise((resolve) => {
     const listening = web.app.listen(0, '127.0.0.1', () => resolve(listening));
