@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
 import { ChatServerMetrics } from '../src/metrics.js';
+import { get, startChatFixture, startRedisFixture, type ChatFixture, type RedisFixture } from './support/harness.js';
+import { messageEvent } from './support/web-stand-in.js';
 
 const event = (seq: number, at: number, text = 'hi'): string =>
   JSON.stringify({ room: 'lobby', seq, type: 'message', at, nickname: 'alice', text, id: `e${seq}` });
@@ -66,5 +68,58 @@ describe('chatserver metrics', () => {
     expect(await value('parley_gaps_repaired_total')).to.equal(2);
     // A second scrape reports the same totals, not twice them.
     expect(await value('parley_observe_answers_total')).to.equal(2);
+  });
+});
+
+describe('chatserver GET /metrics', () => {
+  let redis: RedisFixture;
+  let fixture: ChatFixture;
+
+  before(async () => {
+    redis = await startRedisFixture();
+  });
+  after(async () => {
+    await redis.stop();
+  });
+  beforeEach(async () => {
+    fixture = await startChatFixture(redis.server.url, { PARLEY_CHAT_MAX_OBSERVERS: '1' });
+  });
+  afterEach(async () => {
+    await fixture.close();
+  });
+
+  async function scrape(): Promise<string> {
+    const answer = await get(`http://127.0.0.1:${fixture.ports.internalPort}/metrics`);
+    expect(answer.status).to.equal(200);
+    expect(answer.headers.get('content-type')).to.equal('text/plain; version=0.0.4; charset=utf-8');
+    return answer.text;
+  }
+
+  function sample(text: string, series: string): number | undefined {
+    const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  }
+
+  it('is served on the internal port only', async () => {
+    expect((await get(`http://127.0.0.1:${fixture.ports.publicPort}/metrics`)).status).to.equal(404);
+    expect(sample(await scrape(), 'parley_parked_observes')).to.equal(0);
+  });
+
+  it('counts the parked observe, the refused one, the notification and the delivery', async () => {
+    const parked = get(fixture.observeUrl('rooms=lobby:0&wait=5'));
+    await fixture.waitForParked(1);
+    expect(sample(await scrape(), 'parley_parked_observes')).to.equal(1);
+    // The limit is one: the second is refused with 503.
+    expect((await get(fixture.observeUrl('rooms=lobby:0&wait=5'))).status).to.equal(503);
+
+    expect(await fixture.notify([messageEvent('lobby', 1)])).to.equal(204);
+    expect(JSON.parse((await parked).text).events).to.have.length(1);
+    const text = await scrape();
+    expect(sample(text, 'parley_observes_refused_total')).to.equal(1);
+    expect(sample(text, 'parley_notifications_received_total')).to.equal(1);
+    expect(sample(text, 'parley_observe_answers_total')).to.equal(1);
+    expect(sample(text, 'parley_answer_events_total')).to.equal(1);
+    expect(sample(text, 'parley_delivery_lag_seconds_count')).to.equal(1);
+    expect(sample(text, 'parley_parked_observes')).to.equal(0);
   });
 });
