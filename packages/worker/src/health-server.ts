@@ -48,7 +48,7 @@ export function startHealthServer(options: HealthServerOptions): Promise<HealthS
         sendJson(response, 401, JSON.stringify(new ChatError('unauthorized', 'metrics need the bearer token').toBody()));
         return;
       }
-      metrics.answer(request, response).catch((error: unknown) => {
+      metrics.answer(response).catch((error: unknown) => {
         options.log.warn({ error: (error as Error).message }, 'metrics scrape failed');
         if (!response.headersSent) sendJson(response, 500, JSON.stringify(new ChatError('internal', 'internal error').toBody()));
       });

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { NOTIFY_QUEUE_NAME } from '@parley/protocol';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -121,7 +121,7 @@ export class WorkerMetrics {
   }
 
   /** `GET /metrics` of the health server: Prometheus text format. */
-  async answer(_req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async answer(res: ServerResponse): Promise<void> {
     const text = await this.registry.metrics();
     res.writeHead(200, { 'content-type': this.registry.contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
     res.end(text);
