@@ -12,7 +12,8 @@
  * (/proc/<pid>/fd) are sampled at the start, every minute and at the end.
  *
  * Prints a Markdown report on stdout (progress on stderr) and exits 1 when
- * any acknowledged say was lost or delivered twice, 2 on a bad command line.
+ * any acknowledged say was lost or delivered twice, or any say failed (the
+ * load was then not the steady load asked for), 2 on a bad command line.
  * A benchmark, not a test: the figures depend on what else loads the machine.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -24,7 +25,9 @@ import { parseLoadTestArgs, readClusterProcesses, runLoadTest, type LoadTestRepo
 
 const USAGE = `usage: npm run soak -- [--minutes M=10] [--observers N=400] [--rooms R=20] [--rate S=20]
        [--base http://127.0.0.1:PORT --cluster .run/cluster.json]
-Without --base a private cluster (2 web, 1 worker, 2 chatservers) is started in a temp dir.`;
+Without --base a private cluster (2 web, 1 worker, 2 chatservers) is started in a temp dir.
+With --base, start that cluster with PARLEY_PRESENCE_TIMEOUT_MS above the soak's length:
+the sayers never observe, and presence would make them leave their rooms.`;
 
 const SAMPLE_INTERVAL_MS = 60_000;
 
@@ -161,6 +164,10 @@ async function main(): Promise<number> {
       startTimeoutMs: 60_000,
       env: {
         PARLEY_LOG_LEVEL: 'warn',
+        // The load generator's sayers enter their rooms but never observe them, so
+        // presence would make them leave after the timeout (2 min) and every later
+        // say would be refused with 409 not_in_room: hold presence for a day.
+        PARLEY_PRESENCE_TIMEOUT_MS: '86400000',
         // Rate limits, where the cluster has them, must not shape a soak's steady load (0 = off).
         PARLEY_RATE_SAY_PER_MINUTE: '0',
         PARLEY_RATE_SESSION_PER_MINUTE: '0',
@@ -205,8 +212,10 @@ async function main(): Promise<number> {
     sampleAll(clusterPath, series);
     process.stdout.write(formatReport(options, series, report, (Date.now() - startedAt) / 60_000));
     const { lost, duplicated } = report.deliveries;
-    if (lost > 0 || duplicated > 0) {
-      process.stderr.write(`FAILED: ${lost} lost, ${duplicated} duplicated\n`);
+    // Failed says mean the load was not the steady load asked for: not a valid soak either.
+    const sayErrors = report.says.errors;
+    if (lost > 0 || duplicated > 0 || sayErrors > 0) {
+      process.stderr.write(`FAILED: ${lost} lost, ${duplicated} duplicated, ${sayErrors} says failed\n`);
       return 1;
     }
     return 0;
