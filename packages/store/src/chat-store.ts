@@ -41,6 +41,31 @@ export interface SayResult extends StoredWrite {
   duplicate: boolean;
 }
 
+/** Input of one `say`. */
+export interface SayInput {
+  sessionId: string;
+  room: RoomName;
+  text: string;
+  clientId?: string;
+  now: number;
+}
+
+/** The outcome of one say of a `sayMany` group: its result, or the error that refused it. */
+export type SayOutcome = { ok: true; result: SayResult } | { ok: false; error: unknown };
+
+/** Result of `sayMany`. */
+export interface SayGroupResult {
+  /** One outcome per input, in input order. */
+  outcomes: SayOutcome[];
+  /**
+   * Every event the group appended, in commit order, and the ONE outbox row
+   * holding them all (`undefined` when nothing was appended). The results in
+   * `outcomes` carry no outbox row of their own (`outboxId` undefined, `events` empty):
+   * the group's row is published once, not once per say.
+   */
+  write: StoredWrite;
+}
+
 /** Result of `enterRoom`. */
 export interface EnterResult extends StoredWrite {
   room: RoomDetail;
@@ -104,7 +129,17 @@ export interface ChatStore {
    * Appends a message. Throws `room_not_found`, or `not_in_room` when the
    * session has not entered the room. With a `clientId` it is idempotent.
    */
-  say(input: { sessionId: string; room: RoomName; text: string; clientId?: string; now: number }): Promise<SayResult>;
+  say(input: SayInput): Promise<SayResult>;
+  /**
+   * Group commit: the says of `inputs` in ONE write transaction, in order, as
+   * if said one after the other — a later say sees an earlier one (a repeated
+   * `(session, clientId)` in the group is a duplicate of the first). A refused
+   * say (the errors of `say`) changes nothing and does not affect the others;
+   * its error is in its outcome. Resolves after the commit, so every `ok`
+   * outcome is durable; rejects (and appends nothing) only when the
+   * transaction itself fails.
+   */
+  sayMany(inputs: readonly SayInput[]): Promise<SayGroupResult>;
 
   /** Rooms by occupants (descending) then name, at most `limit`. Occupant counts are O(1) per room. */
   listRooms(limit: number): Promise<RoomSummary[]>;

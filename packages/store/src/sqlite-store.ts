@@ -17,6 +17,9 @@ import type {
   EnterResult,
   HistoryQuery,
   OutboxEntry,
+  SayGroupResult,
+  SayInput,
+  SayOutcome,
   SayResult,
   PurgeResult,
   SessionRecord,
@@ -43,12 +46,10 @@ const BUSY_TIMEOUT_MS = 5000;
 // "Refreshed at most once a minute": reading a session must not turn every request into a write.
 const SESSION_TOUCH_INTERVAL_MS = 60_000;
 
-interface SayInput {
+/** Who said a message, for the idempotency key. */
+interface EventOwner {
   sessionId: string;
-  room: RoomName;
-  text: string;
-  clientId?: string;
-  now: number;
+  clientId: string | undefined;
 }
 
 interface ClaimInput {
@@ -104,6 +105,8 @@ export class SqliteStore implements ChatStore {
   readonly #enterRoomTx;
   readonly #leaveRoomTx;
   readonly #sayTx;
+  readonly #sayManyTx;
+  readonly #sayInGroupTx;
   readonly #getRoomTx;
   readonly #readEventsTx;
   readonly #claimOutboxTx;
@@ -144,6 +147,9 @@ export class SqliteStore implements ChatStore {
       this.#leaveRoomWrite(sessionId, room, now),
     );
     this.#sayTx = db.transaction((input: SayInput) => this.#sayWrite(input));
+    // Called inside #sayManyTx, so better-sqlite3 runs it as a SAVEPOINT.
+    this.#sayInGroupTx = db.transaction((input: SayInput) => this.#sayInGroup(input));
+    this.#sayManyTx = db.transaction((inputs: readonly SayInput[]) => this.#sayManyWrite(inputs));
     this.#getRoomTx = db.transaction((room: RoomName) => this.#readRoomDetail(room));
     this.#readEventsTx = db.transaction((room: RoomName, query: HistoryQuery) => this.#readHistory(room, query));
     this.#claimOutboxTx = db.transaction((input: ClaimInput) => this.#claimOutboxWrite(input));
@@ -203,6 +209,13 @@ export class SqliteStore implements ChatStore {
     return result;
   }
 
+  async sayMany(inputs: readonly SayInput[]): Promise<SayGroupResult> {
+    if (inputs.length === 0) return { outcomes: [], write: nothingWritten() };
+    const group = this.#sayManyTx.immediate(inputs);
+    this.#log.debug({ says: inputs.length, events: group.write.events.length }, 'say group stored');
+    return group;
+  }
+
   async listRooms(limit: number): Promise<RoomSummary[]> {
     return this.#sql.roomsByOccupants
       .all(sqlLimit(limit))
@@ -251,9 +264,15 @@ export class SqliteStore implements ChatStore {
    * Appends events with the next seqs of their rooms and one outbox row holding
    * exactly them. Must run inside an IMMEDIATE transaction.
    */
-  #append(drafts: EventDraft[], now: number, owner?: { sessionId: string; clientId: string | undefined }): StoredWrite {
+  #append(drafts: EventDraft[], now: number, owner?: EventOwner): StoredWrite {
     if (drafts.length === 0) return { events: [], outboxId: undefined };
-    const events = drafts.map((draft) => {
+    const events = this.#appendEvents(drafts, owner);
+    return { events, outboxId: this.#insertOutbox(events, now) };
+  }
+
+  /** Appends events with the next seqs of their rooms, without an outbox row (the caller writes one). */
+  #appendEvents(drafts: EventDraft[], owner?: EventOwner): ChatEvent[] {
+    return drafts.map((draft) => {
       const seq = this.#sql.nextSeq.get(draft.room);
       if (seq === undefined) throw new Error(`room ${draft.room} vanished inside a write`);
       const event = buildEvent(draft, seq, newId());
@@ -271,9 +290,12 @@ export class SqliteStore implements ChatStore {
       );
       return event;
     });
+  }
+
+  #insertOutbox(events: ChatEvent[], now: number): number {
     const outboxId = this.#sql.insertOutbox.get(JSON.stringify(events), now);
     if (outboxId === undefined) throw new Error('outbox insert returned no id');
-    return { events, outboxId };
+    return outboxId;
   }
 
   #requireSession(sessionId: string): SessionRow {
@@ -332,7 +354,54 @@ export class SqliteStore implements ChatStore {
   }
 
   #sayWrite(input: SayInput): SayResult {
+    const checked = this.#checkSay(input);
+    if (!('nickname' in checked)) return checked;
     const { sessionId, room, text, clientId, now } = input;
+    const write = this.#append([{ room, type: 'message', at: now, nickname: checked.nickname, text }], now, { sessionId, clientId });
+    const event = write.events[0];
+    if (!event) throw new Error('say appended no event');
+    return { event, duplicate: false, events: write.events, outboxId: write.outboxId };
+  }
+
+  /**
+   * The says of a group, each in a savepoint (better-sqlite3 nests a
+   * transaction function as SAVEPOINT), so a refused one is rolled back alone;
+   * one outbox row for all the events appended. Runs inside IMMEDIATE.
+   */
+  #sayManyWrite(inputs: readonly SayInput[]): SayGroupResult {
+    const events: ChatEvent[] = [];
+    const outcomes = inputs.map((input): SayOutcome => {
+      try {
+        const result = this.#sayInGroupTx(input);
+        if (!result.duplicate) events.push(result.event);
+        return { ok: true, result };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    });
+    if (events.length === 0) return { outcomes, write: nothingWritten() };
+    const last = inputs[inputs.length - 1];
+    return { outcomes, write: { events, outboxId: this.#insertOutbox(events, last?.now ?? Date.now()) } };
+  }
+
+  /** One say of a group: its event without an outbox row. */
+  #sayInGroup(input: SayInput): SayResult {
+    const checked = this.#checkSay(input);
+    if (!('nickname' in checked)) return checked;
+    const { sessionId, room, text, clientId, now } = input;
+    const [event] = this.#appendEvents([{ room, type: 'message', at: now, nickname: checked.nickname, text }], { sessionId, clientId });
+    if (!event) throw new Error('say appended no event');
+    return { event, duplicate: false, events: [], outboxId: undefined };
+  }
+
+  /**
+   * The checks of a say, in order: an earlier say with the same clientId
+   * (answered as a duplicate even if the session has left the room since),
+   * then room, membership and session. Returns the duplicate's result, or the
+   * nickname to say it under; throws the refusal.
+   */
+  #checkSay(input: SayInput): SayResult | { duplicate: false; nickname: string } {
+    const { sessionId, room, text, clientId } = input;
     // The idempotency key is checked first, so a retry gets its first answer
     // even if the session has left the room since.
     if (clientId !== undefined) {
@@ -348,14 +417,7 @@ export class SqliteStore implements ChatStore {
     if (this.#sql.isMember.get(room, sessionId) === undefined) {
       throw new ChatError('not_in_room', `enter room ${room} before saying something in it`);
     }
-    const session = this.#requireSession(sessionId);
-    const write = this.#append([{ room, type: 'message', at: now, nickname: session.nickname, text }], now, {
-      sessionId,
-      clientId,
-    });
-    const event = write.events[0];
-    if (!event) throw new Error('say appended no event');
-    return { event, duplicate: false, events: write.events, outboxId: write.outboxId };
+    return { duplicate: false, nickname: this.#requireSession(sessionId).nickname };
   }
 
   #readRoomDetail(room: RoomName): RoomDetail | undefined {

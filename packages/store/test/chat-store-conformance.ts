@@ -307,6 +307,98 @@ export function chatStoreConformance(label: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('sayMany (group commit)', () => {
+      it('appends the says of a group in order, with the seqs they would get one by one', async () => {
+        const alice = await sessionIn('lobby', 'alice');
+        await store.enterRoom(alice.id, 'dev', T0, 0);
+        const group = await store.sayMany([
+          { sessionId: alice.id, room: 'lobby', text: 'one', now: T0 + 1 },
+          { sessionId: alice.id, room: 'dev', text: 'two', now: T0 + 2 },
+          { sessionId: alice.id, room: 'lobby', text: 'three', now: T0 + 3 },
+        ]);
+        const events = group.outcomes.map((outcome) => (outcome.ok ? outcome.result.event : undefined));
+        expect(events.map((event) => [event?.room, event?.seq, event?.type === 'message' ? event.text : ''])).to.deep.equal([
+          ['lobby', 2, 'one'],
+          ['dev', 2, 'two'],
+          ['lobby', 3, 'three'],
+        ]);
+        expect(await store.readEvents('lobby', { after: 1, limit: 10 })).to.deep.equal([events[0], events[2]]);
+        expect(Object.keys(events[0] ?? {})).to.deep.equal(MESSAGE_KEYS);
+      });
+
+      it('writes ONE outbox row holding every event of the group and none per say', async () => {
+        const alice = await sessionIn('lobby', 'alice');
+        const depthBefore = await store.outboxDepth();
+        const group = await store.sayMany([
+          { sessionId: alice.id, room: 'lobby', text: 'a', now: T0 },
+          { sessionId: alice.id, room: 'lobby', text: 'b', now: T0 },
+        ]);
+        expect(await store.outboxDepth()).to.equal(depthBefore + 1);
+        const results = group.outcomes.map((outcome) => (outcome.ok ? outcome.result : undefined));
+        expect(results.map((result) => [result?.outboxId, result?.events.length])).to.deep.equal([
+          [undefined, 0],
+          [undefined, 0],
+        ]);
+        expect(group.write.events).to.deep.equal(results.map((result) => result?.event));
+        const claimed = await store.claimOutbox({ olderThan: T0, limit: 100, leaseMs: 1000, now: T0 });
+        expect(claimed.find((row) => row.id === group.write.outboxId)?.events).to.deep.equal(group.write.events);
+      });
+
+      it('refuses one say of a group with its own error and still commits the others', async () => {
+        const alice = await sessionIn('lobby', 'alice');
+        const bob = await newSession('bob');
+        const group = await store.sayMany([
+          { sessionId: alice.id, room: 'lobby', text: 'before', now: T0 },
+          { sessionId: bob.id, room: 'lobby', text: 'refused', clientId: 'c-1', now: T0 },
+          { sessionId: alice.id, room: 'nowhere', text: 'refused too', now: T0 },
+          { sessionId: alice.id, room: 'lobby', text: 'after', now: T0 },
+        ]);
+        const codes = group.outcomes.map((outcome) => (outcome.ok ? outcome.result.event.seq : (outcome.error as ChatError).code));
+        expect(codes).to.deep.equal([2, 'not_in_room', 'room_not_found', 3]);
+        expect(group.write.events.map((event) => event.seq)).to.deep.equal([2, 3]);
+        expect(await store.roomSeq('nowhere')).to.equal(undefined);
+        // The refused clientId was not recorded.
+        await store.enterRoom(bob.id, 'lobby', T0, 0);
+        const retried = await store.say({ sessionId: bob.id, room: 'lobby', text: 'refused', clientId: 'c-1', now: T0 });
+        expect(retried.duplicate).to.equal(false);
+      });
+
+      it('answers a clientId repeated within the group, or said before it, as a duplicate of the first', async () => {
+        const alice = await sessionIn('lobby', 'alice');
+        const earlier = await store.say({ sessionId: alice.id, room: 'lobby', text: 'old', clientId: 'c-0', now: T0 });
+        const group = await store.sayMany([
+          { sessionId: alice.id, room: 'lobby', text: 'new', clientId: 'c-1', now: T0 },
+          { sessionId: alice.id, room: 'lobby', text: 'new', clientId: 'c-1', now: T0 },
+          { sessionId: alice.id, room: 'lobby', text: 'old', clientId: 'c-0', now: T0 },
+          { sessionId: alice.id, room: 'lobby', text: 'changed', clientId: 'c-1', now: T0 },
+        ]);
+        const [first, repeat, old, conflict] = group.outcomes;
+        expect(first?.ok && first.result.duplicate).to.equal(false);
+        expect(repeat?.ok && repeat.result).to.deep.include({ duplicate: true });
+        expect(repeat?.ok && repeat.result.event).to.deep.equal(first?.ok && first.result.event);
+        expect(old?.ok && old.result.event).to.deep.equal(earlier.event);
+        expect(conflict?.ok === false && (conflict.error as ChatError).code).to.equal('client_id_conflict');
+        expect(group.write.events).to.have.length(1);
+        expect(await store.roomSeq('lobby')).to.equal(3);
+      });
+
+      it('writes no outbox row when every say of the group is refused or a duplicate', async () => {
+        const alice = await sessionIn('lobby', 'alice');
+        await store.say({ sessionId: alice.id, room: 'lobby', text: 'hi', clientId: 'c-1', now: T0 });
+        const before = await snapshot(['lobby']);
+        const group = await store.sayMany([
+          { sessionId: alice.id, room: 'lobby', text: 'hi', clientId: 'c-1', now: T0 },
+          { sessionId: alice.id, room: 'nowhere', text: 'hi', now: T0 },
+        ]);
+        expect(group.write).to.deep.equal({ events: [], outboxId: undefined });
+        expect(await snapshot(['lobby'])).to.deep.equal(before);
+      });
+
+      it('resolves an empty group with nothing written', async () => {
+        expect(await store.sayMany([])).to.deep.equal({ outcomes: [], write: { events: [], outboxId: undefined } });
+      });
+    });
+
     describe('leaveRoom', () => {
       it('appends a leave event with exactly its keys and removes the occupant', async () => {
         const alice = await sessionIn('lobby', 'alice');
