@@ -43,6 +43,14 @@ export interface SqliteStoreOptions {
  * runs out when something is badly wrong.
  */
 const BUSY_TIMEOUT_MS = 5000;
+/**
+ * Write-lock waits of the hot writes (say groups, outbox acknowledgements)
+ * happen in JavaScript instead: SQLite's own busy handler sleeps the whole
+ * event loop (1, 2, 5 … 100 ms steps), freezing every request of the process
+ * while another process commits. A retry after a short timer keeps the loop
+ * serving, and the says that arrive meanwhile join the next group.
+ */
+const LOCK_RETRY_DELAYS_MS = [0, 1, 1, 2, 2, 3, 5];
 // "Refreshed at most once a minute": reading a session must not turn every request into a write.
 const SESSION_TOUCH_INTERVAL_MS = 60_000;
 
@@ -112,11 +120,16 @@ export class SqliteStore implements ChatStore {
   readonly #claimOutboxTx;
   readonly #acknowledgeOutboxTx;
 
+  readonly #noBusyWait;
+  readonly #busyWait;
+
   /** Takes an open, migrated connection; use `openSqliteStore`. */
   constructor(db: Database.Database, log: Logger = silentLogger) {
     this.#db = db;
     this.#log = log;
     this.#sql = prepareStatements(db);
+    this.#noBusyWait = db.prepare('PRAGMA busy_timeout = 0');
+    this.#busyWait = db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
 
     this.#createSessionTx = db.transaction((id: string, tokenHash: string, nickname: string, now: number) => {
       this.#sql.insertSession.run(id, tokenHash, nickname, now, now);
@@ -211,7 +224,7 @@ export class SqliteStore implements ChatStore {
 
   async sayMany(inputs: readonly SayInput[]): Promise<SayGroupResult> {
     if (inputs.length === 0) return { outcomes: [], write: nothingWritten() };
-    const group = this.#sayManyTx.immediate(inputs);
+    const group = await this.#withoutBlockingLockWait(() => this.#sayManyTx.immediate(inputs));
     this.#log.debug({ says: inputs.length, events: group.write.events.length }, 'say group stored');
     return group;
   }
@@ -247,7 +260,28 @@ export class SqliteStore implements ChatStore {
 
   async acknowledgeOutbox(ids: number[]): Promise<void> {
     if (ids.length === 0) return;
-    this.#acknowledgeOutboxTx.immediate(ids);
+    await this.#withoutBlockingLockWait(() => this.#acknowledgeOutboxTx.immediate(ids));
+  }
+
+  /**
+   * Runs an IMMEDIATE write with SQLite's blocking busy wait off, retrying
+   * SQLITE_BUSY after short timers, for at most BUSY_TIMEOUT_MS in all.
+   */
+  async #withoutBlockingLockWait<T>(write: () => T): Promise<T> {
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    for (let attempt = 0; ; attempt++) {
+      this.#noBusyWait.run();
+      try {
+        return write();
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      } finally {
+        this.#busyWait.run();
+      }
+      const delay = LOCK_RETRY_DELAYS_MS[Math.min(attempt, LOCK_RETRY_DELAYS_MS.length - 1)] ?? 5;
+      await new Promise((resolve) => (delay === 0 ? setImmediate(resolve) : setTimeout(resolve, delay)));
+    }
   }
 
   async outboxDepth(): Promise<number> {
