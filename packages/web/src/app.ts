@@ -23,6 +23,7 @@ import { registerPageRoutes } from './pages.js';
 import { registerPublicRoutes } from './public-routes.js';
 import { registerRoomRoutes } from './room-routes.js';
 import { publishWrite, type RouteDeps } from './route-deps.js';
+import { createSayBatcher } from './say-batcher.js';
 import { registerSessionRoutes } from './session-routes.js';
 import { SessionPurger } from './session-purge.js';
 
@@ -106,9 +107,11 @@ export function createWebApp(options: WebAppOptions): WebApp {
     now,
     ...options.relay,
   });
+  const says = createSayBatcher({ store, log, maxGroup: config.sayBatchMax, publish: (write) => publishWrite(deps, write) });
   const deps: RouteDeps = {
     store,
     notifier,
+    says,
     authenticate: createAuthenticator(store, now, config.sessionTtlMs),
     log,
     config,

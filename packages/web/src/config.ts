@@ -40,6 +40,13 @@ export interface WebConfig extends CommonConfig {
   outboxRelayMs: number;
   /** `PARLEY_NOTIFY_ATTEMPTS`: BullMQ attempts of a notify job (exponential backoff from 200 ms). @default 8 */
   notifyAttempts: number;
+  /**
+   * `PARLEY_SAY_BATCH_MAX`: most says committed in one SQLite transaction
+   * (group commit of the says that arrive in one event-loop turn); 1 turns
+   * grouping off. Each say is still answered only after its commit.
+   * @default 256
+   */
+  sayBatchMax: number;
 }
 
 /** `none`, or a comma-separated list of IP addresses and CIDR ranges. */
@@ -70,6 +77,8 @@ const schema: ConfigSchema<WebConfig> = {
   // Below ~100 ms the relay would race the request path's own queue.add.
   outboxRelayMs: { env: 'PARLEY_OUTBOX_RELAY_MS', default: 3000, parse: parse.integer(100, 3_600_000) },
   notifyAttempts: { env: 'PARLEY_NOTIFY_ATTEMPTS', default: 8, parse: parse.integer(1, 100) },
+  // Above a few thousand one group's transaction (and outbox row) would hold the write lock for too long.
+  sayBatchMax: { env: 'PARLEY_SAY_BATCH_MAX', default: 256, parse: parse.integer(1, 4096) },
 };
 
 /**

@@ -87,7 +87,8 @@ export function registerRoomRoutes(router: Router, deps: RouteDeps): void {
     // Charged once the input is valid; an idempotent repeat is given back below.
     const ip = clientAddress(ctx, deps.trustedProxies);
     await deps.limits.say(session.id, ip);
-    const result = await store.say({
+    // Group-committed with the says of the same turn; its events are published by the batcher.
+    const result = await deps.says.say({
       sessionId: session.id,
       room,
       text,
@@ -96,7 +97,6 @@ export function registerRoomRoutes(router: Router, deps: RouteDeps): void {
     });
     ctx.status = 201;
     ctx.body = { event: result.event };
-    if (!result.duplicate) publishWrite(deps, result);
-    else void deps.limits.refundSay(session.id, ip);
+    if (result.duplicate) void deps.limits.refundSay(session.id, ip);
   });
 }

@@ -6,11 +6,14 @@ import type { WebConfig } from './config.js';
 import type { Notifier } from './notifier.js';
 import type { Presence } from './presence.js';
 import type { RateLimits } from './rate-limits.js';
+import type { SayBatcher } from './say-batcher.js';
 
 /** What the route modules need; built once by `createWebApp`. */
 export interface RouteDeps {
   store: ChatStore;
   notifier: Notifier;
+  /** The say path (group commit). */
+  says: SayBatcher;
   authenticate: Authenticate;
   log: Logger;
   config: Readonly<WebConfig>;

@@ -25,6 +25,7 @@ describe('web config', () => {
       rateEnterPerSession: 120,
       outboxRelayMs: 3000,
       notifyAttempts: 8,
+      sayBatchMax: 256,
     });
     expect(Object.isFrozen(config)).to.equal(true);
   });
@@ -47,6 +48,7 @@ describe('web config', () => {
       PARLEY_RATE_SESSION_PER_IP: '6',
       PARLEY_RATE_ENTER_PER_SESSION: '7',
       PARLEY_TRUSTED_PROXIES: '10.0.0.1, ::ffff:10.0.0.2, 172.16.0.0/12',
+      PARLEY_SAY_BATCH_MAX: '1',
     });
     expect(config.trustedProxies).to.deep.equal(['10.0.0.1', '10.0.0.2', '172.16.0.0/12']);
     expect(loadConfig({ PARLEY_SECRET: SECRET, PARLEY_TRUSTED_PROXIES: 'none' }).trustedProxies).to.deep.equal([]);
@@ -65,6 +67,7 @@ describe('web config', () => {
       cookieSecure: true,
       outboxRelayMs: 500,
       notifyAttempts: 3,
+      sayBatchMax: 1,
     });
   });
 

@@ -1,0 +1,94 @@
+import type { Logger } from '@parley/protocol';
+import type { ChatStore, SayInput, SayResult, StoredWrite } from '@parley/store';
+
+/** Options of `createSayBatcher`. */
+export interface SayBatcherOptions {
+  store: ChatStore;
+  /** Hands a committed write's outbox row to the queue (without waiting). */
+  publish: (write: StoredWrite) => void;
+  log: Logger;
+  /**
+   * Most says committed in one transaction; 1 turns grouping off (each say
+   * its own transaction and outbox row, as `store.say`).
+   * @default 256
+   */
+  maxGroup?: number;
+}
+
+/** The say path of the web tier: group commit of concurrent says. */
+export interface SayBatcher {
+  /**
+   * Stores a say and resolves with its result once the transaction holding
+   * it has committed (durable before acknowledged); rejects with the say's
+   * own refusal (`not_in_room`, …) without failing the says grouped with it.
+   * The group's events are published once, after the commit.
+   */
+  say(input: SayInput): Promise<SayResult>;
+}
+
+interface PendingSay {
+  input: SayInput;
+  resolve: (result: SayResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: says that arrive in the same turn of the event loop (one
+ * poll phase reads every request the sockets hold) share one SQLite
+ * transaction and one outbox row, flushed on `setImmediate` or as soon as
+ * `maxGroup` are waiting. A commit (and its WAL write) and a notify job per
+ * GROUP instead of per say is what lets one web process take thousands of
+ * says a second; a lone say waits for nothing but the end of its turn.
+ */
+export function createSayBatcher(options: SayBatcherOptions): SayBatcher {
+  const { store, publish, log } = options;
+  const maxGroup = options.maxGroup ?? 256;
+  let pending: PendingSay[] = [];
+  let scheduled = false;
+
+  const flush = (): void => {
+    scheduled = false;
+    const group = pending;
+    pending = [];
+    if (group.length === 0) return;
+    store.sayMany(group.map((entry) => entry.input)).then(
+      ({ outcomes, write }) => {
+        group.forEach((entry, index) => {
+          const outcome = outcomes[index];
+          if (outcome === undefined) entry.reject(new Error('say group returned too few outcomes'));
+          else if (outcome.ok) entry.resolve(outcome.result);
+          else entry.reject(outcome.error);
+        });
+        publish(write);
+      },
+      (error: unknown) => {
+        // The transaction failed as a whole: nothing of the group was stored.
+        log.error({ err: error, says: group.length }, 'say group not stored');
+        for (const entry of group) entry.reject(error);
+      },
+    );
+  };
+
+  if (maxGroup <= 1) {
+    return {
+      async say(input) {
+        const result = await store.say(input);
+        if (!result.duplicate) publish(result);
+        return result;
+      },
+    };
+  }
+
+  return {
+    say(input) {
+      return new Promise<SayResult>((resolve, reject) => {
+        pending.push({ input, resolve, reject });
+        if (pending.length >= maxGroup) flush();
+        else if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
+    },
+  };
+}
