@@ -8,6 +8,13 @@ export interface WorkerConfig extends CommonConfig {
   port: number;
   /** `PARLEY_WORKER_CONCURRENCY`: notify jobs processed at once. @default 50 */
   concurrency: number;
+  /**
+   * `PARLEY_NOTIFY_BATCH_EVENTS`: most events one POST to a chatserver
+   * carries when the sends of several jobs queue behind one in flight (they
+   * are merged into one body); 1 sends one job per POST.
+   * @default 1000
+   */
+  notifyBatchEvents: number;
   /** `PARLEY_NOTIFY_TIMEOUT_MS`: per-POST timeout to a chatserver (connect, headers, body). @default 2000 */
   notifyTimeoutMs: number;
   /**
@@ -43,6 +50,8 @@ const schema: ConfigSchema<WorkerConfig> = {
   host: { env: 'PARLEY_WORKER_HOST', default: '127.0.0.1', parse: parse.internalHost },
   port: { env: 'PARLEY_WORKER_PORT', default: 3900, parse: parse.port },
   concurrency: { env: 'PARLEY_WORKER_CONCURRENCY', default: 50, parse: parse.integer(1, 10_000) },
+  // A body of 10,000 events of 2,000 characters is ~20 MB: more would strain the chatserver's body limit.
+  notifyBatchEvents: { env: 'PARLEY_NOTIFY_BATCH_EVENTS', default: 1000, parse: parse.integer(1, 10_000) },
   // Below 50 ms a healthy chatserver under a GC pause would already count as failed.
   notifyTimeoutMs: { env: 'PARLEY_NOTIFY_TIMEOUT_MS', default: 2000, parse: parse.integer(50, 600_000) },
   notifyAttempts: { env: 'PARLEY_NOTIFY_ATTEMPTS', default: 8, parse: parse.integer(1, 100) },

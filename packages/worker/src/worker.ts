@@ -9,7 +9,8 @@ import { createRegistryReader } from './registry-reader.js';
 import type { WorkerMetrics } from './metrics.js';
 
 /** The settings `createWorker` uses (a subset of `WorkerConfig`). */
-export type NotifyWorkerConfig = Pick<WorkerConfig, 'redisPrefix' | 'secret' | 'concurrency' | 'notifyTimeoutMs'>;
+export type NotifyWorkerConfig = Pick<WorkerConfig, 'redisPrefix' | 'secret' | 'concurrency' | 'notifyTimeoutMs'> &
+  Partial<Pick<WorkerConfig, 'notifyBatchEvents'>>;
 
 /** Dependencies of `createWorker`. */
 export interface CreateWorkerOptions {
@@ -55,7 +56,12 @@ export function createWorker(options: CreateWorkerOptions): NotifyWorker {
   const log = options.log.child({ component: 'notify-worker' });
   const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
   const registry = createRegistryReader({ redis: connection, prefix: config.redisPrefix });
-  const client = createChatserverClient({ secret: config.secret, timeoutMs: config.notifyTimeoutMs, log });
+  const client = createChatserverClient({
+    secret: config.secret,
+    timeoutMs: config.notifyTimeoutMs,
+    log,
+    ...(config.notifyBatchEvents === undefined ? {} : { maxBatchEvents: config.notifyBatchEvents }),
+  });
   const metrics = options.metrics;
   // Timed for /metrics: from hand-over to the chatserver's answer, waiting behind a POST in flight included.
   async function send(url: string, events: NotifyJobData['events']): Promise<void> {

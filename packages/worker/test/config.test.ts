@@ -14,6 +14,7 @@ describe('worker loadConfig', function () {
       host: '127.0.0.1',
       port: 3900,
       concurrency: 50,
+      notifyBatchEvents: 1000,
       notifyTimeoutMs: 2000,
       notifyAttempts: 8,
       webUrls: ['http://127.0.0.1:3000'],
@@ -31,6 +32,7 @@ describe('worker loadConfig', function () {
       PARLEY_WORKER_HOST: '0.0.0.0',
       PARLEY_WORKER_PORT: '0',
       PARLEY_WORKER_CONCURRENCY: '7',
+      PARLEY_NOTIFY_BATCH_EVENTS: '1',
       PARLEY_NOTIFY_TIMEOUT_MS: '500',
       PARLEY_NOTIFY_ATTEMPTS: '3',
       PARLEY_WEB_URLS: 'http://10.0.0.1:3000,http://10.0.0.2:3000',
@@ -38,7 +40,7 @@ describe('worker loadConfig', function () {
       PARLEY_PRESENCE_SWEEP_MS: '500',
     });
     expect(config).to.include({ redisUrl: 'redis://10.0.0.5:6380', redisPrefix: 'x:', logLevel: 'debug', host: '0.0.0.0' });
-    expect(config).to.include({ port: 0, concurrency: 7, notifyTimeoutMs: 500, notifyAttempts: 3 });
+    expect(config).to.include({ port: 0, concurrency: 7, notifyTimeoutMs: 500, notifyAttempts: 3, notifyBatchEvents: 1 });
     expect(config).to.include({ presenceTimeoutMs: 2000, presenceSweepMs: 500 });
     expect(config.webUrls).to.deep.equal(['http://10.0.0.1:3000', 'http://10.0.0.2:3000']);
   });
