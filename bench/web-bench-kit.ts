@@ -61,6 +61,8 @@ export async function startPinnedCluster(options: {
       stopTimeoutMs: 5000,
       // Benchmarks need no crash-proof queue; AOF fsync would measure the disk.
       redisAppendOnly: false,
+      // Every parked observe holds two nginx connections (client and upstream).
+      nginxWorkerConnections: 16_384,
       env: {
         PARLEY_LOG_LEVEL: 'warn',
         // Rate limits (another branch's PARLEY_RATE_*) are off: 0 disables each.

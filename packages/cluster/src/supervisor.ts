@@ -51,6 +51,8 @@ export interface ClusterOptions {
   stopTimeoutMs?: number;
   /** nginx `worker_processes`. @default 1 */
   nginxWorkerProcesses?: number | 'auto';
+  /** nginx `worker_connections` (each proxied long-poll holds two). @default 4096 */
+  nginxWorkerConnections?: number;
   /**
    * Start every process in its own process group, so Ctrl-C in a terminal
    * reaches only the supervisor, which then stops them in order (children,
@@ -253,6 +255,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
       webPorts,
       chatPorts: slots.filter((slot) => slot.role === 'chatserver').map((slot) => slot.port),
       workerProcesses: options.nginxWorkerProcesses ?? 1,
+      ...(options.nginxWorkerConnections === undefined ? {} : { workerConnections: options.nginxWorkerConnections }),
       detached: options.detached ?? false,
     });
     log.info({ port: nginx.port, childPid: nginx.pid ?? null }, 'nginx started');
