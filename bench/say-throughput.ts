@@ -22,6 +22,7 @@ import {
   BenchClient,
   benchArgs,
   closedLoop,
+  cpuMsPerRequest,
   createSpeakers,
   fmt,
   machineLine,
@@ -114,7 +115,7 @@ async function oneRun(run: number): Promise<Record<Phase, PhaseResult>> {
     results.latencyAtRate = await measure(() => openLoop(sayOperation(client, speakers, `${name}r`), { rate: numbers.rate, seconds: numbers.seconds }));
   });
   for (const [phase, result] of Object.entries(results)) {
-    process.stderr.write(`run ${run} ${phase}: ${fmt(result.perSecond, 0)}/s p50 ${fmt(result.p50)} ms p99 ${fmt(result.p99)} ms failed ${result.failed}${result.firstError ? ` (${result.firstError})` : ''} cpu ${cpuText(result)}\n`);
+    process.stderr.write(`run ${run} ${phase}: ${fmt(result.perSecond, 0)}/s p50 ${fmt(result.p50)} ms p99 ${fmt(result.p99)} ms failed ${result.failed}${result.firstError ? ` (${result.firstError})` : ''} cpu ${cpuText(result)} = ${fmt(cpuMsPerRequest(result), 3)} ms/req\n`);
   }
   return results as Record<Phase, PhaseResult>;
 }
@@ -131,19 +132,21 @@ const rows = phases.map((phase) => [
   fmt(med(phase, 'perSecond'), 0),
   fmt(med(phase, 'p50')),
   fmt(med(phase, 'p99')),
+  fmt(median(runs.map((run) => cpuMsPerRequest(run[phase]))), 3),
   String(runs.reduce((sum, run) => sum + run[phase].failed, 0)),
-  cpuText(runs[runs.length - 1]?.[phase] ?? { completed: 0, failed: 0, seconds: 0, perSecond: 0, p50: 0, p99: 0, max: 0 }),
+  cpuText(runs[runs.length - 1]?.[phase] ?? { completed: 0, answered: 0, failed: 0, seconds: 0, perSecond: 0, p50: 0, p99: 0, max: 0 }),
 ]);
 const ratio = (a: Phase, b: Phase): string => fmt(med(a, 'perSecond') / med(b, 'perSecond'), 2);
 const markdown = [
   `say throughput — ${numbers.runs} runs × ${numbers.seconds} s, ${numbers.connections} keep-alive connections (closed loop), ${numbers.sessions} sessions in ${numbers.rooms} rooms, ${numbers['text-bytes']}-byte texts, server CPUs ${pinning.server}, generator CPUs ${pinning.generator}`,
   `machine: ${header}`,
   '',
-  markdownTable(['phase', 'req/s per run', 'median req/s', 'median p50 ms', 'median p99 ms', 'failed', `CPU s by role (last run, ${numbers.seconds} s)`], rows),
+  markdownTable(['phase', 'req/s per run', 'median req/s', 'median p50 ms', 'median p99 ms', 'server CPU ms per request', 'failed', `CPU s by role (last run, ${numbers.seconds} s)`], rows),
   '',
   `- group commit on ÷ off (2 web): ${ratio('say2On', 'say2Off')}×`,
   `- 2 web ÷ 1 web (group commit on): ${ratio('say2On', 'say1On')}×`,
   `- says/s ÷ ceiling (GET /healthz): ${ratio('say2On', 'ceiling')}`,
+  `- server CPU per say, group commit on ÷ off (2 web): ${fmt(median(runs.map((run) => cpuMsPerRequest(run.say2On))) / median(runs.map((run) => cpuMsPerRequest(run.say2Off))), 2)}× (less sensitive to other load on the machine than says/s)`,
   `- p99 say latency at ${numbers.rate}/s: ${fmt(med('latencyAtRate', 'p99'))} ms (target ≤ 50 ms)`,
   '',
 ].join('\n');

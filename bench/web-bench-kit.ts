@@ -156,7 +156,10 @@ export function messageText(bytes: number, tag: string): string {
 
 /** Latencies (ms) and counts of one phase. */
 export interface PhaseResult {
+  /** Requests answered inside the measured window. */
   completed: number;
+  /** Requests answered in the whole phase, warm-up included (what the CPU figures cover). */
+  answered: number;
   failed: number;
   seconds: number;
   perSecond: number;
@@ -175,10 +178,11 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[rank] ?? Number.NaN;
 }
 
-function summarize(latencies: number[], failed: number, seconds: number, firstError: string | undefined): PhaseResult {
+function summarize(latencies: number[], answered: number, failed: number, seconds: number, firstError: string | undefined): PhaseResult {
   latencies.sort((a, b) => a - b);
   const result: PhaseResult = {
     completed: latencies.length,
+    answered,
     failed,
     seconds,
     perSecond: latencies.length / seconds,
@@ -204,12 +208,14 @@ export async function closedLoop(operation: Operation, options: { concurrency: n
   let failed = 0;
   let firstError: string | undefined;
   let index = 0;
+  let answered = 0;
   const lane = async (): Promise<void> => {
     for (;;) {
       const start = performance.now();
       if (start >= end) return;
       try {
         await operation(index++);
+        answered++;
         const done = performance.now();
         if (start >= warmupEnd && done <= end) latencies.push(done - start);
       } catch (error) {
@@ -219,7 +225,7 @@ export async function closedLoop(operation: Operation, options: { concurrency: n
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, lane));
-  return summarize(latencies, failed, options.seconds, firstError);
+  return summarize(latencies, answered, failed, options.seconds, firstError);
 }
 
 /**
@@ -254,7 +260,14 @@ export async function openLoop(operation: Operation, options: { rate: number; se
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   await Promise.all(pending);
-  return summarize(latencies, failed, options.seconds, firstError);
+  return summarize(latencies, latencies.length, failed, options.seconds, firstError);
+}
+
+/** Server CPU milliseconds (all roles) per answered request of a phase; NaN when not measured. */
+export function cpuMsPerRequest(result: PhaseResult): number {
+  if (result.cpu === undefined || result.answered === 0) return Number.NaN;
+  const seconds = Object.values(result.cpu).reduce((sum, value) => sum + value, 0);
+  return (seconds * 1000) / result.answered;
 }
 
 /** Median of numbers (NaN when empty). */

@@ -50,7 +50,8 @@ const BUSY_TIMEOUT_MS = 5000;
  * while another process commits. A retry after a short timer keeps the loop
  * serving, and the says that arrive meanwhile join the next group.
  */
-const LOCK_RETRY_DELAYS_MS = [0, 1, 1, 2, 2, 3, 5];
+// No immediate retry: on a busy core the holder needs the CPU to finish.
+const LOCK_RETRY_DELAYS_MS = [1, 1, 2, 2, 3, 5];
 /**
  * WAL pages before a commit checkpoints them into the database file (SQLite's
  * default is 1000). A checkpoint writes every page again and fsyncs twice; at

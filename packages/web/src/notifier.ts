@@ -56,6 +56,9 @@ export interface Notifier {
   drain(): Promise<void>;
 }
 
+/** Longest an acknowledgement waits to be written with others. */
+const ACKNOWLEDGE_DELAY_MS = 20;
+
 interface PendingRow {
   outboxId: number;
   events: ChatEvent[];
@@ -64,14 +67,28 @@ interface PendingRow {
 /**
  * Creates the request path's notifier. Rows published in the same turn of
  * the event loop go to Redis in one `addBulk` (one round trip) and are
- * acknowledged in one store transaction: under load that is one Redis call
- * and one commit per turn instead of two per write.
+ * acknowledged together at most every ACKNOWLEDGE_DELAY_MS: under load that
+ * is one Redis call per turn and a few commits a second, instead of a Redis
+ * call and a commit per write.
  */
 export function createNotifier(options: NotifierOptions): Notifier {
   const { store, queue, log } = options;
   const attempts = options.attempts ?? 8;
   const inFlight = new Set<Promise<void>>();
   let pending: PendingRow[] = [];
+  let toAcknowledge: number[] = [];
+
+  const acknowledge = async (): Promise<void> => {
+    const outboxIds = toAcknowledge;
+    toAcknowledge = [];
+    if (outboxIds.length === 0) return;
+    try {
+      await store.acknowledgeOutbox(outboxIds);
+    } catch (error) {
+      // The jobs are queued; the relay will queue them again under the same jobIds, which are deduplicated.
+      log.warn({ err: error, outboxIds }, 'outbox rows not acknowledged');
+    }
+  };
 
   const send = async (rows: PendingRow[]): Promise<void> => {
     const outboxIds = rows.map((row) => row.outboxId);
@@ -89,12 +106,12 @@ export function createNotifier(options: NotifierOptions): Notifier {
       log.warn({ err: error, outboxIds }, 'notify jobs not queued; the outbox relay will retry');
       return;
     }
-    try {
-      await store.acknowledgeOutbox(outboxIds);
-    } catch (error) {
-      // The jobs are queued; the relay will queue them again under the same jobIds, which are deduplicated.
-      log.warn({ err: error, outboxIds }, 'outbox rows not acknowledged');
-    }
+    // Acknowledgements wait a little to share one write transaction: each is a
+    // turn of the write lock the web processes contend for. The relay only
+    // takes rows older than seconds, so the wait never re-queues a row.
+    const first = toAcknowledge.length === 0;
+    toAcknowledge.push(...outboxIds);
+    if (first) track(new Promise<void>((resolve) => setTimeout(resolve, ACKNOWLEDGE_DELAY_MS)).then(acknowledge));
   };
 
   const track = (task: Promise<void>): void => {
