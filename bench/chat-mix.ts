@@ -74,20 +74,21 @@ const sayP99 = (report: LoadTestReport): number => report.says.latencyMs.p99;
 const deliverP99 = (report: LoadTestReport): number => report.deliveries.latencyMs.p99;
 const rows = (Object.keys(TITLES) as Variant[]).map((variant) => [
   TITLES[variant],
-  reports[variant].map((report) => `${sayP99(report)} / ${deliverP99(report)}`).join(' · '),
+  reports[variant].map((report) => `${fmt(sayP99(report), 0)} / ${fmt(deliverP99(report), 0)}`).join(' · '),
+  reports[variant].map((report) => `${report.says.acknowledged}/${report.says.scheduled}`).join(' · '),
   fmt(med(variant, (report) => report.says.latencyMs.p50)),
   fmt(med(variant, sayP99)),
   fmt(med(variant, (report) => report.deliveries.latencyMs.p50)),
   fmt(med(variant, deliverP99)),
   fmt(med(variant, (report) => report.deliveries.perSecondMean), 0),
-  String(reports[variant].reduce((sum, report) => sum + report.says.errors + report.says.shed + report.observes.errors, 0)),
+  `${reports[variant].reduce((sum, report) => sum + report.says.errors + report.says.shed, 0)} / ${reports[variant].reduce((sum, report) => sum + report.observes.errors, 0)}`,
 ]);
 const markdown = [
   `chat mix — ${numbers.runs} runs × ${numbers.seconds} s: ${numbers.observers} observers in ${numbers.rooms} rooms, ${numbers.rate} says/s (open loop) from ${numbers.sessions} sessions, ${numbers['text-bytes']}-byte texts, 2 web + 1 worker + 2 chatservers behind nginx; server CPUs ${pinning.server}, generator CPUs ${pinning.generator}`,
   `machine: ${header}`,
   '',
   markdownTable(
-    ['variant', 'say p99 / deliver p99 ms per run', 'say p50 ms', 'say p99 ms', 'deliver p50 ms', 'deliver p99 ms', 'deliveries/s', 'errors'],
+    ['variant', 'say p99 / deliver p99 ms per run', 'says answered / scheduled per run', 'say p50 ms', 'say p99 ms', 'deliver p50 ms', 'deliver p99 ms', 'deliveries/s', 'say errors / observe errors'],
     rows,
   ),
   '',

@@ -140,7 +140,7 @@ const markdown = [
   `notify path — ${numbers.runs} runs × ${numbers.seconds} s: ${numbers.rate} jobs/s enqueued open loop, ${numbers['events-per-job']} event(s) of 200 characters per job, 1 worker (concurrency 50) POSTing to 2 chatservers + the probe; server CPUs ${pinning.server}, generator CPUs ${pinning.generator}`,
   `machine: ${header}`,
   '',
-  markdownTable(['variant', 'p50 / p99 ms per run', 'median p50 ms', 'median p99 ms', 'events per POST', 'lost', 'worker CPU s'], rows),
+  markdownTable(['variant', 'p50 / p99 ms per run', 'median p50 ms', 'median p99 ms', 'events per POST', 'not received 10 s after the last enqueue', 'worker CPU s'], rows),
   '',
   `- enqueue → receipt p99, batching on ÷ off: ${fmt(med('batchOn', (result) => result.p99) / med('batchOff', (result) => result.p99), 2)}×`,
   `- worker CPU, batching on ÷ off: ${fmt(med('batchOn', (result) => result.cpu.worker ?? 0) / med('batchOff', (result) => result.cpu.worker ?? 0), 2)}×`,

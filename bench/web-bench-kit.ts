@@ -47,31 +47,42 @@ export async function startPinnedCluster(options: {
   chatCount?: number;
   workerCount?: number;
 }): Promise<BenchCluster> {
-  const runDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
   pinSelf(options.pinning.server);
-  let cluster: ClusterHandle;
+  let cluster: ClusterHandle | undefined;
+  let runDir = '';
   try {
-    cluster = await startCluster({
-      runDir,
-      publicPort: 0,
-      webCount: options.webCount,
-      workerCount: options.workerCount ?? 1,
-      chatCount: options.chatCount ?? 2,
-      startTimeoutMs: 60_000,
-      stopTimeoutMs: 5000,
-      // Benchmarks need no crash-proof queue; AOF fsync would measure the disk.
-      redisAppendOnly: false,
-      // Every parked observe holds two nginx connections (client and upstream).
-      nginxWorkerConnections: 16_384,
-      env: {
-        PARLEY_LOG_LEVEL: 'warn',
-        // Rate limits (another branch's PARLEY_RATE_*) are off: 0 disables each.
-        PARLEY_RATE_SAY: '0',
-        PARLEY_RATE_SESSION: '0',
-        PARLEY_RATE_ENTER: '0',
-        ...options.env,
-      },
-    });
+    // The cluster picks free ports then binds them; on a machine where other
+    // test runs bind ports too, one may be taken in between (EADDRINUSE): retry.
+    for (let attempt = 1; cluster === undefined; attempt++) {
+      runDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+      try {
+        cluster = await startCluster({
+          runDir,
+          publicPort: 0,
+          webCount: options.webCount,
+          workerCount: options.workerCount ?? 1,
+          chatCount: options.chatCount ?? 2,
+          startTimeoutMs: 60_000,
+          stopTimeoutMs: 5000,
+          // Benchmarks need no crash-proof queue; AOF fsync would measure the disk.
+          redisAppendOnly: false,
+          // Every parked observe holds two nginx connections (client and upstream).
+          nginxWorkerConnections: 16_384,
+          env: {
+            PARLEY_LOG_LEVEL: 'warn',
+            // Rate limits (another branch's PARLEY_RATE_*) are off: 0 disables each.
+            PARLEY_RATE_SAY: '0',
+            PARLEY_RATE_SESSION: '0',
+            PARLEY_RATE_ENTER: '0',
+            ...options.env,
+          },
+        });
+      } catch (error) {
+        rmSync(runDir, { recursive: true, force: true });
+        if (attempt >= 3) throw error;
+        process.stderr.write(`cluster start failed (attempt ${attempt}), retrying: ${String(error).split('\n')[0]}\n`);
+      }
+    }
   } finally {
     pinSelf(options.pinning.generator);
   }
