@@ -70,10 +70,11 @@ export async function startPinnedCluster(options: {
           nginxWorkerConnections: 16_384,
           env: {
             PARLEY_LOG_LEVEL: 'warn',
-            // Rate limits (another branch's PARLEY_RATE_*) are off: 0 disables each.
-            PARLEY_RATE_SAY: '0',
-            PARLEY_RATE_SESSION: '0',
-            PARLEY_RATE_ENTER: '0',
+            // Rate limits off (0 disables each): the bench measures the say path, not 429s.
+            PARLEY_RATE_SAY_PER_SESSION: '0',
+            PARLEY_RATE_SAY_PER_IP: '0',
+            PARLEY_RATE_SESSION_PER_IP: '0',
+            PARLEY_RATE_ENTER_PER_SESSION: '0',
             ...options.env,
           },
         });
