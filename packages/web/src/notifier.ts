@@ -10,7 +10,7 @@ export const NOTIFY_JOB_NAME = 'notify';
 
 /**
  * The BullMQ job id of an outbox row: named after the row's first event id
- * (random, 128 bits), not the row number, so a database that was reset while
+ * (96 random bits after the clock), not the row number, so a database that was reset while
  * Redis kept its completed jobs can never have a new row mistaken for an old
  * job and silently deduplicated away.
  */
