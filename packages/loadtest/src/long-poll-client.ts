@@ -1,0 +1,173 @@
+import { connect, type Socket } from 'node:net';
+
+/** One message an observer received: its publish number and publish time. */
+export interface DeliveredMessage {
+  /** 1, 2, 3… in publish order. */
+  n: number;
+  /** Publish time, ms on the `performance.timeOrigin + performance.now()` clock. */
+  sentAt: number;
+}
+
+/** One complete HTTP answer as the lean client sees it. */
+export interface RawAnswer {
+  status: number;
+  /** The header block (without the status line), as sent. */
+  head: string;
+  body: string;
+}
+
+/**
+ * How one long-poll server speaks: what to send for a cursor, and what an
+ * answer delivered. `C` is the cursor a dialect keeps per observer.
+ */
+export interface LongPollDialect<C> {
+  /** The complete request (`GET … HTTP/1.1\r\n…\r\n\r\n`) for `cursor`. */
+  request(cursor: C): string;
+  /** The messages of one answer and the cursor to send next. */
+  answer(answer: RawAnswer, cursor: C): { messages: readonly DeliveredMessage[]; next: C };
+}
+
+/** The body length of an answer; undefined when it is not framed by Content-Length. */
+function contentLength(head: string, status: number): number | undefined {
+  const match = /^content-length: *(\d+)/im.exec(head);
+  if (match !== null) return Number(match[1]);
+  // These never have a body (RFC 9110).
+  return status === 304 || status === 204 ? 0 : undefined;
+}
+
+/** Options of `startObservers`. */
+export interface ObserversOptions<C> {
+  port: number;
+  /** Host of the server. @default '127.0.0.1' */
+  host?: string;
+  count: number;
+  dialect: LongPollDialect<C>;
+  initialCursor: C;
+  /**
+   * Source addresses the sockets are spread over (127.0.0.2, …): one address
+   * has ~28,000 ephemeral ports, and every socket bound to it takes one.
+   * @default ceil(count / 10000)
+   */
+  sources?: number;
+  /** Called for every message an observer receives for the first time. */
+  onDelivery(message: DeliveredMessage, receivedAt: number): void;
+}
+
+/** A running set of observers. */
+export interface Observers {
+  /** Observers that have sent their first request. */
+  readonly started: number;
+  /** Non-2xx answers and connection errors. */
+  readonly errors: number;
+  /** Lowest `n` every observer has received (0 before any). */
+  lowestReceived(): number;
+  /** Closes every socket; nothing reconnects afterwards. */
+  close(): void;
+}
+
+// A failed connection is retried after this pause, so a refusing server is not hammered.
+const RECONNECT_MS = 100;
+// Connections opened at once while ramping up: the accept queue of a server is finite.
+const CONNECT_BATCH = 500;
+
+/**
+ * N long-poll observers, each one keep-alive HTTP/1.1 socket that sends its
+ * next request as soon as an answer is complete. Written on `node:net`
+ * directly: an HTTP client library costs more CPU per answer than the servers
+ * under test spend, and the generator must not be the bottleneck. Answers must
+ * carry `Content-Length` (all three servers benchmarked do).
+ */
+export function startObservers<C>(options: ObserversOptions<C>): Observers {
+  const host = options.host ?? '127.0.0.1';
+  const sources = options.sources ?? Math.ceil(options.count / 10_000);
+  const highest = new Float64Array(options.count);
+  const sockets: Socket[] = [];
+  let closed = false;
+  let started = 0;
+  let errors = 0;
+
+  function run(index: number, initial: C): void {
+    let cursor = initial;
+    let buffer = '';
+    let counted = false;
+    const localAddress = sources > 1 ? `127.0.0.${2 + (index % sources)}` : undefined;
+    const socket = connect({ port: options.port, host, ...(localAddress === undefined ? {} : { localAddress }) });
+    sockets[index] = socket;
+    socket.setEncoding('latin1');
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      if (!counted) {
+        counted = true;
+        started++;
+      }
+      socket.write(options.dialect.request(cursor));
+    });
+    socket.on('data', (chunk: string) => {
+      buffer = buffer === '' ? chunk : buffer + chunk;
+      for (;;) {
+        const headEnd = buffer.indexOf('\r\n\r\n');
+        if (headEnd < 0) return;
+        const lineEnd = buffer.indexOf('\r\n');
+        const head = buffer.slice(lineEnd + 2, headEnd + 2);
+        const status = Number.parseInt(buffer.slice(9, 12), 10);
+        const length = contentLength(head, status);
+        if (length === undefined) {
+          errors++;
+          socket.destroy();
+          return;
+        }
+        if (buffer.length < headEnd + 4 + length) return;
+        const body = buffer.slice(headEnd + 4, headEnd + 4 + length);
+        buffer = buffer.slice(headEnd + 4 + length);
+        // 304: a long-poll that timed out (Nchan); ask again with the same cursor.
+        if (status < 200 || status >= 300) {
+          if (status !== 304) errors++;
+        } else {
+          const receivedAt = performance.timeOrigin + performance.now();
+          const { messages, next } = options.dialect.answer({ status, head, body }, cursor);
+          cursor = next;
+          for (const message of messages) {
+            if (message.n <= (highest[index] as number)) continue;
+            highest[index] = message.n;
+            options.onDelivery(message, receivedAt);
+          }
+        }
+        if (closed) return;
+        socket.write(options.dialect.request(cursor));
+      }
+    });
+    socket.on('error', () => {
+      if (!closed) errors++;
+    });
+    socket.on('close', () => {
+      if (!closed) setTimeout(() => run(index, cursor), RECONNECT_MS);
+    });
+  }
+
+  // Ramp up in batches, one event-loop turn apart.
+  let next = 0;
+  const ramp = (): void => {
+    const end = Math.min(options.count, next + CONNECT_BATCH);
+    for (; next < end; next++) run(next, options.initialCursor);
+    if (next < options.count && !closed) setTimeout(ramp, 5);
+  };
+  ramp();
+
+  return {
+    get started() {
+      return started;
+    },
+    get errors() {
+      return errors;
+    },
+    lowestReceived() {
+      let lowest = Number.POSITIVE_INFINITY;
+      for (const value of highest) if (value < lowest) lowest = value;
+      return options.count === 0 ? 0 : lowest;
+    },
+    close() {
+      closed = true;
+      for (const socket of sockets) socket?.destroy();
+    },
+  };
+}
