@@ -1,0 +1,323 @@
+// `npm run bench -- fanout|idle|capacity [--quick] [--runs N] [--out DIR]`
+//
+// Comet tier against comet tier: the chatserver (driven directly, as the
+// worker would: signed notify in, observe out), Nchan (nginx, one worker) and
+// the Node floor (bench/floor.mjs), measured in the same run by the same lean
+// generator with the same ~200-byte message. Servers run on one core, the
+// generator on the other (taskset). Quote the ratios: this machine is shared.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Histogram, lineChartSvg, sampleProcess, startObservers, type ChartSeries, type HistogramSummary } from '@parley/loadtest';
+import { REPO, startChatserver, startFloor, startNchan, type BenchServer } from './servers.js';
+
+const SERVER_CORE = 0;
+const GENERATOR_CORE = 1;
+const TARGETS = ['chatserver', 'nchan', 'floor'] as const;
+type TargetName = (typeof TARGETS)[number];
+// A say text that makes each event ~200 bytes of JSON, like a short chat line.
+const TEXT = 'The quick brown fox jumps over the lazy dog while the benchmark keeps counting every delivery; '.repeat(2).slice(0, 110);
+// Deliveries still missing this long after the last publish count as lost (reported).
+const GRACE_MS = 5000;
+
+interface CellResult {
+  target: TargetName;
+  observers: number;
+  rate: number;
+  run: number;
+  published: number;
+  deliveries: number;
+  expected: number;
+  serverCpuMs: number;
+  cpuMsPer1000: number;
+  latencyMs: HistogramSummary;
+  generatorCpuMs: number;
+  errors: number;
+  windowMs: number;
+}
+
+interface IdleResult {
+  target: TargetName;
+  observers: number;
+  run: number;
+  rssBeforeBytes: number;
+  rssAfterBytes: number;
+  bytesPerObserve: number;
+}
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    out: { type: 'string', default: join(REPO, 'bench/results') },
+    observers: { type: 'string' },
+    rates: { type: 'string' },
+    duration: { type: 'string' },
+    targets: { type: 'string' },
+  },
+});
+const scenario = positionals[0];
+if (scenario !== 'fanout' && scenario !== 'idle' && scenario !== 'capacity') {
+  process.stderr.write('usage: npm run bench -- fanout|idle|capacity [--quick] [--runs N] [--observers 1000,5000] [--rates 4,20] [--duration S] [--targets chatserver,nchan,floor] [--out DIR]\n');
+  process.exit(2);
+}
+const quick = values.quick === true;
+const runs = Number(values.runs ?? (quick ? 1 : 3));
+const list = (text: string | undefined, fallback: number[]): number[] => (text === undefined ? fallback : text.split(',').map(Number));
+const targets = (values.targets?.split(',') ?? [...TARGETS]) as TargetName[];
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
+function median(numbers: number[]): number {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+function round(value: number, digits = 2): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+function nofileLimit(): number {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((row) => row.startsWith('Max open files'));
+  return Number(line?.split(/\s+/)[3] ?? 0);
+}
+
+async function startServers(dir: string): Promise<Map<TargetName, BenchServer>> {
+  const servers = new Map<TargetName, BenchServer>();
+  for (const target of targets) {
+    const server =
+      target === 'chatserver'
+        ? await startChatserver(join(dir, 'chatserver'), SERVER_CORE, GENERATOR_CORE)
+        : target === 'nchan'
+          ? await startNchan(join(dir, 'nchan'), SERVER_CORE)
+          : await startFloor(join(dir, 'floor'), SERVER_CORE);
+    servers.set(target, server);
+  }
+  return servers;
+}
+
+let channelCount = 0;
+
+/** One fan-out cell: N observers parked on a fresh channel, `rate` messages/s for `durationS`. */
+async function fanoutCell(server: BenchServer, observers: number, rate: number, durationS: number, run: number): Promise<CellResult> {
+  const channel = await server.channel(`b${process.pid}x${channelCount++}`);
+  const latency = new Histogram();
+  let deliveries = 0;
+  let counting = false;
+  const set = startObservers({
+    port: server.port,
+    count: observers,
+    dialect: channel.dialect,
+    initialCursor: channel.initialCursor,
+    onDelivery(message, receivedAt) {
+      if (!counting) return;
+      deliveries++;
+      latency.record((receivedAt - message.sentAt) * 1000);
+    },
+  });
+  // Parked: every socket connected and its request sent, plus time for the server to read them.
+  const rampDeadline = Date.now() + 30_000;
+  while (set.started < observers && Date.now() < rampDeadline) await sleep(50);
+  await sleep(1000 + observers / 5);
+  const published = Math.round(rate * durationS);
+  const cpuBefore = sampleProcess(server.pid)?.cpuSeconds ?? 0;
+  const generatorBefore = process.cpuUsage();
+  const start = performance.now();
+  counting = true;
+  const pending: Array<Promise<void>> = [];
+  for (let n = 1; n <= published; n++) {
+    // Open loop: message n is due at (n - 1) / rate whatever the server does.
+    const due = start + ((n - 1) * 1000) / rate;
+    const pause = due - performance.now();
+    if (pause > 0) await sleep(pause);
+    pending.push(channel.publish(n, TEXT));
+  }
+  await Promise.all(pending);
+  const drainDeadline = performance.now() + GRACE_MS;
+  while (set.lowestReceived() < published && performance.now() < drainDeadline) await sleep(10);
+  const windowMs = performance.now() - start;
+  const cpuAfter = sampleProcess(server.pid)?.cpuSeconds ?? 0;
+  const generator = process.cpuUsage(generatorBefore);
+  counting = false;
+  set.close();
+  const serverCpuMs = (cpuAfter - cpuBefore) * 1000;
+  // Let the server notice the closed sockets before the next cell.
+  await sleep(500 + observers / 10);
+  return {
+    target: server.name,
+    observers,
+    rate,
+    run,
+    published,
+    deliveries,
+    expected: published * observers,
+    serverCpuMs: round(serverCpuMs),
+    cpuMsPer1000: round((serverCpuMs / Math.max(1, deliveries)) * 1000, 3),
+    latencyMs: latency.summary(1000),
+    generatorCpuMs: round((generator.user + generator.system) / 1000),
+    errors: set.errors,
+    windowMs: round(windowMs),
+  };
+}
+
+async function idleCell(server: BenchServer, observers: number, run: number): Promise<IdleResult> {
+  const channel = await server.channel(`i${process.pid}x${channelCount++}`);
+  await sleep(500);
+  const before = sampleProcess(server.pid)?.rssBytes ?? 0;
+  const set = startObservers({ port: server.port, count: observers, dialect: channel.dialect, initialCursor: channel.initialCursor, onDelivery: () => undefined });
+  const rampDeadline = Date.now() + 30_000;
+  while (set.started < observers && Date.now() < rampDeadline) await sleep(50);
+  await sleep(2000 + observers / 5);
+  const after = sampleProcess(server.pid)?.rssBytes ?? 0;
+  set.close();
+  await sleep(1000 + observers / 10);
+  return { target: server.name, observers, run, rssBeforeBytes: before, rssAfterBytes: after, bytesPerObserve: Math.round((after - before) / observers) };
+}
+
+function fanoutMarkdown(results: CellResult[], title: string): { markdown: string; medians: Array<Record<string, number | string>> } {
+  const cells = new Map<string, CellResult[]>();
+  for (const result of results) {
+    const key = `${result.observers}/${result.rate}`;
+    cells.set(key, [...(cells.get(key) ?? []), result]);
+  }
+  const rows: string[] = [
+    `### ${title}`,
+    '',
+    '| observers | msg/s | server | CPU-ms / 1,000 deliveries | ×Nchan | p50 ms | p99 ms | p99 ×Nchan | deliveries / expected | generator CPU % |',
+    '|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  const medians: Array<Record<string, number | string>> = [];
+  for (const [key, cell] of cells) {
+    const [observers, rate] = key.split('/').map(Number) as [number, number];
+    const byTarget = new Map<TargetName, Record<string, number>>();
+    for (const target of TARGETS) {
+      const mine = cell.filter((result) => result.target === target);
+      if (mine.length === 0) continue;
+      byTarget.set(target, {
+        cpu: median(mine.map((r) => r.cpuMsPer1000)),
+        p50: median(mine.map((r) => r.latencyMs.p50)),
+        p99: median(mine.map((r) => r.latencyMs.p99)),
+        delivered: median(mine.map((r) => r.deliveries / Math.max(1, r.expected))),
+        generator: median(mine.map((r) => r.generatorCpuMs / r.windowMs)),
+      });
+    }
+    const nchan = byTarget.get('nchan');
+    for (const [target, m] of byTarget) {
+      const cpuRatio = nchan ? round((m.cpu as number) / (nchan.cpu as number)) : NaN;
+      const p99Ratio = nchan ? round((m.p99 as number) / (nchan.p99 as number)) : NaN;
+      medians.push({ target, observers, rate, ...m, cpuRatio, p99Ratio });
+      rows.push(
+        `| ${observers.toLocaleString('en-US')} | ${rate} | ${target} | ${round(m.cpu as number, 3)} | ${cpuRatio}× | ${round(m.p50 as number, 1)} | ${round(m.p99 as number, 1)} | ${p99Ratio}× | ${round((m.delivered as number) * 100, 1)} % | ${round((m.generator as number) * 100, 0)} % |`,
+      );
+    }
+  }
+  return { markdown: rows.join('\n'), medians };
+}
+
+function charts(medians: Array<Record<string, number | string>>, outDir: string, prefix: string): string[] {
+  const written: string[] = [];
+  const rates = [...new Set(medians.map((m) => m.rate as number))];
+  for (const rate of rates) {
+    const latency: ChartSeries[] = [];
+    const cpu: ChartSeries[] = [];
+    for (const target of TARGETS) {
+      const mine = medians.filter((m) => m.target === target && m.rate === rate);
+      if (mine.length === 0) continue;
+      latency.push({ name: `${target} p99`, points: mine.map((m) => ({ x: m.observers as number, y: m.p99 as number })) });
+      latency.push({ name: `${target} p50`, dashed: true, points: mine.map((m) => ({ x: m.observers as number, y: m.p50 as number })) });
+      cpu.push({ name: target, points: mine.map((m) => ({ x: m.observers as number, y: m.cpu as number })) });
+    }
+    const latencyFile = join(outDir, `${prefix}-latency-${rate}.svg`);
+    writeFileSync(latencyFile, lineChartSvg({ title: `publish → deliver latency, one room, ${rate} messages/s (medians of runs)`, xLabel: 'parked observers', yLabel: 'ms', series: latency }));
+    const cpuFile = join(outDir, `${prefix}-cpu-${rate}.svg`);
+    writeFileSync(cpuFile, lineChartSvg({ title: `server CPU per 1,000 deliveries, ${rate} messages/s`, xLabel: 'parked observers', yLabel: 'CPU-ms', series: cpu }));
+    written.push(latencyFile, cpuFile);
+  }
+  return written;
+}
+
+async function main(): Promise<void> {
+  // Generator on its own core, every thread of it (libuv's pool too).
+  spawnSync('taskset', ['-a', '-cp', String(GENERATOR_CORE), String(process.pid)], { stdio: 'ignore' });
+  const limit = nofileLimit();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const outDir = values.out as string;
+  mkdirSync(outDir, { recursive: true });
+  const runDir = join(REPO, '.run', `bench-${process.pid}`);
+  const uptime = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
+  log(`${scenario}: ${runs} run(s), open files limit ${limit}, load: ${uptime}`);
+  const servers = await startServers(runDir);
+  const stopAll = async (): Promise<void> => {
+    await Promise.allSettled([...servers.values()].map((server) => server.stop()));
+    rmSync(runDir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  try {
+    const machine = { cpus: spawnSync('nproc', { encoding: 'utf8' }).stdout.trim(), node: process.version, loadBefore: uptime, nofile: limit };
+    if (scenario === 'idle') {
+      const observers = list(values.observers, [quick ? 1000 : 5000])[0] as number;
+      const results: IdleResult[] = [];
+      for (let run = 1; run <= runs; run++) {
+        for (const server of servers.values()) {
+          const result = await idleCell(server, observers, run);
+          log(`idle run ${run} ${server.name}: ${result.bytesPerObserve} B per parked observe`);
+          results.push(result);
+        }
+      }
+      const medianOf = (target: TargetName): number => median(results.filter((r) => r.target === target).map((r) => r.bytesPerObserve));
+      const nchan = servers.has('nchan') ? medianOf('nchan') : NaN;
+      const lines = ['### Idle: RSS per parked observe', '', `${observers.toLocaleString('en-US')} parked observes, median of ${runs} run(s).`, '', '| server | KB per observe | ×Nchan |', '|---|---:|---:|'];
+      for (const target of servers.keys()) lines.push(`| ${target} | ${round(medianOf(target) / 1024, 1)} | ${round(medianOf(target) / nchan)}× |`);
+      const markdown = lines.join('\n');
+      const loadAfter = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
+      writeFileSync(join(outDir, `idle-${stamp}.json`), JSON.stringify({ scenario, machine, loadAfter, results }, null, 2));
+      writeFileSync(join(outDir, `idle-${stamp}.md`), `${markdown}\n\nLoad before: ${uptime}\nLoad after: ${loadAfter}\n`);
+      process.stdout.write(`${markdown}\n`);
+      return;
+    }
+    const observerCounts = list(values.observers, scenario === 'capacity' ? [quick ? 9000 : 18_000] : quick ? [1000] : [1000, 5000, 9000]);
+    const rates = list(values.rates, scenario === 'capacity' ? [1] : quick ? [4] : [4, 20]);
+    const durationS = Number(values.duration ?? (quick ? 5 : scenario === 'capacity' ? 15 : 10));
+    const need = Math.max(...observerCounts) + 200;
+    if (limit < need) throw new Error(`open files limit ${limit} < ${need}: run through \`npm run bench\` (bench/run.sh raises it)`);
+    const results: CellResult[] = [];
+    for (let run = 1; run <= runs; run++) {
+      for (const observers of observerCounts) {
+        for (const rate of rates) {
+          // Targets interleaved per cell, so slow drifts of the machine's load hit all three alike.
+          for (const server of servers.values()) {
+            const result = await fanoutCell(server, observers, rate, durationS, run);
+            log(
+              `run ${run} N=${observers} ${rate}/s ${server.name}: ${result.cpuMsPer1000} CPU-ms/1000, p50 ${round(result.latencyMs.p50, 1)} ms, p99 ${round(result.latencyMs.p99, 1)} ms, ${result.deliveries}/${result.expected} delivered, errors ${result.errors}, generator ${round(result.generatorCpuMs / result.windowMs * 100, 0)} %`,
+            );
+            results.push(result);
+          }
+        }
+      }
+    }
+    const loadAfter = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
+    const title = scenario === 'capacity' ? 'Capacity: many parked observes, one room' : 'Fan-out: one room';
+    const { markdown, medians } = fanoutMarkdown(results, `${title} (median of ${runs} run(s), ${durationS} s each)`);
+    const svgs = scenario === 'fanout' ? charts(medians, outDir, `fanout-${stamp}`) : [];
+    writeFileSync(join(outDir, `${scenario}-${stamp}.json`), JSON.stringify({ scenario, machine, loadAfter, durationS, medians, results }, null, 2));
+    writeFileSync(join(outDir, `${scenario}-${stamp}.md`), `${markdown}\n\nLoad before: ${uptime}\nLoad after: ${loadAfter}\n`);
+    process.stdout.write(`${markdown}\n\nLoad before: ${uptime}\nLoad after: ${loadAfter}\n${svgs.map((file) => `chart: ${file}`).join('\n')}\n`);
+  } finally {
+    await stopAll();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

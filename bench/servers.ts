@@ -1,0 +1,266 @@
+// The three long-poll servers the fan-out benches compare, each started on
+// the server core, with the dialect the lean generator speaks to it and the
+// way a message is published to it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { request, Agent } from 'node:http';
+import { join, resolve } from 'node:path';
+import { findFreePort, startRedisServer, waitForPort, type RedisServerHandle } from '@parley/cluster';
+import type { DeliveredMessage, LongPollDialect, RawAnswer } from '@parley/loadtest';
+import { signRequest, type ChatEvent } from '@parley/protocol';
+
+export const REPO = resolve(import.meta.dirname, '..');
+export const NCHAN_MODULE = process.env.NCHAN_MODULE ?? '/usr/lib/nginx/modules/ngx_nchan_module.so';
+/** Longest hold of an observe, seconds, for all three (Nchan's timeout, the chatserver's wait). */
+const HOLD_SECONDS = 25;
+
+/** What one bench cell needs from a server. */
+export interface BenchServer {
+  readonly name: 'chatserver' | 'nchan' | 'floor';
+  /** The process whose CPU and RSS are measured (nginx: its one worker). */
+  readonly pid: number;
+  readonly port: number;
+  /** A fresh channel: its dialect, first cursor, and publisher. */
+  channel(id: string): Promise<BenchChannel>;
+  stop(): Promise<void>;
+}
+
+/** One room / channel of a server. */
+export interface BenchChannel {
+  // The cursor type differs per server; the generator treats it as opaque.
+  dialect: LongPollDialect<unknown>;
+  initialCursor: unknown;
+  /** Publishes message `n` (1, 2, …) with text `text`, stamped now. */
+  publish(n: number, text: string): Promise<void>;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+
+function post(port: number, path: string, headers: Record<string, string>, body: string): Promise<number> {
+  return new Promise((resolvePost, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode !== undefined && res.statusCode < 300 ? resolvePost(res.statusCode) : reject(new Error(`POST ${path}: ${res.statusCode}`))));
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error(`POST ${path}: timeout`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The event every server carries: the same ~200 bytes of JSON everywhere. `n` is seq - 1 (seq 1 primes the chatserver's room). */
+function eventFor(room: string, n: number, text: string): ChatEvent {
+  return { room, seq: n + 1, at: performance.timeOrigin + performance.now(), id: `b${n}`, nickname: 'bench', type: 'message', text };
+}
+
+function messageOf(event: ChatEvent): DeliveredMessage {
+  return { n: event.seq - 1, sentAt: event.at };
+}
+
+/** Observers of one channel mostly receive identical bytes: parse each distinct body once. */
+function parseCache<T>(parse: (body: string) => T): (body: string) => T {
+  const cache = new Map<string, T>();
+  return (body) => {
+    let value = cache.get(body);
+    if (value === undefined) {
+      value = parse(body);
+      if (cache.size > 256) cache.clear();
+      cache.set(body, value);
+    }
+    return value;
+  };
+}
+
+function header(answer: RawAnswer, name: string): string | undefined {
+  return new RegExp(`^${name}: *([^\\r\\n]*)`, 'im').exec(answer.head)?.[1];
+}
+
+function pinned(core: number, command: string, args: string[], logPath: string, env?: NodeJS.ProcessEnv): ChildProcess {
+  const log = openSync(logPath, 'a');
+  try {
+    // taskset execs the command: the child's pid is the server's.
+    return spawn('taskset', ['-c', String(core), command, ...args], { stdio: ['ignore', log, log], env: env ?? process.env });
+  } finally {
+    closeSync(log);
+  }
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** The chatserver from the built dist, with a private Redis for its heartbeat. Driven directly: observe port and signed notify port. */
+export async function startChatserver(dir: string, core: number, otherCore: number): Promise<BenchServer> {
+  mkdirSync(dir, { recursive: true });
+  const redis: RedisServerHandle = await startRedisServer({ dir: join(dir, 'redis'), appendOnly: false });
+  if (redis.pid !== undefined) spawn('taskset', ['-a', '-cp', String(otherCore), String(redis.pid)], { stdio: 'ignore' });
+  const [port, internalPort] = [await findFreePort(), await findFreePort()];
+  const secret = randomBytes(24).toString('hex');
+  const child = pinned(core, process.execPath, [join(REPO, 'packages/chatserver/dist/main.js')], join(dir, 'chatserver.log'), {
+    ...process.env,
+    PARLEY_SECRET: secret,
+    PARLEY_REDIS_URL: redis.url,
+    PARLEY_REDIS_PREFIX: 'bench:',
+    PARLEY_CHAT_PORT: String(port),
+    PARLEY_CHAT_INTERNAL_PORT: String(internalPort),
+    // Never asked: every bench room is primed by a notify before it is observed.
+    PARLEY_WEB_URLS: 'http://127.0.0.1:9',
+    PARLEY_CHAT_MAX_OBSERVERS: '100000',
+    PARLEY_LOG_LEVEL: 'warn',
+  });
+  await waitForPort(port, 10_000);
+  await waitForPort(internalPort, 10_000);
+  const notify = (events: ChatEvent[]): Promise<number> => {
+    const body = JSON.stringify({ events });
+    return post(internalPort, '/internal/notify', { 'content-type': 'application/json', ...signRequest(secret, { method: 'POST', path: '/internal/notify', body }) }, body);
+  };
+  return {
+    name: 'chatserver',
+    pid: child.pid as number,
+    port,
+    async channel(room) {
+      await notify([eventFor(room, 0, 'primer')]);
+      const parse = parseCache((body) => {
+        const answer = JSON.parse(body) as { events: ChatEvent[]; cursor: string };
+        return { messages: answer.events.map(messageOf), next: Number(answer.cursor.slice(answer.cursor.indexOf(':') + 1)) };
+      });
+      const dialect: LongPollDialect<number> = {
+        request: (seq) => `GET /api/observe?rooms=${room}:${seq}&wait=${HOLD_SECONDS} HTTP/1.1\r\nHost: bench\r\n\r\n`,
+        answer: (answer) => parse(answer.body),
+      };
+      return {
+        dialect: dialect as LongPollDialect<unknown>,
+        initialCursor: 1,
+        publish: async (n, text) => {
+          await notify([eventFor(room, n, text)]);
+        },
+      };
+    },
+    async stop() {
+      await stopChild(child);
+      await redis.stop();
+    },
+  };
+}
+
+function nchanConfig(dir: string, port: number): string {
+  return `load_module ${NCHAN_MODULE};
+worker_processes 1;
+worker_rlimit_nofile 20000;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 20000; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp;
+  proxy_temp_path ${dir}/tmp;
+  fastcgi_temp_path ${dir}/tmp;
+  uwsgi_temp_path ${dir}/tmp;
+  scgi_temp_path ${dir}/tmp;
+  keepalive_timeout 65s;
+  keepalive_requests 1000000;
+  nchan_shared_memory_size 128m;
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    location ~ ^/pub/(\\w+)$ {
+      nchan_publisher;
+      nchan_channel_id $1;
+      nchan_message_buffer_length 1000;
+      nchan_message_timeout 10m;
+    }
+    location ~ ^/sub/(\\w+)$ {
+      nchan_subscriber longpoll;
+      nchan_channel_id $1;
+      nchan_subscriber_timeout ${HOLD_SECONDS}s;
+    }
+  }
+}
+`;
+}
+
+/** A private nginx with Nchan, one worker, a publisher and a long-poll subscriber location. */
+export async function startNchan(dir: string, core: number): Promise<BenchServer> {
+  const runDir = resolve(dir);
+  mkdirSync(join(runDir, 'tmp'), { recursive: true });
+  const port = await findFreePort();
+  writeFileSync(join(runDir, 'nginx.conf'), nchanConfig(runDir, port));
+  const nginx = process.env.NGINX ?? '/usr/sbin/nginx';
+  const child = pinned(core, nginx, ['-p', `${runDir}/`, '-c', join(runDir, 'nginx.conf'), '-e', join(runDir, 'error.log'), '-g', 'daemon off;'], join(runDir, 'nginx.out'));
+  await waitForPort(port, 10_000);
+  const master = child.pid as number;
+  const worker = Number(readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(' ')[0]);
+  if (!Number.isInteger(worker) || worker <= 0) throw new Error('nginx has no worker process');
+  return {
+    name: 'nchan',
+    pid: worker,
+    port,
+    async channel(id) {
+      interface NchanCursor { modified: string; etag: string }
+      const parse = parseCache((body) => [messageOf(JSON.parse(body) as ChatEvent)]);
+      const dialect: LongPollDialect<NchanCursor | undefined> = {
+        request: (cursor) =>
+          cursor === undefined
+            ? `GET /sub/${id} HTTP/1.1\r\nHost: bench\r\n\r\n`
+            : `GET /sub/${id} HTTP/1.1\r\nHost: bench\r\nIf-Modified-Since: ${cursor.modified}\r\nIf-None-Match: ${cursor.etag}\r\n\r\n`,
+        answer: (answer, cursor) => {
+          const modified = header(answer, 'last-modified');
+          const etag = header(answer, 'etag');
+          return { messages: parse(answer.body), next: modified !== undefined && etag !== undefined ? { modified, etag } : cursor };
+        },
+      };
+      return {
+        dialect: dialect as LongPollDialect<unknown>,
+        initialCursor: undefined,
+        publish: async (n, text) => {
+          await post(port, `/pub/${id}`, { 'content-type': 'application/json' }, JSON.stringify(eventFor(id, n, text)));
+        },
+      };
+    },
+    async stop() {
+      await stopChild(child);
+    },
+  };
+}
+
+/** `bench/floor.mjs`: the least a node:http long-poll server does. */
+export async function startFloor(dir: string, core: number): Promise<BenchServer> {
+  mkdirSync(dir, { recursive: true });
+  const port = await findFreePort();
+  const child = pinned(core, process.execPath, [join(REPO, 'bench/floor.mjs'), String(port)], join(dir, 'floor.log'));
+  await waitForPort(port, 10_000);
+  // The floor has one channel: a new channel starts after what was published so far.
+  let published = 0;
+  return {
+    name: 'floor',
+    pid: child.pid as number,
+    port,
+    async channel(id) {
+      const start = published;
+      const parse = parseCache((body) => (JSON.parse(body) as ChatEvent[]).map(messageOf));
+      const dialect: LongPollDialect<number> = {
+        request: (after) => `GET /sub?after=${after} HTTP/1.1\r\nHost: bench\r\n\r\n`,
+        answer: (answer, after) => {
+          const messages = parse(answer.body);
+          return { messages, next: after + messages.length };
+        },
+      };
+      return {
+        dialect: dialect as LongPollDialect<unknown>,
+        initialCursor: start,
+        publish: async (n, text) => {
+          published++;
+          await post(port, '/pub', { 'content-type': 'application/json' }, JSON.stringify(eventFor(id, n, text)));
+        },
+      };
+    },
+    async stop() {
+      await stopChild(child);
+    },
+  };
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what the benchmarks need beyond `scripts/setup.sh`: nginx with the
+# Nchan module (the C long-poll baseline) and taskset/prlimit (util-linux).
+# As root it installs the Debian packages that are missing; otherwise it
+# prints what to install and fails. It never starts the system nginx: the
+# bench runs a private one on a free port.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf 'bench setup: %s\n' "$*"; }
+
+bash scripts/setup.sh
+
+missing=()
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then missing+=(nginx); fi
+if [ ! -e "${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}" ]; then missing+=(libnginx-mod-nchan); fi
+if ! command -v taskset >/dev/null 2>&1 || ! command -v prlimit >/dev/null 2>&1; then missing+=(util-linux); fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${missing[*]}"
+    # Keep Debian's maintainer scripts from starting the system nginx.
+    policy=/usr/sbin/policy-rc.d
+    own_policy=no
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy"
+      chmod 755 "$policy"
+      own_policy=yes
+    fi
+    status=0
+    {
+      DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    } || status=$?
+    if [ "$own_policy" = yes ]; then rm -f "$policy"; fi
+    if [ "$status" -ne 0 ]; then
+      say "apt-get failed (exit $status)"
+      exit "$status"
+    fi
+  else
+    say "missing: ${missing[*]}; install them with: sudo apt-get install ${missing[*]}"
+    exit 1
+  fi
+fi
+
+# The bench needs dist/ of chatserver, loadtest, cluster and protocol.
+if [ ! -e packages/chatserver/dist/main.js ] || [ ! -e packages/loadtest/dist/index.js ]; then
+  say "building"
+  npx tsc -b
+fi
