@@ -41,6 +41,27 @@ export async function buildAnswer(cursor: ResolvedCursor, rooms: RoomDirectory, 
     [...cursor].map(async ([room, seq]): Promise<string[]> => eventsAfter(room, seq, rooms, web)),
   );
   tally?.bodyBuilt(perRoom);
+  return joinAnswer(cursor, perRoom);
+}
+
+/**
+ * `buildAnswer` without a promise when every room's buffer reaches back to
+ * its cursor (the case of every wake-up: the cursor was the head a moment
+ * ago), else `undefined`.
+ */
+export function buildAnswerNow(cursor: ResolvedCursor, rooms: RoomDirectory, tally?: AnswerTally): string | undefined {
+  const perRoom: string[][] = [];
+  for (const [room, seq] of cursor) {
+    const buffer = rooms.get(room);
+    const events = buffer === undefined ? [] : buffer.eventsAfter(seq, ANSWER_EVENTS_PER_ROOM);
+    if (events === undefined) return undefined;
+    perRoom.push(events);
+  }
+  tally?.bodyBuilt(perRoom);
+  return joinAnswer(cursor, perRoom);
+}
+
+function joinAnswer(cursor: ResolvedCursor, perRoom: readonly string[][]): string {
   const parts: string[] = [];
   const next = new Map<RoomName, Seq>();
   let index = 0;

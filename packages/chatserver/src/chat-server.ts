@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { ChatError, METRICS_PATH, ReplayGuard, registryKey, type Logger } from '@parley/protocol';
@@ -7,6 +7,7 @@ import { CatchUp } from './catch-up.js';
 import { defaultAdvertiseUrl, type ChatServerConfig } from './config.js';
 import { createHeartbeat, type Heartbeat } from './heartbeat.js';
 import { parseTarget, sendError, sendJson } from './http-util.js';
+import { createLeanServer, type LeanRequest, type LeanResponse, type LeanServer } from './lean-http.js';
 import { NOTIFY_PATH, handleNotify } from './notify.js';
 import { handleObserve, type ObserveContext } from './observe.js';
 import { createPresenceRecorder, observingSession } from './presence.js';
@@ -134,7 +135,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     metrics,
   };
 
-  function handlePublic(req: IncomingMessage, res: ServerResponse): void {
+  function handlePublic(req: LeanRequest, res: LeanResponse): void {
     const { path, query } = parseTarget(req.url);
     if (path === '/api/observe' || path === '/healthz') {
       if (req.method !== 'GET') {
@@ -173,7 +174,8 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     sendError(res, new ChatError('not_found', 'no such endpoint'));
   }
 
-  const publicServer = createServer({ keepAliveTimeout: 65_000 }, handlePublic);
+  // The observe port answers one request per observer per event: lean (see lean-http.ts).
+  const publicServer = createLeanServer(handlePublic, { keepAliveTimeoutMs: 65_000 });
   const internalServer = createServer({ keepAliveTimeout: 65_000 }, handleInternal);
 
   function sweep(): void {
@@ -199,7 +201,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
 
   return {
     async listen() {
-      const publicPort = await listenOn(publicServer, config.port, config.host);
+      const publicPort = await listenOn(publicServer.server, config.port, config.host);
       const internalPort = await listenOn(internalServer, config.internalPort, config.internalHost);
       const advertiseUrl = config.advertiseUrl !== '' ? config.advertiseUrl : defaultAdvertiseUrl(config.internalHost, internalPort);
       heartbeat = createHeartbeat({
@@ -225,7 +227,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
   };
 }
 
-function listenOn(server: Server, port: number, host: string): Promise<number> {
+function listenOn(server: Server | NetServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -236,11 +238,12 @@ function listenOn(server: Server, port: number, host: string): Promise<number> {
 }
 
 /** Stops accepting, closes idle keep-alive connections, and cuts busy ones after a grace. */
-function stopServer(server: Server): Promise<void> {
-  if (!server.listening) return Promise.resolve();
+function stopServer(server: Server | LeanServer): Promise<void> {
+  const listener = 'server' in server ? server.server : server;
+  if (!listener.listening) return Promise.resolve();
   return new Promise((resolve) => {
     const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-    server.close(() => {
+    listener.close(() => {
       clearTimeout(force);
       resolve();
     });

@@ -1,5 +1,5 @@
-import type { ServerResponse } from 'node:http';
 import { ChatError, JSONP_HEADERS, wrapJsonp } from '@parley/protocol';
+import type { AnswerSink } from './lean-http.js';
 import { WebTierUnavailableError } from './web-client.js';
 
 /** Security headers of every chatserver answer (the web tier sends the same; see docs/SECURITY.md). */
@@ -36,7 +36,7 @@ export function parseTarget(rawUrl: string | undefined): RequestTarget {
 
 /** Writes a complete answer unless the client is gone or an answer was already written. */
 export function send(
-  res: ServerResponse,
+  res: AnswerSink,
   status: number,
   headers: Readonly<Record<string, string>>,
   body: string,
@@ -47,12 +47,12 @@ export function send(
 }
 
 /** Writes a JSON answer with the chatserver's JSON headers. */
-export function sendJson(res: ServerResponse, status: number, json: string, extra: Record<string, string> = {}): void {
+export function sendJson(res: AnswerSink, status: number, json: string, extra: Record<string, string> = {}): void {
   send(res, status, { ...JSON_HEADERS, ...extra }, json);
 }
 
 /** Writes a JSONP answer (`callback` already validated); always 200 so a `<script>` runs it. */
-export function sendJsonp(res: ServerResponse, callback: string, json: string, extra: Record<string, string> = {}): void {
+export function sendJsonp(res: AnswerSink, callback: string, json: string, extra: Record<string, string> = {}): void {
   send(res, 200, { ...JSONP_HEADERS, ...SECURITY_HEADERS, ...extra }, wrapJsonp(callback, json));
 }
 
@@ -70,7 +70,7 @@ export function toChatError(error: unknown): ChatError {
 }
 
 /** Writes `error` as `{"error":{"code","message"}}` JSON with its status (and `Retry-After`). */
-export function sendError(res: ServerResponse, error: ChatError, extra: Record<string, string> = {}): void {
+export function sendError(res: AnswerSink, error: ChatError, extra: Record<string, string> = {}): void {
   sendJson(res, error.status, JSON.stringify(error.toBody()), { ...retryAfter(error), ...extra });
 }
 

@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import {
   ChatError,
   formatCursor,
@@ -10,14 +9,16 @@ import {
   type RoomName,
   type Seq,
 } from '@parley/protocol';
-import { buildAnswer, emptyAnswer, hasEventsAfter } from './answer.js';
-import { retryAfter, sendError, sendJson, sendJsonp, toChatError } from './http-util.js';
+import { buildAnswer, buildAnswerNow, emptyAnswer, hasEventsAfter } from './answer.js';
+import { JSON_HEADERS, retryAfter, sendError, sendJson, sendJsonp, toChatError } from './http-util.js';
+import type { AnswerCache, CachedAnswer } from './answer-cache.js';
+import { httpDate, prebuiltAnswer, type AnswerSink, type LeanResponse } from './lean-http.js';
 import type { FinishReason, ObserverRegistry, ParkedObserver, ResolvedCursor } from './observer-registry.js';
 import type { RoomDirectory } from './room-directory.js';
 import type { PresenceRecorder } from './presence.js';
 import type { SessionObserveCounter } from './session-observes.js';
-import type { WebClient } from './web-client.js';
 import type { ChatServerMetrics } from './metrics.js';
+import type { WebClient } from './web-client.js';
 
 /** Default hold of an observe, seconds. */
 export const DEFAULT_WAIT_SECONDS = 25;
@@ -32,6 +33,8 @@ const MAX_JITTER_MS = 2000;
 export interface ObserveContext {
   rooms: RoomDirectory;
   observers: ObserverRegistry;
+  /** Answers by cursor, shared by every observe at that cursor until a room of it advances. */
+  answers: AnswerCache;
   web: WebClient;
   log: Logger;
   /** Parked observes allowed before answering 503. */
@@ -40,10 +43,10 @@ export interface ObserveContext {
   isClosing(): boolean;
   /** Where observing sessions are recorded (absent: presence is not tracked). */
   presence?: PresenceRecorder;
-  /** Parked observes per session (absent: not limited per session). */
-  sessionObserves?: SessionObserveCounter;
   /** Counts for /metrics (absent: nothing is counted). */
   metrics?: ChatServerMetrics;
+  /** Parked observes per session (absent: not limited per session). */
+  sessionObserves?: SessionObserveCounter;
 }
 
 /**
@@ -55,20 +58,43 @@ export const SESSION_OBSERVE_RETRY_SECONDS = 5;
 /** How one observe request answers: JSON, or JSONP when a valid callback was given. */
 interface Replier {
   answer(json: string): void;
+  /** Answers with a cached answer, shared by every observe at the same cursor. */
+  answerShared(cached: CachedAnswer): void;
   error(error: ChatError): void;
 }
 
-function replierFor(res: ServerResponse, callback: string | undefined, ctx: ObserveContext): Replier {
+const NO_EXTRA_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+const CLOSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ connection: 'close' });
+
+function isLean(res: AnswerSink): res is LeanResponse {
+  return 'endPrebuilt' in res;
+}
+
+function replierFor(res: AnswerSink, callback: string | undefined, ctx: ObserveContext): Replier {
   // During shutdown, close the connection after the answer so clients reconnect elsewhere.
-  const extra = (): Record<string, string> => (ctx.isClosing() ? { connection: 'close' } : {});
+  const extra = (): Readonly<Record<string, string>> => (ctx.isClosing() ? CLOSE_HEADERS : NO_EXTRA_HEADERS);
   if (callback === undefined) {
     return {
       answer: (json) => { ctx.metrics?.answerWritten(); sendJson(res, 200, json, extra()); },
+      answerShared(cached) {
+        ctx.metrics?.answerWritten();
+        // One Buffer per cursor (and second, for its Date), written as is to every such socket.
+        if (isLean(res) && !ctx.isClosing() && !res.headersSent) {
+          const date = httpDate();
+          if (cached.raw === undefined || cached.rawDate !== date) {
+            cached.raw = prebuiltAnswer(JSON_HEADERS, cached.json);
+            cached.rawDate = date;
+          }
+          if (res.endPrebuilt(cached.raw)) return;
+        }
+        sendJson(res, 200, cached.json, extra());
+      },
       error: (error) => sendError(res, error, extra()),
     };
   }
   return {
     answer: (json) => { ctx.metrics?.answerWritten(); sendJsonp(res, callback, json, extra()); },
+    answerShared: (cached) => { ctx.metrics?.answerWritten(); sendJsonp(res, callback, cached.json, extra()); },
     // A <script> cannot read a 4xx status, so errors go inside the callback.
     error: (error) => sendJsonp(res, callback, JSON.stringify(error.toBody()), { ...retryAfter(error), ...extra() }),
   };
@@ -84,7 +110,7 @@ function replierFor(res: ServerResponse, callback: string | undefined, ctx: Obse
  */
 export async function handleObserve(
   query: URLSearchParams,
-  res: ServerResponse,
+  res: AnswerSink,
   ctx: ObserveContext,
   sessionHash?: string,
 ): Promise<void> {
@@ -104,16 +130,18 @@ export async function handleObserve(
     const cursor = parseCursor(query.get('rooms') ?? undefined);
     const waitSeconds = parseIntegerParameter('wait', query.get('wait') ?? undefined, { min: 0, max: MAX_WAIT_SECONDS })
       ?? DEFAULT_WAIT_SECONDS;
-    const resolved = await resolveCursor(cursor, ctx);
+    const resolved = resolveKnownCursor(cursor, ctx) ?? (await resolveCursor(cursor, ctx));
     // Seen when the observe arrives, while it is parked and when it ends: a
     // session that keeps observing never looks older than one refresh.
     if (sessionHash !== undefined) ctx.presence?.touch(resolved.keys(), sessionHash);
     if (res.destroyed) return;
+    const cursorText = formatCursor(resolved);
     if (hasEventsAfter(resolved, ctx.rooms)) {
-      reply.answer(await buildAnswer(resolved, ctx.rooms, ctx.web, ctx.metrics));
+      const cached = cachedAnswer(resolved, cursorText, ctx);
+      if (cached !== undefined) reply.answerShared(cached);
+      else reply.answer(await buildAnswer(resolved, ctx.rooms, ctx.web, ctx.metrics));
       return;
     }
-    const cursorText = formatCursor(resolved);
     if (waitSeconds === 0 || ctx.isClosing()) {
       reply.answer(emptyAnswer(cursorText));
       return;
@@ -137,10 +165,42 @@ export async function handleObserve(
   }
 }
 
+/**
+ * The answer for `cursor` from the cache, else built from the rooms' buffers
+ * and cached; `undefined` when a buffer does not reach back to the cursor
+ * (the web tier must be asked; such answers are not cached).
+ */
+function cachedAnswer(cursor: ResolvedCursor, cursorText: string, ctx: ObserveContext): CachedAnswer | undefined {
+  const cached = ctx.answers.get(cursorText);
+  if (cached !== undefined) return cached;
+  const json = buildAnswerNow(cursor, ctx.rooms, ctx.metrics);
+  return json === undefined ? undefined : ctx.answers.set(cursorText, cursor.keys(), json);
+}
+
 /** The hold of a parked observe: the wait minus up to 10 % (at most 2 s) of jitter. */
 export function holdMs(waitSeconds: number, random: number = Math.random()): number {
   const waitMs = waitSeconds * 1000;
-  return Math.round(waitMs - random * Math.min(waitMs * JITTER_SHARE, MAX_JITTER_MS));
+  // Whole 10 ms steps: Node keeps one timer list per distinct duration, and a
+  // few hundred shared lists make parking O(1) where a distinct duration per
+  // observer costs a priority-queue insert each.
+  return Math.round((waitMs - random * Math.min(waitMs * JITTER_SHARE, MAX_JITTER_MS)) / 10) * 10;
+}
+
+/**
+ * `resolveCursor` without a promise when every room is known here and no
+ * seq is beyond its head (the common case: a client coming back with the
+ * cursor of its last answer), else `undefined`.
+ */
+function resolveKnownCursor(cursor: Cursor, ctx: ObserveContext): ResolvedCursor | undefined {
+  const resolved: ResolvedCursor = new Map();
+  const now = Date.now();
+  for (const [room, seq] of cursor) {
+    const buffer = ctx.rooms.get(room);
+    if (buffer === undefined || (seq !== null && seq > buffer.head)) return undefined;
+    resolved.set(room, seq ?? buffer.head);
+  }
+  for (const room of resolved.keys()) ctx.rooms.get(room)?.touch(now);
+  return resolved;
 }
 
 /**
@@ -174,7 +234,7 @@ function parkObserver(
   cursor: ResolvedCursor,
   cursorText: string,
   holdForMs: number,
-  res: ServerResponse,
+  res: AnswerSink,
   reply: Replier,
   ctx: ObserveContext,
   sessionHash: string | undefined,
@@ -198,6 +258,11 @@ function parkObserver(
       if (reason === 'closed') return;
       if (reason !== 'wake') {
         reply.answer(emptyAnswer(cursorText));
+        return;
+      }
+      const cached = cachedAnswer(cursor, cursorText, ctx);
+      if (cached !== undefined) {
+        reply.answerShared(cached);
         return;
       }
       let answer = shared?.get(cursorText);

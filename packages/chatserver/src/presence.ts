@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import type { Redis } from 'ioredis';
 import { SESSION_COOKIE, hashSessionToken, isTokenShaped, presenceKey, presenceRoomsKey, type Logger, type RoomName } from '@parley/protocol';
 
@@ -46,6 +45,12 @@ function sessionCookie(header: string | undefined): string | undefined {
   return undefined;
 }
 
+/** The request headers `observingSession` reads (lower-case names, as node:http and the lean server give them). */
+export interface RequestHeaders {
+  readonly authorization?: string | undefined;
+  readonly cookie?: string | undefined;
+}
+
 /**
  * The token hash of the session an observe carries — `Authorization: Bearer`,
  * else the `parley_session` cookie, else `?session=` — or `undefined` when
@@ -55,7 +60,7 @@ function sessionCookie(header: string | undefined): string | undefined {
  * chatserver never opens it): a made-up one only makes an entry the sweeper
  * finds unknown and drops.
  */
-export function observingSession(req: IncomingMessage, query: URLSearchParams): string | undefined {
+export function observingSession(req: { readonly headers: RequestHeaders }, query: URLSearchParams): string | undefined {
   const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
   const cookie = query.has('callback') ? undefined : sessionCookie(req.headers.cookie);
   const token = bearer ?? cookie ?? query.get('session') ?? undefined;
