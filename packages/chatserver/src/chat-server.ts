@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { ChatError, METRICS_PATH, ReplayGuard, registryKey, type Logger } from '@parley/protocol';
 import { CatchUp } from './catch-up.js';
 import { defaultAdvertiseUrl, type ChatServerConfig } from './config.js';
+import { AnswerCache } from './answer-cache.js';
 import { createHeartbeat, type Heartbeat } from './heartbeat.js';
 import { parseTarget, sendError, sendJson } from './http-util.js';
 import { createLeanServer, type LeanRequest, type LeanResponse, type LeanServer } from './lean-http.js';
@@ -96,11 +97,16 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     ...(options.webTimeoutMs === undefined ? {} : { timeoutMs: options.webTimeoutMs }),
   });
   const observers = new ObserverRegistry();
+  const answers = new AnswerCache();
   const rooms = new RoomDirectory({
     capacity: config.roomBuffer,
     web,
     log,
-    onAdvance: (buffer) => observers.wakeRoom(buffer.name),
+    onAdvance: (buffer) => {
+      // Answers of the old head are wrong now; then wake with fresh ones.
+      answers.invalidate(buffer.name);
+      observers.wakeRoom(buffer.name);
+    },
     ...(options.gapGraceMs === undefined ? {} : { gapGraceMs: options.gapGraceMs }),
   });
   const catchUp = new CatchUp({
@@ -126,6 +132,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
   const observeContext: ObserveContext = {
     rooms,
     observers,
+    answers,
     web,
     log,
     maxObservers: config.maxObservers,
@@ -180,7 +187,11 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
 
   function sweep(): void {
     const dropped = rooms.sweepIdle(idleRoomMs, (room) => observers.isObserved(room));
-    if (dropped > 0) log.info({ dropped, rooms: rooms.size }, 'idle rooms dropped');
+    if (dropped > 0) {
+      // A dropped room may come back at another head: forget every cached answer.
+      answers.clear();
+      log.info({ dropped, rooms: rooms.size }, 'idle rooms dropped');
+    }
   }
 
   async function shutdown(): Promise<void> {

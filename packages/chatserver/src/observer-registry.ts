@@ -6,19 +6,6 @@ export type ResolvedCursor = Map<RoomName, Seq>;
 /** Why a parked observe ends. */
 export type FinishReason = 'wake' | 'timeout' | 'closed' | 'shutdown';
 
-/**
- * One answer shared by every observer woken at the same cursor during one
- * wake-up: its JSON (a promise while it is fetched from the web tier) and,
- * once a JSON observer needed it, the complete raw HTTP answer.
- */
-export interface SharedAnswer {
-  json: string | Promise<string>;
-  raw?: Buffer;
-}
-
-/** Answers built during one wake-up, by cursor text. */
-export type SharedAnswers = Map<string, SharedAnswer>;
-
 /** A parked observe request, as the registry sees it. */
 export interface ParkedObserver {
   readonly cursor: ResolvedCursor;
@@ -29,7 +16,7 @@ export interface ParkedObserver {
    * the client closed). Safe to call more than once; only the first counts.
    * `shared` holds answers already built during the same wake-up, by cursor text.
    */
-  finish(reason: FinishReason, shared?: SharedAnswers): void;
+  finish(reason: FinishReason, shared?: Map<string, Promise<string>>): void;
 }
 
 /**
@@ -87,7 +74,7 @@ export class ObserverRegistry {
   wakeRoom(room: RoomName): void {
     const set = this.byRoom.get(room);
     if (set === undefined) return;
-    const shared: SharedAnswers = new Map();
+    const shared = new Map<string, Promise<string>>();
     for (const observer of [...set]) observer.finish('wake', shared);
   }
 

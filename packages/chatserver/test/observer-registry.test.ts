@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { ObserverRegistry, type FinishReason, type ParkedObserver, type SharedAnswers } from '../src/observer-registry.js';
+import { ObserverRegistry, type FinishReason, type ParkedObserver } from '../src/observer-registry.js';
 
 interface RecordingObserver extends ParkedObserver {
-  finishes: Array<{ reason: FinishReason; shared: SharedAnswers | undefined }>;
+  finishes: Array<{ reason: FinishReason; shared: Map<string, Promise<string>> | undefined }>;
 }
 
 function observer(registry: ObserverRegistry, cursor: Record<string, number>): RecordingObserver {
