@@ -89,8 +89,8 @@ function nofileLimit(): number {
   return Number(line?.split(/\s+/)[3] ?? 0);
 }
 
-async function startServers(dir: string): Promise<Map<TargetName, BenchServer>> {
-  const servers = new Map<TargetName, BenchServer>();
+/** Starts every target into `servers` (so a failure still stops those already started). */
+async function startServers(dir: string, servers: Map<TargetName, BenchServer>): Promise<void> {
   for (const target of targets) {
     const server =
       target === 'chatserver'
@@ -100,7 +100,6 @@ async function startServers(dir: string): Promise<Map<TargetName, BenchServer>> 
           : await startFloor(join(dir, 'floor'), SERVER_CORE);
     servers.set(target, server);
   }
-  return servers;
 }
 
 let channelCount = 0;
@@ -253,13 +252,14 @@ async function main(): Promise<void> {
   const runDir = join(REPO, '.run', `bench-${process.pid}`);
   const uptime = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
   log(`${scenario}: ${runs} run(s), open files limit ${limit}, load: ${uptime}`);
-  const servers = await startServers(runDir);
+  const servers = new Map<TargetName, BenchServer>();
   const stopAll = async (): Promise<void> => {
     await Promise.allSettled([...servers.values()].map((server) => server.stop()));
     rmSync(runDir, { recursive: true, force: true });
   };
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
+    await startServers(runDir, servers);
     const machine = { cpus: spawnSync('nproc', { encoding: 'utf8' }).stdout.trim(), node: process.version, loadBefore: uptime, nofile: limit };
     if (scenario === 'idle') {
       const observers = list(values.observers, [quick ? 1000 : 5000])[0] as number;

@@ -102,7 +102,9 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
   if (redis.pid !== undefined) spawn('taskset', ['-a', '-cp', String(otherCore), String(redis.pid)], { stdio: 'ignore' });
   const [port, internalPort] = [await findFreePort(), await findFreePort()];
   const secret = randomBytes(24).toString('hex');
-  const child = pinned(core, process.execPath, [join(REPO, 'packages/chatserver/dist/main.js')], join(dir, 'chatserver.log'), {
+  // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the chatserver under the bench.
+  const nodeArgs = (process.env.BENCH_CHATSERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  const child = pinned(core, process.execPath, [...nodeArgs, join(REPO, 'packages/chatserver/dist/main.js')], join(dir, 'chatserver.log'), {
     ...process.env,
     PARLEY_SECRET: secret,
     PARLEY_REDIS_URL: redis.url,
@@ -114,8 +116,14 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
     PARLEY_CHAT_MAX_OBSERVERS: '100000',
     PARLEY_LOG_LEVEL: 'warn',
   });
-  await waitForPort(port, 10_000);
-  await waitForPort(internalPort, 10_000);
+  try {
+    await waitForPort(port, 10_000);
+    await waitForPort(internalPort, 10_000);
+  } catch (error) {
+    await stopChild(child);
+    await redis.stop();
+    throw error;
+  }
   const notify = (events: ChatEvent[]): Promise<number> => {
     const body = JSON.stringify({ events });
     return post(internalPort, '/internal/notify', { 'content-type': 'application/json', ...signRequest(secret, { method: 'POST', path: '/internal/notify', body }) }, body);
@@ -192,7 +200,10 @@ export async function startNchan(dir: string, core: number): Promise<BenchServer
   writeFileSync(join(runDir, 'nginx.conf'), nchanConfig(runDir, port));
   const nginx = process.env.NGINX ?? '/usr/sbin/nginx';
   const child = pinned(core, nginx, ['-p', `${runDir}/`, '-c', join(runDir, 'nginx.conf'), '-e', join(runDir, 'error.log'), '-g', 'daemon off;'], join(runDir, 'nginx.out'));
-  await waitForPort(port, 10_000);
+  await waitForPort(port, 10_000).catch(async (error: unknown) => {
+    await stopChild(child);
+    throw error;
+  });
   const master = child.pid as number;
   const worker = Number(readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(' ')[0]);
   if (!Number.isInteger(worker) || worker <= 0) throw new Error('nginx has no worker process');
@@ -233,7 +244,10 @@ export async function startFloor(dir: string, core: number): Promise<BenchServer
   mkdirSync(dir, { recursive: true });
   const port = await findFreePort();
   const child = pinned(core, process.execPath, [join(REPO, 'bench/floor.mjs'), String(port)], join(dir, 'floor.log'));
-  await waitForPort(port, 10_000);
+  await waitForPort(port, 10_000).catch(async (error: unknown) => {
+    await stopChild(child);
+    throw error;
+  });
   // The floor has one channel: a new channel starts after what was published so far.
   let published = 0;
   return {
