@@ -35,6 +35,8 @@ interface CellResult {
   latencyMs: HistogramSummary;
   generatorCpuMs: number;
   errors: number;
+  /** Publishes that failed (e.g. timed out: the server could not keep up). */
+  publishErrors: number;
   windowMs: number;
 }
 
@@ -133,12 +135,13 @@ async function fanoutCell(server: BenchServer, observers: number, rate: number, 
   const start = performance.now();
   counting = true;
   const pending: Array<Promise<void>> = [];
+  let publishErrors = 0;
   for (let n = 1; n <= published; n++) {
     // Open loop: message n is due at (n - 1) / rate whatever the server does.
     const due = start + ((n - 1) * 1000) / rate;
     const pause = due - performance.now();
     if (pause > 0) await sleep(pause);
-    pending.push(channel.publish(n, TEXT));
+    pending.push(channel.publish(n, TEXT).catch(() => void publishErrors++));
   }
   await Promise.all(pending);
   const drainDeadline = performance.now() + GRACE_MS;
@@ -164,6 +167,7 @@ async function fanoutCell(server: BenchServer, observers: number, rate: number, 
     latencyMs: latency.summary(1000),
     generatorCpuMs: round((generator.user + generator.system) / 1000),
     errors: set.errors,
+    publishErrors,
     windowMs: round(windowMs),
   };
 }
@@ -268,6 +272,12 @@ async function main(): Promise<void> {
       const observers = list(values.observers, [quick ? 1000 : 5000])[0] as number;
       const results: IdleResult[] = [];
       for (let run = 1; run <= runs; run++) {
+        // Fresh processes each run: memory a server once grew to is not given back.
+        if (run > 1) {
+          await Promise.all([...servers.values()].map((server) => server.stop()));
+          servers.clear();
+          await startServers(join(runDir, `run${run}`), servers);
+        }
         for (const server of servers.values()) {
           const result = await idleCell(server, observers, run);
           log(`idle run ${run} ${server.name}: ${result.bytesPerObserve} B per parked observe`);
@@ -298,7 +308,7 @@ async function main(): Promise<void> {
           for (const server of servers.values()) {
             const result = await fanoutCell(server, observers, rate, durationS, run);
             log(
-              `run ${run} N=${observers} ${rate}/s ${server.name}: ${result.cpuMsPer1000} CPU-ms/1000, p50 ${round(result.latencyMs.p50, 1)} ms, p99 ${round(result.latencyMs.p99, 1)} ms, ${result.deliveries}/${result.expected} delivered, errors ${result.errors}, generator ${round(result.generatorCpuMs / result.windowMs * 100, 0)} %`,
+              `run ${run} N=${observers} ${rate}/s ${server.name}: ${result.cpuMsPer1000} CPU-ms/1000, p50 ${round(result.latencyMs.p50, 1)} ms, p99 ${round(result.latencyMs.p99, 1)} ms, ${result.deliveries}/${result.expected} delivered, errors ${result.errors}/${result.publishErrors}, generator ${round(result.generatorCpuMs / result.windowMs * 100, 0)} %`,
             );
             results.push(result);
           }
