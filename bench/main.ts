@@ -21,6 +21,7 @@ type TargetName = (typeof TARGETS)[number];
 const TEXT = 'The quick brown fox jumps over the lazy dog while the benchmark keeps counting every delivery; '.repeat(2).slice(0, 110);
 // Deliveries still missing this long after the last publish count as lost (reported).
 const GRACE_MS = 5000;
+const PUBLISH_ATTEMPTS = 3;
 
 interface CellResult {
   target: TargetName;
@@ -113,7 +114,9 @@ async function fanoutCell(server: BenchServer, observers: number, rate: number, 
   const latency = new Histogram();
   let deliveries = 0;
   let counting = false;
+  const published = Math.round(rate * durationS);
   const set = startObservers({
+    maxMessages: published,
     port: server.port,
     count: observers,
     dialect: channel.dialect,
@@ -129,23 +132,44 @@ async function fanoutCell(server: BenchServer, observers: number, rate: number, 
   while (set.started < observers && Date.now() < rampDeadline) await sleep(50);
   // Parked for sure: on a busy shared machine the server may still be reading the first requests.
   await sleep(values.warmup === undefined ? 1000 + observers / 2 : Number(values.warmup) * 1000);
-  const published = Math.round(rate * durationS);
   const cpuBefore = sampleProcess(server.pid)?.cpuSeconds ?? 0;
   const generatorBefore = process.cpuUsage();
   const start = performance.now();
   counting = true;
-  const pending: Array<Promise<void>> = [];
+  // One publish in flight at a time, in order, like the worker: what is due
+  // while a publish is in flight goes out together next (see BenchChannel).
+  // A reordered or lost notify would be a gap the chatserver holds events
+  // behind, so a failed publish is retried; every server's cursor drops the
+  // duplicates. Each message is stamped with its due time, so a slow publish
+  // counts in the latency (open loop).
   let publishErrors = 0;
+  const due: Array<{ n: number; at: number }> = [];
+  let publishing: Promise<void> | undefined;
+  const publishDue = async (): Promise<void> => {
+    while (due.length > 0) {
+      const batch = due.splice(0, due.length);
+      for (let attempt = 1; attempt <= PUBLISH_ATTEMPTS; attempt++) {
+        try {
+          await channel.publish(batch, TEXT);
+          break;
+        } catch {
+          publishErrors++;
+        }
+      }
+    }
+    publishing = undefined;
+  };
   for (let n = 1; n <= published; n++) {
     // Open loop: message n is due at (n - 1) / rate whatever the server does.
-    const due = start + ((n - 1) * 1000) / rate;
-    const pause = due - performance.now();
+    const dueAt = start + ((n - 1) * 1000) / rate;
+    const pause = dueAt - performance.now();
     if (pause > 0) await sleep(pause);
-    pending.push(channel.publish(n, TEXT).catch(() => void publishErrors++));
+    due.push({ n, at: performance.timeOrigin + dueAt });
+    publishing ??= publishDue();
   }
-  await Promise.all(pending);
+  while (publishing !== undefined) await publishing;
   const drainDeadline = performance.now() + GRACE_MS;
-  while (set.lowestReceived() < published && performance.now() < drainDeadline) await sleep(10);
+  while (set.fewestReceived() < published && performance.now() < drainDeadline) await sleep(10);
   const windowMs = performance.now() - start;
   const cpuAfter = sampleProcess(server.pid)?.cpuSeconds ?? 0;
   const generator = process.cpuUsage(generatorBefore);
@@ -176,7 +200,7 @@ async function idleCell(server: BenchServer, observers: number, run: number): Pr
   const channel = await server.channel(`i${process.pid}x${channelCount++}`);
   await sleep(500);
   const before = sampleProcess(server.pid)?.rssBytes ?? 0;
-  const set = startObservers({ port: server.port, count: observers, dialect: channel.dialect, initialCursor: channel.initialCursor, onDelivery: () => undefined });
+  const set = startObservers({ maxMessages: 0, port: server.port, count: observers, dialect: channel.dialect, initialCursor: channel.initialCursor, onDelivery: () => undefined });
   const rampDeadline = Date.now() + 30_000;
   while (set.started < observers && Date.now() < rampDeadline) await sleep(50);
   await sleep(2000 + observers / 5);

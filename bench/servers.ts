@@ -31,11 +31,19 @@ export interface BenchChannel {
   // The cursor type differs per server; the generator treats it as opaque.
   dialect: LongPollDialect<unknown>;
   initialCursor: unknown;
-  /** Publishes message `n` (1, 2, …) with text `text`, stamped now. */
-  publish(n: number, text: string): Promise<void>;
+  /**
+   * Publishes messages `n` (1, 2, …) with text `text`, each stamped with its
+   * `at` (ms, `performance.timeOrigin` clock), in order: the chatserver in one
+   * notify (as the worker batches what queued behind an in-flight POST), the
+   * others one POST per message (their publishers take one message), up to 4
+   * at once, so they may arrive out of order (the generator counts each once).
+   */
+  publish(messages: ReadonlyArray<{ n: number; at: number }>, text: string): Promise<void>;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+// A publish is retried after this (see main.ts); every server answers one in milliseconds when well.
+const PUBLISH_TIMEOUT_MS = 3000;
 
 function post(port: number, path: string, headers: Record<string, string>, body: string): Promise<number> {
   return new Promise((resolvePost, reject) => {
@@ -43,15 +51,15 @@ function post(port: number, path: string, headers: Record<string, string>, body:
       res.resume();
       res.on('end', () => (res.statusCode !== undefined && res.statusCode < 300 ? resolvePost(res.statusCode) : reject(new Error(`POST ${path}: ${res.statusCode}`))));
     });
-    req.setTimeout(10_000, () => req.destroy(new Error(`POST ${path}: timeout`)));
+    req.setTimeout(PUBLISH_TIMEOUT_MS, () => req.destroy(new Error(`POST ${path}: timeout`)));
     req.on('error', reject);
     req.end(body);
   });
 }
 
 /** The event every server carries: the same ~200 bytes of JSON everywhere. `n` is seq - 1 (seq 1 primes the chatserver's room). */
-function eventFor(room: string, n: number, text: string): ChatEvent {
-  return { room, seq: n + 1, at: performance.timeOrigin + performance.now(), id: `b${n}`, nickname: 'bench', type: 'message', text };
+function eventFor(room: string, n: number, text: string, at: number): ChatEvent {
+  return { room, seq: n + 1, at, id: `b${n}`, nickname: 'bench', type: 'message', text };
 }
 
 function messageOf(event: ChatEvent): DeliveredMessage {
@@ -147,7 +155,7 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
     pid: child.pid as number,
     port,
     async channel(room) {
-      await notify([eventFor(room, 0, 'primer')]);
+      await notify([eventFor(room, 0, 'primer', performance.timeOrigin + performance.now())]);
       const parse = parseCache((body) => {
         const answer = JSON.parse(body) as { events: ChatEvent[]; cursor: string };
         return { messages: answer.events.map(messageOf), next: Number(answer.cursor.slice(answer.cursor.indexOf(':') + 1)) };
@@ -159,8 +167,8 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
       return {
         dialect: dialect as LongPollDialect<unknown>,
         initialCursor: 1,
-        publish: async (n, text) => {
-          await notify([eventFor(room, n, text)]);
+        publish: async (messages, text) => {
+          await notify(messages.map(({ n, at }) => eventFor(room, n, text, at)));
         },
       };
     },
@@ -223,8 +231,16 @@ export async function startNchan(dir: string, core: number): Promise<BenchServer
     throw error;
   });
   const master = child.pid as number;
-  const worker = Number(readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(' ')[0]);
-  if (!Number.isInteger(worker) || worker <= 0) throw new Error('nginx has no worker process');
+  // The master may accept before its worker is forked: look for it a while.
+  let worker = 0;
+  for (let tries = 0; tries < 100 && !(worker > 0); tries++) {
+    worker = Number(readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(' ')[0]);
+    if (!(worker > 0)) await new Promise((done) => setTimeout(done, 50));
+  }
+  if (!(worker > 0)) {
+    await stopChild(child);
+    throw new Error('nginx has no worker process');
+  }
   return {
     name: 'nchan',
     pid: worker,
@@ -246,8 +262,9 @@ export async function startNchan(dir: string, core: number): Promise<BenchServer
       return {
         dialect: dialect as LongPollDialect<unknown>,
         initialCursor: undefined,
-        publish: async (n, text) => {
-          await post(port, `/pub/${id}`, { 'content-type': 'application/json' }, JSON.stringify(eventFor(id, n, text)));
+        publish: async (messages, text) => {
+          // Up to the agent's 4 sockets at once: one POST at a time could not keep up with 20/s on this busy machine.
+          await Promise.all(messages.map(({ n, at }) => post(port, `/pub/${id}`, { 'content-type': 'application/json' }, JSON.stringify(eventFor(id, n, text, at)))));
         },
       };
     },
@@ -285,9 +302,9 @@ export async function startFloor(dir: string, core: number): Promise<BenchServer
       return {
         dialect: dialect as LongPollDialect<unknown>,
         initialCursor: start,
-        publish: async (n, text) => {
-          published++;
-          await post(port, '/pub', { 'content-type': 'application/json' }, JSON.stringify(eventFor(id, n, text)));
+        publish: async (messages, text) => {
+          await Promise.all(messages.map(({ n, at }) => post(port, '/pub', { 'content-type': 'application/json' }, JSON.stringify(eventFor(id, n, text, at)))));
+          published += messages.length;
         },
       };
     },

@@ -49,6 +49,12 @@ export interface ObserversOptions<C> {
    * @default ceil(count / 10000)
    */
   sources?: number;
+  /**
+   * Highest message number expected: each observer keeps one byte per
+   * message, so messages that arrive out of order (a server whose publishes
+   * raced) still count once each.
+   */
+  maxMessages: number;
   /** Called for every message an observer receives for the first time. */
   onDelivery(message: DeliveredMessage, receivedAt: number): void;
 }
@@ -59,8 +65,8 @@ export interface Observers {
   readonly started: number;
   /** Non-2xx answers and connection errors. */
   readonly errors: number;
-  /** Lowest `n` every observer has received (0 before any). */
-  lowestReceived(): number;
+  /** The fewest distinct messages any observer has received. */
+  fewestReceived(): number;
   /** Closes every socket; nothing reconnects afterwards. */
   close(): void;
 }
@@ -80,7 +86,8 @@ const CONNECT_BATCH = 500;
 export function startObservers<C>(options: ObserversOptions<C>): Observers {
   const host = options.host ?? '127.0.0.1';
   const sources = options.sources ?? Math.ceil(options.count / 10_000);
-  const highest = new Float64Array(options.count);
+  const receivedCount = new Uint32Array(options.count);
+  const received = Array.from({ length: options.count }, () => new Uint8Array(options.maxMessages + 1));
   const sockets: Socket[] = [];
   let closed = false;
   let started = 0;
@@ -126,9 +133,11 @@ export function startObservers<C>(options: ObserversOptions<C>): Observers {
           const receivedAt = performance.timeOrigin + performance.now();
           const { messages, next } = options.dialect.answer({ status, head, body }, cursor);
           cursor = next;
+          const seen = received[index] as Uint8Array;
           for (const message of messages) {
-            if (message.n <= (highest[index] as number)) continue;
-            highest[index] = message.n;
+            if (message.n < 1 || message.n > options.maxMessages || seen[message.n] === 1) continue;
+            seen[message.n] = 1;
+            receivedCount[index] = (receivedCount[index] as number) + 1;
             options.onDelivery(message, receivedAt);
           }
         }
@@ -160,10 +169,10 @@ export function startObservers<C>(options: ObserversOptions<C>): Observers {
     get errors() {
       return errors;
     },
-    lowestReceived() {
-      let lowest = Number.POSITIVE_INFINITY;
-      for (const value of highest) if (value < lowest) lowest = value;
-      return options.count === 0 ? 0 : lowest;
+    fewestReceived() {
+      let fewest = Number.POSITIVE_INFINITY;
+      for (const value of receivedCount) if (value < fewest) fewest = value;
+      return options.count === 0 ? 0 : fewest;
     },
     close() {
       closed = true;
