@@ -25,6 +25,7 @@ const server = createServer((req, res) => {
     });
     return;
   }
+  if (req.url === '/count') return res.end(String(messages.length)); // where a new run starts
   const after = Number(new URL(req.url, 'http://x').searchParams.get('after') ?? 0);
   if (after < messages.length) return answer(res, after);
   const entry = { res, after };
