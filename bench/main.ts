@@ -331,10 +331,12 @@ async function main(): Promise<void> {
           // Targets interleaved per cell, so slow drifts of the machine's load hit all three alike.
           for (const server of servers.values()) {
             const result = await fanoutCell(server, observers, rate, durationS, run);
+            results.push(result);
+            // Written as it goes, so a failure late in a long run keeps what was measured.
+            writeFileSync(join(outDir, `${scenario}-${stamp}.partial.json`), JSON.stringify({ scenario, machine, durationS, results }, null, 2));
             log(
               `run ${run} N=${observers} ${rate}/s ${server.name}: ${result.cpuMsPer1000} CPU-ms/1000, p50 ${round(result.latencyMs.p50, 1)} ms, p99 ${round(result.latencyMs.p99, 1)} ms, ${result.deliveries}/${result.expected} delivered, errors ${result.errors}/${result.publishErrors}, generator ${round(result.generatorCpuMs / result.windowMs * 100, 0)} %`,
             );
-            results.push(result);
           }
         }
       }
