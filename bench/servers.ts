@@ -139,8 +139,8 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
     PARLEY_LOG_LEVEL: 'warn',
   });
   try {
-    await waitForPort(port, 10_000);
-    await waitForPort(internalPort, 10_000);
+    await waitForPort(port, 30_000);
+    await waitForPort(internalPort, 30_000);
   } catch (error) {
     await stopChild(child);
     await redis.stop();
@@ -234,7 +234,7 @@ export async function startNchan(dir: string, core: number): Promise<BenchServer
   writeFileSync(join(runDir, 'nginx.conf'), nchanConfig(runDir, port));
   const nginx = process.env.NGINX ?? '/usr/sbin/nginx';
   const child = pinned(core, nginx, ['-p', `${runDir}/`, '-c', join(runDir, 'nginx.conf'), '-e', join(runDir, 'error.log'), '-g', 'daemon off;'], join(runDir, 'nginx.out'));
-  await waitForPort(port, 10_000).catch(async (error: unknown) => {
+  await waitForPort(port, 30_000).catch(async (error: unknown) => {
     await stopChild(child);
     throw error;
   });
@@ -287,7 +287,7 @@ export async function startFloor(dir: string, core: number): Promise<BenchServer
   mkdirSync(dir, { recursive: true });
   const port = await findFreePort();
   const child = pinned(core, process.execPath, [join(REPO, 'bench/floor.mjs'), String(port)], join(dir, 'floor.log'));
-  await waitForPort(port, 10_000).catch(async (error: unknown) => {
+  await waitForPort(port, 30_000).catch(async (error: unknown) => {
     await stopChild(child);
     throw error;
   });
