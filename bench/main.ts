@@ -7,6 +7,7 @@
 // generator on the other (taskset). Quote the ratios: this machine is shared.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -291,7 +292,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
     await startServers(runDir, servers);
-    const machine = { cpus: spawnSync('nproc', { encoding: 'utf8' }).stdout.trim(), node: process.version, loadBefore: uptime, nofile: limit };
+    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, loadBefore: uptime, nofile: limit };
     if (scenario === 'idle') {
       const observers = list(values.observers, [quick ? 1000 : 5000])[0] as number;
       const results: IdleResult[] = [];
