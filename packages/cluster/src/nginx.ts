@@ -35,11 +35,16 @@ export interface NginxConfigOptions {
   templatePath?: string;
 }
 
-function upstreamLines(ports: readonly number[], what: string): string {
+function upstreamLines(ports: readonly number[], what: string, backupAfterFirst = false): string {
   if (ports.length === 0) throw new Error(`nginx needs at least one ${what} port`);
   // max_fails=1 + fail_timeout=2s: a dead process is skipped for 2 s after one
   // connection error, short enough that a restarted one is back quickly.
-  return ports.map((port) => `server 127.0.0.1:${port} max_fails=1 fail_timeout=2s;`).join('\n        ');
+  return ports
+    .map((port, index) => {
+      const backup = backupAfterFirst && index > 0 ? ' backup' : '';
+      return `server 127.0.0.1:${port} max_fails=1 fail_timeout=2s${backup};`;
+    })
+    .join('\n        ');
 }
 
 function defaultUserDirective(): string {
@@ -55,6 +60,8 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
     PUBLIC_HOST: options.publicHost ?? '127.0.0.1',
     PUBLIC_PORT: String(options.publicPort),
     WEB_UPSTREAMS: upstreamLines(options.webPorts, 'web'),
+    // Says go to one web process, the others standing by (see the template).
+    SAY_UPSTREAMS: upstreamLines(options.webPorts, 'web', true),
     CHAT_UPSTREAMS: upstreamLines(options.chatPorts, 'chatserver'),
     WORKER_PROCESSES: String(options.workerProcesses ?? 1),
     WORKER_CONNECTIONS: String(options.workerConnections ?? 4096),

@@ -118,6 +118,55 @@ describe('nginx configuration', () => {
     }
   });
 
+  it('sends every say to one web process and the rest to all, the next one taking says when the first is down', async function () {
+    this.timeout(20_000);
+    // Two upstreams that name themselves; a free port with no listener plays a dead first web.
+    const named = (name: string): Server =>
+      createServer((req, res) => {
+        req.resume();
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(name);
+      });
+    const first = named('first');
+    const second = named('second');
+    const listen = async (server: Server): Promise<number> => {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return (server.address() as AddressInfo).port;
+    };
+    const [firstPort, secondPort] = [await listen(first), await listen(second)];
+    const post = async (url: string): Promise<string> => {
+      const response = await fetch(url, { method: 'POST', body: '{}', signal: AbortSignal.timeout(5000) });
+      expect(response.status, url).to.equal(200);
+      return response.text();
+    };
+    const answersOf = async (base: string, path: string, count: number): Promise<string[]> => {
+      const answers: string[] = [];
+      for (let i = 0; i < count; i++) answers.push(await post(`${base}${path}`));
+      return answers.sort();
+    };
+    let nginx = await startNginx({ runDir, webPorts: [firstPort, secondPort], chatPorts: [firstPort] });
+    try {
+      expect(await answersOf(nginx.url, '/api/rooms/lobby/say', 6)).to.deep.equal(Array(6).fill('first'));
+      // Everything else is round robin over both.
+      expect(new Set(await answersOf(nginx.url, '/api/rooms/lobby/enter', 6))).to.deep.equal(new Set(['first', 'second']));
+      await nginx.stop();
+
+      await new Promise<void>((resolve) => first.close(() => resolve()));
+      nginx = await startNginx({ runDir, webPorts: [firstPort, secondPort], chatPorts: [secondPort] });
+      expect(await answersOf(nginx.url, '/api/rooms/lobby/say', 4)).to.deep.equal(Array(4).fill('second'));
+    } finally {
+      await nginx.stop();
+      if (first.listening) await new Promise<void>((resolve) => first.close(() => resolve()));
+      await new Promise<void>((resolve) => second.close(() => resolve()));
+    }
+  });
+
+  it('routes says to one web process in the docker config too', () => {
+    const docker = readFileSync(join(REPO_ROOT, 'nginx', 'docker.conf'), 'utf8');
+    expect(docker).to.match(/upstream parley_say \{\s*server web-1:3000 [^;]*;\s*server web-2:3000 [^;]* backup;/);
+    expect(docker).to.match(/location ~ \^\/api\/rooms\/\[\^\/\]\+\/say\$ \{\s*proxy_pass http:\/\/parley_say;/);
+  });
+
   it('keeps /metrics out of the docker config too', () => {
     const docker = readFileSync(join(REPO_ROOT, 'nginx', 'docker.conf'), 'utf8');
     expect(docker).to.match(/location = \/metrics \{\s*default_type application\/json;\s*return 404 /);
