@@ -9,6 +9,12 @@ import { DeliveryTracker, type DeliveryCounts } from './accounting.js';
 import { Histogram, type HistogramSummary } from './histogram.js';
 import { readClusterProcesses, sampleAll, usageBetween, type ProcessUsage } from './proc-stats.js';
 
+/** The `code` of a `{"error":{"code"}}` answer body, if it is one. */
+function errorCode(json: unknown): string | undefined {
+  const code = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /** A snapshot for the progress bar, taken every `PROGRESS_INTERVAL_MS`. */
 export interface LoadTestProgress {
   phase: 'setup' | 'warmup' | 'saying' | 'draining';
@@ -37,6 +43,8 @@ export interface LoadTestReport {
     errors: number;
     /** Not sent because too many were already in flight (the web tier could not keep up). */
     shed: number;
+    /** Says answered 409 `not_in_room` (the sayer was swept from presence), entered again and retried. */
+    reentered: number;
     /** Scheduled send time → 2xx answer, so a slow server cannot hide queueing (open loop). */
     latencyMs: HistogramSummary;
     achievedPerSecond: number;
@@ -145,6 +153,7 @@ export async function runLoadTest(options: LoadTestOptions, hooks: LoadTestHooks
   let acknowledged = 0;
   let sayErrors = 0;
   let shed = 0;
+  let reentered = 0;
   let inFlight = 0;
   let observeAnswers = 0;
   let observeErrors = 0;
@@ -279,7 +288,19 @@ export async function runLoadTest(options: LoadTestOptions, hooks: LoadTestHooks
       const session = roomSpeakers[Math.floor(number / options.rooms) % roomSpeakers.length] as string;
       inFlight += 1;
       sent += 1;
-      const pending = post(`/api/rooms/${room}/say`, session, { text: sayText(number, options.textBytes), clientId: `lt-${runId}-${number}` })
+      const body = { text: sayText(number, options.textBytes), clientId: `lt-${runId}-${number}` };
+      const pending = post(`/api/rooms/${room}/say`, session, body)
+        .then(async (answer) => {
+          // Presence is observing: a sayer that never observes is swept out of
+          // its room after the presence timeout (2 min by default), as a real
+          // client would be. Enter again, and retry with the same clientId.
+          if (answer.status === 409 && errorCode(answer.json) === 'not_in_room') {
+            reentered += 1;
+            await post(`/api/rooms/${room}/enter`, session, {});
+            return post(`/api/rooms/${room}/say`, session, body);
+          }
+          return answer;
+        })
         .then((answer) => {
           const event = (answer.json as { event?: ChatEvent } | undefined)?.event;
           if (answer.status !== 201 || !event || typeof event.seq !== 'number') {
@@ -343,6 +364,7 @@ export async function runLoadTest(options: LoadTestOptions, hooks: LoadTestHooks
         acknowledged,
         errors: sayErrors,
         shed,
+        reentered,
         latencyMs: sayLatency.summary(1000),
         achievedPerSecond: round(acknowledged / options.duration),
       },

@@ -17,7 +17,7 @@ export function formatMarkdown(report: LoadTestReport): string {
   const rows: Array<[string, string]> = [
     ['target', `${report.base} (run ${report.runId}, ${report.startedAt})`],
     ['load', `${options.observers} observers over ${options.rooms} rooms, ${options.rate} says/s for ${options.duration} s, ${options.textBytes}-byte texts`],
-    ['says acknowledged / scheduled', `${says.acknowledged} / ${says.scheduled} (errors ${says.errors}, shed ${says.shed}, ${says.achievedPerSecond}/s)`],
+    ['says acknowledged / scheduled', `${says.acknowledged} / ${says.scheduled} (errors ${says.errors}, shed ${says.shed}, re-entered ${says.reentered}, ${says.achievedPerSecond}/s)`],
     ['say latency p50 / p90 / p99 / max (ms)', percentiles(says.latencyMs)],
     ['say→deliver p50 / p90 / p99 / max (ms)', percentiles(deliveries.latencyMs)],
     ['deliveries / expected', `${deliveries.acknowledgedDeliveries} / ${deliveries.expectedDeliveries} (all receipts ${deliveries.deliveries})`],

@@ -48,3 +48,31 @@ describe('load test against a real cluster', function () {
     expect(report.phasesMs.draining).to.be.below(4000);
   });
 });
+
+describe('load test: sayers swept from presence', function () {
+  this.timeout(40_000);
+  // Presence is observing; the generator's sayers never observe, so with a 1 s
+  // timeout the sweeper takes them out of their rooms while they still say.
+  const fixture = useCluster({ env: { PARLEY_PRESENCE_TIMEOUT_MS: '1000', PARLEY_PRESENCE_SWEEP_MS: '200' } });
+
+  it('enters again after a 409 not_in_room and retries with the same clientId, losing nothing', async () => {
+    const { cluster } = fixture;
+    const options = parseLoadTestArgs([
+      '--base', cluster.publicUrl,
+      '--observers', '4',
+      '--rooms', '1',
+      '--rate', '5',
+      '--duration', '4',
+      '--grace', '5',
+      '--warmup', '1.5',
+      '--cluster', join(cluster.runDir, 'cluster.json'),
+    ]);
+    const report = await runLoadTest(options);
+
+    expect(report.says.reentered).to.be.above(0);
+    expect(report.says.errors).to.equal(0);
+    expect(report.says.acknowledged).to.equal(20);
+    expect(report.deliveries).to.deep.include({ lost: 0, duplicated: 0, reordered: 0, completeObservers: 4 });
+    expect(report.deliveries.acknowledgedDeliveries).to.equal(20 * 4);
+  });
+});
