@@ -14,9 +14,12 @@ import { STATUS_CODES } from 'node:http';
  * observer woken at the same cursor (`endPrebuilt`).
  *
  * Supported: HTTP/1.0 and 1.1, keep-alive (1.1 by default, 1.0 when asked),
- * pipelined requests (answered in order), `Connection: close`. Request bodies
- * with `Content-Length` are read and discarded; chunked request bodies get 400
- * and the connection is closed. Requests whose head exceeds 16 KiB get 431.
+ * pipelined requests (answered in order), `Connection: close`, bare-LF line
+ * ends. Every route is a GET: a request with a body (`Content-Length` > 0)
+ * gets 413, a chunked one or a malformed one 400, one whose head exceeds
+ * 16 KiB 431; each closes the connection, and nothing after it is read.
+ * Unanswered bytes are bounded (64 KiB), and a client that does not read its
+ * answers is not read from until they drain.
  */
 
 /** A parsed request: method, target and headers (names lower-cased; repeated headers keep the last). */
@@ -40,6 +43,8 @@ export interface AnswerSink {
 export interface LeanServerOptions {
   /** Idle keep-alive connections are closed after this long. @default 65000 */
   keepAliveTimeoutMs?: number;
+  /** A connection closing after its last answer is cut this long after it, read or not. @default 5000 */
+  closeLingerMs?: number;
 }
 
 /** A running lean server: the `net.Server` plus the connection controls `stopServer` needs. */
@@ -55,12 +60,29 @@ export interface LeanServer {
 const MAX_HEAD_BYTES = 16 * 1024;
 // Pipelined requests waiting behind a parked one: a real client sends one at a time.
 const MAX_BUFFERED_BYTES = 64 * 1024;
+// Answers queued for a client that does not read them: past this, stop reading its requests.
+const MAX_QUEUED_WRITE_BYTES = 64 * 1024;
 // A connection that started a request head must finish it within this (slowloris).
 const HEAD_TIMEOUT_MS = 60_000;
 // Idle and head timeouts are checked this often, by one timer for all
 // connections: re-arming a socket timeout on every request and answer cost
 // more than the rest of the connection's bookkeeping.
 const TIMEOUT_SWEEP_MS = 1000;
+
+/** A request refused before any handler saw it; the connection closes after the answer. */
+interface Refusal {
+  status: number;
+  code: 'invalid_request' | 'payload_too_large';
+  message: string;
+}
+const BAD_REQUEST: Refusal = { status: 400, code: 'invalid_request', message: 'malformed HTTP request' };
+// No code of the protocol's table is 431; the closest is the malformed-request one.
+const HEAD_TOO_LARGE: Refusal = { status: 431, code: 'invalid_request', message: 'request head over 16 KiB' };
+const BODY_REFUSED: Refusal = { status: 413, code: 'payload_too_large', message: 'this server takes GET requests without a body' };
+// The security and caching headers of every chatserver answer (as JSON_HEADERS of http-util.ts).
+const REFUSAL_HEADERS =
+  'content-type: application/json; charset=utf-8\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\n' +
+  'referrer-policy: same-origin\r\nx-frame-options: DENY\r\n';
 
 let dateText = new Date().toUTCString();
 let dateTimer: NodeJS.Timeout | undefined;
@@ -104,6 +126,10 @@ export class LeanResponse implements AnswerSink {
   constructor(
     private readonly connection: Connection,
     keepAlive: boolean,
+    /** An HTTP/1.0 client keeps the connection only when the answer says so. */
+    private readonly http10 = false,
+    /** HEAD: the answer's head only, or the next answer on the connection would be misread. */
+    private readonly headOnly = false,
   ) {
     this.closeOnEnd = !keepAlive;
   }
@@ -132,9 +158,9 @@ export class LeanResponse implements AnswerSink {
     if (this.sent) return;
     this.sent = true;
     const bodyBytes = Buffer.byteLength(body);
-    const connectionHeader = this.closeOnEnd ? 'connection: close\r\n' : '';
+    const connectionHeader = this.closeOnEnd ? 'connection: close\r\n' : this.http10 ? 'connection: keep-alive\r\n' : '';
     this.connection.finish(
-      `${statusLine(this.status)}date: ${httpDate()}\r\n${this.headerText}${connectionHeader}content-length: ${bodyBytes}\r\n\r\n${body}`,
+      `${statusLine(this.status)}date: ${httpDate()}\r\n${this.headerText}${connectionHeader}content-length: ${bodyBytes}\r\n\r\n${this.headOnly ? '' : body}`,
       this.closeOnEnd,
     );
   }
@@ -142,10 +168,11 @@ export class LeanResponse implements AnswerSink {
   /**
    * Writes a complete answer built by `prebuiltAnswer` (one Buffer shared by
    * many connections). Returns false, writing nothing, when this connection
-   * is to close after the answer and so needs its own `Connection` header.
+   * is to close after the answer or is HTTP/1.0 (either needs its own
+   * `Connection` header), or the request was HEAD (no body).
    */
   endPrebuilt(raw: Buffer): boolean {
-    if (this.sent || this.closeOnEnd) return false;
+    if (this.sent || this.closeOnEnd || this.http10 || this.headOnly) return false;
     this.sent = true;
     this.connection.finish(raw, false);
     return true;
@@ -171,11 +198,19 @@ export class LeanResponse implements AnswerSink {
 
 /** @internal one client connection and its request loop. */
 class Connection {
+  /** Received bytes; those before `offset` are parsed already. */
   private buffer = '';
-  private skipBody = 0;
+  private offset = 0;
+  /** No head terminator starts before this index of `buffer` (so a trickled head is not rescanned). */
+  private scanned = 0;
   private current: LeanResponse | undefined;
   private closing = false;
-  /** When the connection last became idle (answered) or started a request head. */
+  /** Reading is paused: pipelined requests wait for a later turn, or the client does not read its answers. */
+  private paused = false;
+  private awaitingDrain = false;
+  /** Inside the dispatch loop: an answer given at once lets the loop go on. */
+  private dispatching = false;
+  /** When the connection last became idle (answered), started a request head, or began closing. */
   private since = Date.now();
 
   constructor(
@@ -194,89 +229,156 @@ class Connection {
   }
 
   get idle(): boolean {
-    return this.current === undefined && this.buffer === '';
+    return this.current === undefined && this.offset === this.buffer.length;
   }
 
-  /** Destroys the connection when idle past the keep-alive timeout or stuck in a request head. */
-  checkTimeouts(now: number, keepAliveTimeoutMs: number): void {
+  /** Destroys the connection when idle past the keep-alive timeout, stuck in a request head, or done closing. */
+  checkTimeouts(now: number, keepAliveTimeoutMs: number, closeLingerMs: number): void {
+    if (this.closing) {
+      // The last answer had this long to reach the client (which may never close its side).
+      if (now - this.since > closeLingerMs) this.socket.destroy();
+      return;
+    }
     if (this.current !== undefined) return;
-    const limit = this.buffer === '' ? keepAliveTimeoutMs : HEAD_TIMEOUT_MS;
+    const limit = this.offset === this.buffer.length ? keepAliveTimeoutMs : HEAD_TIMEOUT_MS;
     if (now - this.since > limit) this.close();
   }
 
   private onData(chunk: string): void {
-    if (this.skipBody > 0) {
-      const skipped = Math.min(this.skipBody, chunk.length);
-      this.skipBody -= skipped;
-      chunk = chunk.slice(skipped);
+    // Past a rejection or a last answer nothing more is answered: read and drop
+    // (reading on lets the client see the answer rather than a reset).
+    if (this.closing) return;
+    if (this.offset === this.buffer.length) {
+      if (this.current === undefined) this.since = Date.now();
+      this.buffer = chunk;
+      this.offset = 0;
+      this.scanned = 0;
+    } else {
+      // Drop the parsed part so the buffer holds only what is unanswered.
+      this.buffer = this.buffer.slice(this.offset) + chunk;
+      this.scanned -= this.offset;
+      this.offset = 0;
     }
-    if (this.buffer === '' && this.current === undefined) this.since = Date.now();
-    this.buffer = this.buffer === '' ? chunk : this.buffer + chunk;
-    if (this.current === undefined) this.next();
-    else if (this.buffer.length > MAX_BUFFERED_BYTES) this.socket.destroy();
-  }
-
-  /** Parses and dispatches the next complete request in the buffer, if any. */
-  private next(): void {
-    if (this.current !== undefined || this.closing || this.buffer === '' || this.skipBody > 0) return;
-    const headEnd = this.buffer.indexOf('\r\n\r\n');
-    if (headEnd < 0) {
-      // Else a request started: it must complete within the head timeout.
-      if (this.buffer.length > MAX_HEAD_BYTES) this.reject(431);
+    // Whatever is in progress, unanswered bytes are bounded: a real client sends one request at a time.
+    if (this.buffer.length > MAX_BUFFERED_BYTES) {
+      this.socket.destroy();
       return;
     }
-    if (headEnd > MAX_HEAD_BYTES) return this.reject(431);
-    const head = this.buffer.slice(0, headEnd);
-    this.buffer = this.buffer.slice(headEnd + 4);
-    const lineEnd = head.indexOf('\r\n');
-    const requestLine = lineEnd < 0 ? head : head.slice(0, lineEnd);
-    const match = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/.exec(requestLine);
-    if (match === null) return this.reject(400);
-    const headers: Record<string, string> = {};
-    if (lineEnd >= 0) {
-      for (const line of head.slice(lineEnd + 2).split('\r\n')) {
-        const colon = line.indexOf(':');
-        if (colon <= 0) return this.reject(400);
-        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-    }
-    if (headers['transfer-encoding'] !== undefined) return this.reject(400);
-    const length = headers['content-length'];
-    if (length !== undefined) {
-      if (!/^\d+$/.test(length)) return this.reject(400);
-      const bytes = Number(length);
-      const inBuffer = Math.min(bytes, this.buffer.length);
-      this.buffer = this.buffer.slice(inBuffer);
-      this.skipBody = bytes - inBuffer;
-    }
-    const connectionHeader = headers.connection?.toLowerCase();
-    const keepAlive = match[3] === '1' ? connectionHeader !== 'close' : connectionHeader === 'keep-alive';
-    const response = new LeanResponse(this, keepAlive);
-    this.current = response;
-    this.handler({ method: match[1] as string, url: match[2] as string, headers }, response);
+    this.next();
   }
 
-  private reject(status: number): void {
+  /** Parses and dispatches complete requests in the buffer while each is answered at once. */
+  private next(): void {
+    this.dispatching = true;
+    try {
+      while (this.current === undefined && !this.closing && !this.socket.destroyed) {
+        if (this.socket.writableLength > MAX_QUEUED_WRITE_BYTES) return this.pauseUntilDrained();
+        if (!this.dispatchOne()) break;
+      }
+    } finally {
+      this.dispatching = false;
+    }
+    if (this.paused && !this.awaitingDrain && !this.closing && this.socket.writableLength <= MAX_QUEUED_WRITE_BYTES) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private pauseUntilDrained(): void {
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    if (this.awaitingDrain) return;
+    this.awaitingDrain = true;
+    this.socket.once('drain', () => {
+      this.awaitingDrain = false;
+      this.next();
+    });
+  }
+
+  /** Parses one request and hands it to the handler; false when no complete request head is buffered. */
+  private dispatchOne(): boolean {
+    const buffer = this.buffer;
+    if (this.offset === buffer.length) return false;
+    const from = Math.max(this.offset, this.scanned);
+    // Bare-LF line ends are accepted too (RFC 9112 §2.2 allows it).
+    const crlfEnd = buffer.indexOf('\r\n\r\n', from);
+    const lfEnd = buffer.indexOf('\n\n', from);
+    let headEnd: number;
+    let bodyStart: number;
+    if (lfEnd >= 0 && (crlfEnd < 0 || lfEnd < crlfEnd + 1)) {
+      headEnd = lfEnd;
+      bodyStart = lfEnd + 2;
+    } else if (crlfEnd >= 0) {
+      headEnd = crlfEnd;
+      bodyStart = crlfEnd + 4;
+    } else {
+      // Else a request started: it must complete within the head timeout.
+      if (buffer.length - this.offset > MAX_HEAD_BYTES) this.reject(HEAD_TOO_LARGE);
+      this.scanned = Math.max(this.offset, buffer.length - 3);
+      return false;
+    }
+    if (headEnd - this.offset > MAX_HEAD_BYTES) {
+      this.reject(HEAD_TOO_LARGE);
+      return false;
+    }
+    const lines = buffer.slice(this.offset, headEnd).split('\n');
+    this.offset = bodyStart;
+    this.scanned = bodyStart;
+    const request = parseHead(lines);
+    if (typeof request === 'number') {
+      this.reject(request === 413 ? BODY_REFUSED : BAD_REQUEST);
+      return false;
+    }
+    const response = new LeanResponse(this, request.keepAlive, request.http10, request.method === 'HEAD');
+    this.current = response;
+    this.handler(request, response);
+    return true;
+  }
+
+  private reject(refusal: Refusal): void {
+    const body = JSON.stringify({ error: { code: refusal.code, message: refusal.message } });
+    this.current = undefined;
+    this.beginClosing(
+      `${statusLine(refusal.status)}date: ${httpDate()}\r\n${REFUSAL_HEADERS}connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+
+  private beginClosing(last: string | Buffer): void {
     this.closing = true;
-    const body = JSON.stringify({ error: { code: 'bad_request', message: STATUS_CODES[status] ?? 'bad request' } });
-    this.socket.end(`${statusLine(status)}content-type: application/json; charset=utf-8\r\nconnection: close\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    this.since = Date.now();
+    this.buffer = '';
+    this.offset = 0;
+    if (this.paused) {
+      // Keep reading so the client's extra bytes are drained, not answered with a reset.
+      this.paused = false;
+      this.socket.resume();
+    }
+    if (typeof last === 'string') this.socket.end(last, 'utf8');
+    else this.socket.end(last);
   }
 
   /** @internal writes the current answer and moves on to the next request. */
   finish(raw: string | Buffer, close: boolean): void {
     if (this.socket.destroyed) return;
     this.current = undefined;
-    if (close) {
-      this.closing = true;
-      if (typeof raw === 'string') this.socket.end(raw, 'utf8');
-      else this.socket.end(raw);
-      return;
-    }
+    if (close) return this.beginClosing(raw);
     if (typeof raw === 'string') this.socket.write(raw, 'utf8');
     else this.socket.write(raw);
     this.since = Date.now();
-    // A pipelined request may be waiting; answer it on a later turn, never re-entrantly.
-    if (this.buffer !== '') setImmediate(() => this.next());
+    if (this.dispatching) return;
+    if (this.offset !== this.buffer.length) {
+      // A pipelined request may be waiting; answer it on a later turn, never
+      // re-entrantly, and read no more until then.
+      if (!this.paused) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      setImmediate(() => this.next());
+    } else if (this.socket.writableLength > MAX_QUEUED_WRITE_BYTES) {
+      this.pauseUntilDrained();
+    }
   }
 
   close(): void {
@@ -285,9 +387,47 @@ class Connection {
   }
 }
 
+interface ParsedRequest extends LeanRequest {
+  readonly keepAlive: boolean;
+  readonly http10: boolean;
+}
+
+/** The request of a head split into lines (a trailing CR on each is dropped), else the status to refuse it with. */
+function parseHead(lines: string[]): ParsedRequest | 400 | 413 {
+  const requestLine = withoutCr(lines[0] as string);
+  const match = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/.exec(requestLine);
+  if (match === null) return 400;
+  const headers: Record<string, string> = {};
+  for (let index = 1; index < lines.length; index++) {
+    const line = withoutCr(lines[index] as string);
+    const colon = line.indexOf(':');
+    if (colon <= 0) return 400;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    // Two lengths are a request-smuggling attempt or a broken client (RFC 9112 §6.3).
+    if (name === 'content-length' && headers[name] !== undefined) return 400;
+    headers[name] = line.slice(colon + 1).trim();
+  }
+  if (headers['transfer-encoding'] !== undefined) return 400;
+  const length = headers['content-length'];
+  if (length !== undefined) {
+    if (!/^\d+$/.test(length)) return 400;
+    // Every public route is a GET: a body is refused, not read (a trickled body would hold the connection).
+    if (Number(length) > 0) return 413;
+  }
+  const connectionHeader = headers.connection?.toLowerCase();
+  const http10 = match[3] === '0';
+  const keepAlive = http10 ? connectionHeader === 'keep-alive' : connectionHeader !== 'close';
+  return { method: match[1] as string, url: match[2] as string, headers, keepAlive, http10 };
+}
+
+function withoutCr(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
+}
+
 /** Starts nothing: `server.listen()` does. `handler` must answer every request exactly once. */
 export function createLeanServer(handler: (request: LeanRequest, response: LeanResponse) => void, options: LeanServerOptions = {}): LeanServer {
   const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 65_000;
+  const closeLingerMs = options.closeLingerMs ?? 5000;
   const connections = new Set<Connection>();
   const server = createServer({ noDelay: true }, (socket) => {
     const connection = new Connection(socket, handler);
@@ -298,7 +438,7 @@ export function createLeanServer(handler: (request: LeanRequest, response: LeanR
   server.on('listening', () => {
     sweep = setInterval(() => {
       const now = Date.now();
-      for (const connection of connections) connection.checkTimeouts(now, keepAliveTimeoutMs);
+      for (const connection of connections) connection.checkTimeouts(now, keepAliveTimeoutMs, closeLingerMs);
     }, TIMEOUT_SWEEP_MS);
     sweep.unref();
     if (dateUsers++ === 0) {
