@@ -71,6 +71,8 @@ export interface ChatServerStats {
   parkedObservers: number;
   /** Rooms held in memory. */
   rooms: number;
+  /** Bytes of observe answers cached for sharing (bounded, see AnswerCache). */
+  cachedAnswerBytes: number;
 }
 
 const HEALTH_BODY = JSON.stringify({ ok: true, role: 'chatserver' });
@@ -233,7 +235,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
       return closed;
     },
     stats() {
-      return { parkedObservers: observers.count, rooms: rooms.size };
+      return { parkedObservers: observers.count, rooms: rooms.size, cachedAnswerBytes: answers.bytes };
     },
   };
 }

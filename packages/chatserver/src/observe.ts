@@ -82,10 +82,9 @@ function replierFor(res: AnswerSink, callback: string | undefined, ctx: ObserveC
         if (isLean(res) && !ctx.isClosing() && !res.headersSent) {
           const date = httpDate();
           if (cached.raw === undefined || cached.rawDate !== date) {
-            cached.raw = prebuiltAnswer(JSON_HEADERS, cached.json);
-            cached.rawDate = date;
+            ctx.answers.setRaw(cached, prebuiltAnswer(JSON_HEADERS, cached.json), date);
           }
-          if (res.endPrebuilt(cached.raw)) return;
+          if (res.endPrebuilt(cached.raw as Buffer)) return;
         }
         sendJson(res, 200, cached.json, extra());
       },
@@ -137,9 +136,10 @@ export async function handleObserve(
     if (res.destroyed) return;
     const cursorText = formatCursor(resolved);
     if (hasEventsAfter(resolved, ctx.rooms)) {
-      const cached = cachedAnswer(resolved, cursorText, ctx);
+      // Any cursor may be asked for here, so a new answer is not cached (see cachedAnswer).
+      const cached = ctx.answers.get(cursorText);
       if (cached !== undefined) reply.answerShared(cached);
-      else reply.answer(await buildAnswer(resolved, ctx.rooms, ctx.web, ctx.metrics));
+      else reply.answer(buildAnswerNow(resolved, ctx.rooms, ctx.metrics) ?? (await buildAnswer(resolved, ctx.rooms, ctx.web, ctx.metrics)));
       return;
     }
     if (waitSeconds === 0 || ctx.isClosing()) {
@@ -166,9 +166,14 @@ export async function handleObserve(
 }
 
 /**
- * The answer for `cursor` from the cache, else built from the rooms' buffers
- * and cached; `undefined` when a buffer does not reach back to the cursor
- * (the web tier must be asked; such answers are not cached).
+ * The answer for a woken observer's `cursor` from the cache, else built from
+ * the rooms' buffers and cached; `undefined` when a buffer does not reach back
+ * to the cursor (the web tier must be asked; such answers are not cached).
+ *
+ * Only answers built while waking parked observers are cached: their cursor
+ * was the head until the advance, so every observer parked there and every
+ * client coming back with its last answer's cursor shares them. An answer to
+ * an arbitrary older cursor (any client may ask for one) is seldom reused.
  */
 function cachedAnswer(cursor: ResolvedCursor, cursorText: string, ctx: ObserveContext): CachedAnswer | undefined {
   const cached = ctx.answers.get(cursorText);

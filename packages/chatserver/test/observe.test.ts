@@ -40,6 +40,28 @@ describe('observe', () => {
     expect(result.headers.get('x-frame-options')).to.equal('DENY');
   });
 
+  it('caches the answer shared by woken observers, not answers to cursors behind the head', async () => {
+    // Notified, so the buffers hold every event and any answer could be cached.
+    expect(await fixture.notify([...fixture.web.addMessages('lobby', 5), ...fixture.web.addMessages('dev', 5)])).to.equal(204);
+    // Anyone may ask for any older cursor: those answers are built, given and dropped.
+    for (let lobbySeq = 0; lobbySeq < 5; lobbySeq++) {
+      const result = await get(fixture.observeUrl(`rooms=lobby:${lobbySeq},dev:${4 - lobbySeq}&wait=0`));
+      expect(JSON.parse(result.text).cursor).to.equal('lobby:5,dev:5');
+    }
+    expect(fixture.chat.stats().cachedAnswerBytes).to.equal(0);
+    const first = get(fixture.observeUrl('rooms=lobby:5&wait=10'));
+    const second = get(fixture.observeUrl('rooms=lobby:5&wait=10'));
+    await fixture.waitForParked(2);
+    const added = fixture.web.addMessages('lobby', 1);
+    expect(await fixture.notify(added)).to.equal(204);
+    const expected = { events: added, cursor: 'lobby:6' };
+    expect(JSON.parse((await first).text)).to.deep.equal(expected);
+    expect(JSON.parse((await second).text)).to.deep.equal(expected);
+    expect(fixture.chat.stats().cachedAnswerBytes).to.be.above(0);
+    // A client coming back late with the woken cursor gets the same shared answer.
+    expect(JSON.parse((await get(fixture.observeUrl('rooms=lobby:5&wait=0'))).text)).to.deep.equal(expected);
+  });
+
   it('leaves observers of other rooms parked', async () => {
     const lobby = get(fixture.observeUrl('rooms=lobby:0&wait=10'));
     void get(fixture.observeUrl('rooms=dev:0&wait=10')).catch(() => undefined);
