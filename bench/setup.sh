@@ -10,6 +10,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 say() { printf 'bench setup: %s\n' "$*"; }
 
 bash scripts/setup.sh
+# shellcheck source=scripts/apt-install.sh
+source scripts/apt-install.sh
 
 missing=()
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then missing+=(nginx); fi
@@ -19,20 +21,8 @@ if ! command -v taskset >/dev/null 2>&1 || ! command -v prlimit >/dev/null 2>&1;
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]}"
-    # Keep Debian's maintainer scripts from starting the system nginx.
-    policy=/usr/sbin/policy-rc.d
-    own_policy=no
-    if [ ! -e "$policy" ]; then
-      printf '#!/bin/sh\nexit 101\n' >"$policy"
-      chmod 755 "$policy"
-      own_policy=yes
-    fi
     status=0
-    {
-      DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-    } || status=$?
-    if [ "$own_policy" = yes ]; then rm -f "$policy"; fi
+    apt_install "${missing[@]}" || status=$?
     if [ "$status" -ne 0 ]; then
       say "apt-get failed (exit $status)"
       exit "$status"

@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 say() { printf 'setup: %s\n' "$*"; }
+# shellcheck source=scripts/apt-install.sh
+source scripts/apt-install.sh
 
 if ! command -v node >/dev/null 2>&1; then
   say "node is missing: install Node.js 20.19 or newer (https://nodejs.org or your distribution's nodejs package)"
@@ -36,21 +38,8 @@ if [ "${#missing[@]}" -gt 0 ] || { [ "${#optional[@]}" -gt 0 ] && [ "$(id -u)" -
   wanted=("${missing[@]}" "${optional[@]}")
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${wanted[*]}"
-    # policy-rc.d answering 101 tells Debian's maintainer scripts not to start
-    # the services they install; an existing policy is left as it is.
-    policy=/usr/sbin/policy-rc.d
-    own_policy=no
-    if [ ! -e "$policy" ]; then
-      printf '#!/bin/sh\nexit 101\n' >"$policy"
-      chmod 755 "$policy"
-      own_policy=yes
-    fi
     status=0
-    {
-      DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${wanted[@]}"
-    } || status=$?
-    if [ "$own_policy" = yes ]; then rm -f "$policy"; fi
+    apt_install "${wanted[@]}" || status=$?
     if [ "$status" -ne 0 ]; then
       # docker-compose is optional: its test skips without it.
       if [ "${#missing[@]}" -gt 0 ]; then

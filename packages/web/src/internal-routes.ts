@@ -5,14 +5,11 @@ import {
   ROOM_HEADS_PATH,
   parseIntegerParameter,
   parseRoomName,
-  readLimitedBody,
-  signatureHeaders,
-  verifySignedRequest,
   type RoomEventsInternalAnswer,
   type RoomHeadsAnswer,
   type RoomName,
 } from '@parley/protocol';
-import type { RouteDeps } from './route-deps.js';
+import { readSignedInternalRequest, type RouteDeps } from './route-deps.js';
 
 /** Default and largest `limit` of the internal gap-repair read. */
 export const INTERNAL_EVENTS_LIMIT = { default: 500, max: 1000 } as const;
@@ -49,15 +46,10 @@ export function parseRoomHeadsBody(body: Buffer): RoomName[] {
  * the raw body like the presence route.
  */
 export function registerInternalRoutes(router: Router, deps: RouteDeps): void {
-  const { store, config, replayGuard } = deps;
+  const { store } = deps;
 
   router.get('/internal/rooms/:room/events', async (ctx) => {
-    verifySignedRequest(
-      config.secret,
-      { method: ctx.method, path: ctx.originalUrl, body: '' },
-      signatureHeaders(ctx.req.headers),
-      { replayGuard },
-    );
+    await readSignedInternalRequest(ctx, deps, 0);
     const room = parseRoomName(ctx.params.room);
     const after = parseIntegerParameter('after', ctx.query.after, { min: 0, max: Number.MAX_SAFE_INTEGER });
     const limit =
@@ -78,13 +70,7 @@ export function registerInternalRoutes(router: Router, deps: RouteDeps): void {
   });
 
   router.post(ROOM_HEADS_PATH, async (ctx) => {
-    const body = await readLimitedBody(ctx.req, MAX_HEADS_BODY_BYTES);
-    verifySignedRequest(
-      config.secret,
-      { method: ctx.method, path: ctx.originalUrl, body },
-      signatureHeaders(ctx.req.headers),
-      { replayGuard },
-    );
+    const body = await readSignedInternalRequest(ctx, deps, MAX_HEADS_BODY_BYTES);
     const heads: Record<RoomName, number> = {};
     for (const room of parseRoomHeadsBody(body)) heads[room] = (await store.roomSeq(room)) ?? 0;
     ctx.body = { heads } satisfies RoomHeadsAnswer;

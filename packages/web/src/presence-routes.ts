@@ -4,13 +4,10 @@ import {
   MAX_PRESENCE_EXPIRE_HASHES,
   PRESENCE_EXPIRE_PATH,
   parseRoomName,
-  readLimitedBody,
-  signatureHeaders,
-  verifySignedRequest,
   type PresenceExpireAnswer,
   type PresenceExpireBody,
 } from '@parley/protocol';
-import { publishWrite, type RouteDeps } from './route-deps.js';
+import { publishWrite, readSignedInternalRequest, type RouteDeps } from './route-deps.js';
 
 // 1000 hashes of 64 hex characters with quotes and commas, plus the room: ~68 KiB.
 const MAX_EXPIRE_BODY_BYTES = 128 * 1024;
@@ -48,16 +45,10 @@ export function parsePresenceExpireBody(body: Buffer): PresenceExpireBody {
  * → 403, replayed → 403 `replayed_request`. Answers `{"left":n}`. nginx never routes `/internal/`.
  */
 export function registerPresenceRoutes(router: Router, deps: RouteDeps): void {
-  const { store, config, log, replayGuard } = deps;
+  const { store, config, log } = deps;
 
   router.post(PRESENCE_EXPIRE_PATH, async (ctx) => {
-    const body = await readLimitedBody(ctx.req, MAX_EXPIRE_BODY_BYTES);
-    verifySignedRequest(
-      config.secret,
-      { method: ctx.method, path: ctx.originalUrl, body },
-      signatureHeaders(ctx.req.headers),
-      { replayGuard },
-    );
+    const body = await readSignedInternalRequest(ctx, deps, MAX_EXPIRE_BODY_BYTES);
     const { room, tokenHashes } = parsePresenceExpireBody(body);
     let left = 0;
     for (const tokenHash of new Set(tokenHashes)) {

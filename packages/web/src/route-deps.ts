@@ -1,4 +1,5 @@
-import type { Logger, ReplayGuard } from '@parley/protocol';
+import type { Context } from 'koa';
+import { readLimitedBody, signatureHeaders, verifySignedRequest, type Logger, type ReplayGuard } from '@parley/protocol';
 import type { ChatStore, StoredWrite } from '@parley/store';
 import type { Authenticate } from './auth.js';
 import type { TrustedProxies } from './client-address.js';
@@ -37,4 +38,20 @@ export interface RouteDeps {
 export function publishWrite(deps: RouteDeps, write: StoredWrite): void {
   if (write.outboxId === undefined || write.events.length === 0) return;
   deps.notifier.publish(write.outboxId, write.events);
+}
+
+/**
+ * Reads an internal request's body (at most `maxBodyBytes`; none for a GET)
+ * and checks its signature, timestamp and nonce before anything else looks at
+ * it: 401 unsigned, 403 `bad_signature` / `replayed_request`.
+ */
+export async function readSignedInternalRequest(ctx: Context, deps: RouteDeps, maxBodyBytes: number): Promise<Buffer> {
+  const body = ctx.method === 'GET' ? Buffer.alloc(0) : await readLimitedBody(ctx.req, maxBodyBytes);
+  verifySignedRequest(
+    deps.config.secret,
+    { method: ctx.method, path: ctx.originalUrl, body },
+    signatureHeaders(ctx.req.headers),
+    { replayGuard: deps.replayGuard },
+  );
+  return body;
 }
