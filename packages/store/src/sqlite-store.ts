@@ -431,7 +431,8 @@ export class SqliteStore implements ChatStore {
   /**
    * The says of a group, each in a savepoint (better-sqlite3 nests a
    * transaction function as SAVEPOINT), so a refused one is rolled back alone;
-   * one outbox row for all the events appended. Runs inside IMMEDIATE.
+   * any other error rejects the whole group with nothing stored. One outbox
+   * row for all the events appended. Runs inside IMMEDIATE.
    */
   #sayManyWrite(inputs: readonly SayInput[]): SayGroupResult {
     const events: ChatEvent[] = [];
@@ -441,6 +442,11 @@ export class SqliteStore implements ChatStore {
         if (!result.duplicate) events.push(result.event);
         return { ok: true, result };
       } catch (error) {
+        // Only a refusal is this say's alone. Anything else (SQLITE_FULL,
+        // IOERR, a trigger's RAISE(ROLLBACK)) fails the group: SQLite may
+        // have rolled the WHOLE transaction back already, and carrying on
+        // would run the later says and the outbox row in autocommit.
+        if (!(error instanceof ChatError) || !this.#db.inTransaction) throw error;
         return { ok: false, error };
       }
     });

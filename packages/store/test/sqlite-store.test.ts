@@ -121,6 +121,54 @@ describe('SqliteStore on a file', () => {
     expect(() => open(path)).to.throw(SchemaTooNewError, /newer than this code supports/);
   });
 
+  describe('sayMany when SQLite fails a say (not a refusal)', () => {
+    async function aliceInLobby(store: SqliteStore): Promise<string> {
+      const session = await store.createSession({ tokenHash: 'hash-a', nickname: 'alice', now: 1 });
+      await store.enterRoom(session.id, 'lobby', 2, 0);
+      return session.id;
+    }
+
+    function sayABoomC(store: SqliteStore, sessionId: string) {
+      return store.sayMany(['a', 'boom', 'c'].map((text, index) => ({ sessionId, room: 'lobby', text, clientId: `c-${index}`, now: 3 })));
+    }
+
+    async function expectNothingStoredBut(store: SqliteStore, sessionId: string): Promise<void> {
+      const events = await store.readEvents('lobby', { after: 0, limit: 10 });
+      expect(events.map((event) => event.type)).to.deep.equal(['enter']);
+      expect(await store.roomSeq('lobby')).to.equal(1);
+      expect(await store.outboxDepth()).to.equal(1);
+      // No clientId was recorded and no seq is reused: the retry gets seq 2.
+      const retried = await store.say({ sessionId, room: 'lobby', text: 'a', clientId: 'c-0', now: 4 });
+      expect([retried.duplicate, retried.event.seq]).to.deep.equal([false, 2]);
+    }
+
+    it('rejects the whole group with nothing stored when SQLite rolls the whole transaction back', async () => {
+      const store = open();
+      const sessionId = await aliceInLobby(store);
+      openRaw().exec(
+        "CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.text = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'disk says no'); END",
+      );
+      let failure: unknown;
+      await sayABoomC(store, sessionId).catch((error: unknown) => (failure = error));
+      expect(String(failure)).to.contain('disk says no');
+      openRaw().exec('DROP TRIGGER boom');
+      await expectNothingStoredBut(store, sessionId);
+    });
+
+    it('rejects the whole group with nothing stored when a say fails with an SQLite error that keeps the transaction', async () => {
+      const store = open();
+      const sessionId = await aliceInLobby(store);
+      openRaw().exec(
+        "CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.text = 'boom' BEGIN SELECT RAISE(ABORT, 'statement says no'); END",
+      );
+      let failure: unknown;
+      await sayABoomC(store, sessionId).catch((error: unknown) => (failure = error));
+      expect(String(failure)).to.contain('statement says no');
+      openRaw().exec('DROP TRIGGER boom');
+      await expectNothingStoredBut(store, sessionId);
+    });
+  });
+
   it('can be closed twice', async () => {
     const store = open();
     await store.close();
