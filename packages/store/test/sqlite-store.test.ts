@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { MIGRATIONS, SchemaTooNewError, migrate, type Migration } from '../src/migrations.js';
 import { openSqliteStore, type SqliteStore } from '../src/index.js';
+import { isLockBusy } from '../src/sqlite-store.js';
 import { chatStoreConformance } from './chat-store-conformance.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -173,6 +174,36 @@ describe('SqliteStore on a file', () => {
     const store = open();
     await store.close();
     await store.close();
+  });
+});
+
+describe('lock-wait retry', () => {
+  it('retries SQLITE_BUSY and its extended codes, nothing else', () => {
+    const codes = ['SQLITE_BUSY', 'SQLITE_BUSY_RECOVERY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR'];
+    const retried = codes.filter((code) => isLockBusy(new Database.SqliteError('lock', code)));
+    expect(retried).to.deep.equal(['SQLITE_BUSY', 'SQLITE_BUSY_RECOVERY', 'SQLITE_BUSY_SNAPSHOT']);
+    expect([isLockBusy(new Error('SQLITE_BUSY')), isLockBusy(undefined)]).to.deep.equal([false, false]);
+  });
+
+  it('waits for another connection\'s write lock on timers, not in SQLite\'s busy handler that freezes the event loop', async () => {
+    const dir = await tempDir();
+    const store = openSqliteStore({ path: join(dir, 'parley.db') });
+    const other = new Database(join(dir, 'parley.db'), { timeout: 0 });
+    try {
+      const session = await store.createSession({ tokenHash: 'hash-a', nickname: 'alice', now: 1 });
+      await store.enterRoom(session.id, 'lobby', 2, 0);
+      other.exec('BEGIN IMMEDIATE');
+      // The 50 ms timer that releases the lock only fires if the store's wait leaves the loop running.
+      const saying = store.sayMany([{ sessionId: session.id, room: 'lobby', text: 'waited', now: 3 }]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      other.exec('COMMIT');
+      const group = await saying;
+      expect(group.write.events.map((event) => event.seq)).to.deep.equal([2]);
+    } finally {
+      other.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
