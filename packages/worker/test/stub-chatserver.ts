@@ -14,6 +14,8 @@ export interface ReceivedNotify {
   contentType: string | undefined;
   signatureValid: boolean;
   events: ChatEvent[];
+  /** Size of the body in bytes (the real chatserver refuses more than 1 MiB with 413). */
+  bodyBytes: number;
   /** `Date.now()` when the body had arrived. */
   at: number;
 }
@@ -64,6 +66,7 @@ export async function startStubChatserver(
         contentType: request.headers['content-type'],
         signatureValid: signatureStatus === 0,
         events: (JSON.parse(body) as NotifyBody).events,
+        bodyBytes: Buffer.byteLength(body),
         at: Date.now(),
       });
       const status = signatureStatus || answer(index);
