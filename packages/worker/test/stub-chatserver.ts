@@ -42,12 +42,13 @@ function readBody(request: IncomingMessage): Promise<string> {
 
 /**
  * Starts a stub chatserver that verifies each notify's signature like the real
- * one (401/403 when it is missing or wrong), records what it got, and answers
- * `answer(index)` after `delayMs`.
+ * one (401/403 when it is missing or wrong), refuses a body over
+ * `maxBodyBytes` with 413, records what it got, and answers `answer(index)`
+ * after `delayMs`.
  */
 export async function startStubChatserver(
   secret: string,
-  options: { answer?: StubAnswer; delayMs?: number } = {},
+  options: { answer?: StubAnswer; delayMs?: number; maxBodyBytes?: number } = {},
 ): Promise<StubChatserver> {
   const answer = options.answer ?? (() => 204);
   const received: ReceivedNotify[] = [];
@@ -69,7 +70,9 @@ export async function startStubChatserver(
         bodyBytes: Buffer.byteLength(body),
         at: Date.now(),
       });
-      const status = signatureStatus || answer(index);
+      // Like the real chatserver's notify body limit (1 MiB): too big is 413.
+      const tooBig = options.maxBodyBytes !== undefined && Buffer.byteLength(body) > options.maxBodyBytes;
+      const status = signatureStatus || (tooBig ? 413 : answer(index));
       if (status === 'hang') return;
       setTimeout(() => {
         response.writeHead(status, { 'content-type': 'application/json' });
