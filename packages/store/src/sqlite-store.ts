@@ -116,6 +116,17 @@ function sqlLimit(limit: number): number {
   return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
 }
 
+/**
+ * Whether a write failed only because another connection holds a lock, so a
+ * retry can succeed: SQLITE_BUSY and its extended codes (better-sqlite3
+ * reports those), e.g. SQLITE_BUSY_RECOVERY while another process recovers
+ * the WAL after a crash, SQLITE_BUSY_SNAPSHOT. Exported for its test only.
+ */
+export function isLockBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
 function roomNotFound(room: RoomName): ChatError {
   return new ChatError('room_not_found', `room ${room} does not exist`);
 }
@@ -151,16 +162,12 @@ export class SqliteStore implements ChatStore {
   readonly #claimOutboxTx;
   readonly #acknowledgeOutboxTx;
 
-  readonly #noBusyWait;
-  readonly #busyWait;
 
   /** Takes an open, migrated connection; use `openSqliteStore`. */
   constructor(db: Database.Database, log: Logger = silentLogger) {
     this.#db = db;
     this.#log = log;
     this.#sql = prepareStatements(db);
-    this.#noBusyWait = db.prepare('PRAGMA busy_timeout = 0');
-    this.#busyWait = db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
 
     this.#createSessionTx = db.transaction((id: string, tokenHash: string, nickname: string, now: number) => {
       this.#sql.insertSession.run(id, tokenHash, nickname, now, now);
@@ -296,19 +303,20 @@ export class SqliteStore implements ChatStore {
 
   /**
    * Runs an IMMEDIATE write with SQLite's blocking busy wait off, retrying
-   * SQLITE_BUSY after short timers, for at most BUSY_TIMEOUT_MS in all.
+   * SQLITE_BUSY (and its extended codes) after short timers, for at most BUSY_TIMEOUT_MS in all.
    */
   async #withoutBlockingLockWait<T>(write: () => T): Promise<T> {
     const deadline = Date.now() + BUSY_TIMEOUT_MS;
     for (let attempt = 0; ; attempt++) {
-      this.#noBusyWait.run();
+      // Not a prepared statement run again: SQLite applies PRAGMA busy_timeout
+      // when the statement is PREPARED, so re-running one changes nothing.
+      this.#db.pragma('busy_timeout = 0');
       try {
         return write();
       } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+        if (!isLockBusy(error) || Date.now() >= deadline) throw error;
       } finally {
-        this.#busyWait.run();
+        this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       }
       const delay = LOCK_RETRY_DELAYS_MS[Math.min(attempt, LOCK_RETRY_DELAYS_MS.length - 1)] ?? 5;
       await new Promise((resolve) => (delay === 0 ? setImmediate(resolve) : setTimeout(resolve, delay)));
@@ -431,7 +439,8 @@ export class SqliteStore implements ChatStore {
   /**
    * The says of a group, each in a savepoint (better-sqlite3 nests a
    * transaction function as SAVEPOINT), so a refused one is rolled back alone;
-   * one outbox row for all the events appended. Runs inside IMMEDIATE.
+   * any other error rejects the whole group with nothing stored. One outbox
+   * row for all the events appended. Runs inside IMMEDIATE.
    */
   #sayManyWrite(inputs: readonly SayInput[]): SayGroupResult {
     const events: ChatEvent[] = [];
@@ -441,6 +450,11 @@ export class SqliteStore implements ChatStore {
         if (!result.duplicate) events.push(result.event);
         return { ok: true, result };
       } catch (error) {
+        // Only a refusal is this say's alone. Anything else (SQLITE_FULL,
+        // IOERR, a trigger's RAISE(ROLLBACK)) fails the group: SQLite may
+        // have rolled the WHOLE transaction back already, and carrying on
+        // would run the later says and the outbox row in autocommit.
+        if (!(error instanceof ChatError) || !this.#db.inTransaction) throw error;
         return { ok: false, error };
       }
     });

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { MIGRATIONS, SchemaTooNewError, migrate, type Migration } from '../src/migrations.js';
 import { openSqliteStore, type SqliteStore } from '../src/index.js';
+import { isLockBusy } from '../src/sqlite-store.js';
 import { chatStoreConformance } from './chat-store-conformance.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -121,10 +122,88 @@ describe('SqliteStore on a file', () => {
     expect(() => open(path)).to.throw(SchemaTooNewError, /newer than this code supports/);
   });
 
+  describe('sayMany when SQLite fails a say (not a refusal)', () => {
+    async function aliceInLobby(store: SqliteStore): Promise<string> {
+      const session = await store.createSession({ tokenHash: 'hash-a', nickname: 'alice', now: 1 });
+      await store.enterRoom(session.id, 'lobby', 2, 0);
+      return session.id;
+    }
+
+    function sayABoomC(store: SqliteStore, sessionId: string) {
+      return store.sayMany(['a', 'boom', 'c'].map((text, index) => ({ sessionId, room: 'lobby', text, clientId: `c-${index}`, now: 3 })));
+    }
+
+    async function expectNothingStoredBut(store: SqliteStore, sessionId: string): Promise<void> {
+      const events = await store.readEvents('lobby', { after: 0, limit: 10 });
+      expect(events.map((event) => event.type)).to.deep.equal(['enter']);
+      expect(await store.roomSeq('lobby')).to.equal(1);
+      expect(await store.outboxDepth()).to.equal(1);
+      // No clientId was recorded and no seq is reused: the retry gets seq 2.
+      const retried = await store.say({ sessionId, room: 'lobby', text: 'a', clientId: 'c-0', now: 4 });
+      expect([retried.duplicate, retried.event.seq]).to.deep.equal([false, 2]);
+    }
+
+    it('rejects the whole group with nothing stored when SQLite rolls the whole transaction back', async () => {
+      const store = open();
+      const sessionId = await aliceInLobby(store);
+      openRaw().exec(
+        "CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.text = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'disk says no'); END",
+      );
+      let failure: unknown;
+      await sayABoomC(store, sessionId).catch((error: unknown) => (failure = error));
+      expect(String(failure)).to.contain('disk says no');
+      openRaw().exec('DROP TRIGGER boom');
+      await expectNothingStoredBut(store, sessionId);
+    });
+
+    it('rejects the whole group with nothing stored when a say fails with an SQLite error that keeps the transaction', async () => {
+      const store = open();
+      const sessionId = await aliceInLobby(store);
+      openRaw().exec(
+        "CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.text = 'boom' BEGIN SELECT RAISE(ABORT, 'statement says no'); END",
+      );
+      let failure: unknown;
+      await sayABoomC(store, sessionId).catch((error: unknown) => (failure = error));
+      expect(String(failure)).to.contain('statement says no');
+      openRaw().exec('DROP TRIGGER boom');
+      await expectNothingStoredBut(store, sessionId);
+    });
+  });
+
   it('can be closed twice', async () => {
     const store = open();
     await store.close();
     await store.close();
+  });
+});
+
+describe('lock-wait retry', () => {
+  it('retries SQLITE_BUSY and its extended codes, nothing else', () => {
+    const codes = ['SQLITE_BUSY', 'SQLITE_BUSY_RECOVERY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR'];
+    const retried = codes.filter((code) => isLockBusy(new Database.SqliteError('lock', code)));
+    expect(retried).to.deep.equal(['SQLITE_BUSY', 'SQLITE_BUSY_RECOVERY', 'SQLITE_BUSY_SNAPSHOT']);
+    expect([isLockBusy(new Error('SQLITE_BUSY')), isLockBusy(undefined)]).to.deep.equal([false, false]);
+  });
+
+  it('waits for another connection\'s write lock on timers, not in SQLite\'s busy handler that freezes the event loop', async () => {
+    const dir = await tempDir();
+    const store = openSqliteStore({ path: join(dir, 'parley.db') });
+    const other = new Database(join(dir, 'parley.db'), { timeout: 0 });
+    try {
+      const session = await store.createSession({ tokenHash: 'hash-a', nickname: 'alice', now: 1 });
+      await store.enterRoom(session.id, 'lobby', 2, 0);
+      other.exec('BEGIN IMMEDIATE');
+      // The 50 ms timer that releases the lock only fires if the store's wait leaves the loop running.
+      const saying = store.sayMany([{ sessionId: session.id, room: 'lobby', text: 'waited', now: 3 }]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      other.exec('COMMIT');
+      const group = await saying;
+      expect(group.write.events.map((event) => event.seq)).to.deep.equal([2]);
+    } finally {
+      other.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -13,6 +13,14 @@ export interface SayBatcherOptions {
    * @default 256
    */
   maxGroup?: number;
+  /**
+   * Most bytes of events (estimated from text, room and the event's fixed
+   * fields) one group may hold, so its outbox row and notify job stay far
+   * under the chatserver's 1 MiB notify body limit: 256 says of 2000 emoji
+   * would be over 2 MiB. A say never waits for room: it starts the next group.
+   * @default 262144 (256 KiB)
+   */
+  maxGroupBytes?: number;
 }
 
 /** The say path of the web tier: group commit of concurrent says. */
@@ -26,6 +34,17 @@ export interface SayBatcher {
   say(input: SayInput): Promise<SayResult>;
 }
 
+/**
+ * Serialized bytes of an event besides its text and room: keys, seq, at, type,
+ * id, and a nickname of up to 32 characters of 4 bytes each.
+ */
+const EVENT_OVERHEAD_BYTES = 256;
+
+/** An upper estimate of the bytes the event of `input` takes in an outbox row or notify body. */
+function estimatedEventBytes(input: SayInput): number {
+  return Buffer.byteLength(JSON.stringify(input.text)) + Buffer.byteLength(input.room) + EVENT_OVERHEAD_BYTES;
+}
+
 interface PendingSay {
   input: SayInput;
   resolve: (result: SayResult) => void;
@@ -36,20 +55,23 @@ interface PendingSay {
  * Group commit: says that arrive in the same turn of the event loop (one
  * poll phase reads every request the sockets hold) share one SQLite
  * transaction and one outbox row, flushed on `setImmediate` or as soon as
- * `maxGroup` are waiting. A commit (and its WAL write) and a notify job per
+ * `maxGroup` are waiting or the next would take the group past `maxGroupBytes`. A commit (and its WAL write) and a notify job per
  * GROUP instead of per say is what lets one web process take thousands of
  * says a second; a lone say waits for nothing but the end of its turn.
  */
 export function createSayBatcher(options: SayBatcherOptions): SayBatcher {
   const { store, publish, log } = options;
   const maxGroup = options.maxGroup ?? 256;
+  const maxGroupBytes = options.maxGroupBytes ?? 256 * 1024;
   let pending: PendingSay[] = [];
+  let pendingBytes = 0;
   let scheduled = false;
 
   const flush = (): void => {
     scheduled = false;
     const group = pending;
     pending = [];
+    pendingBytes = 0;
     if (group.length === 0) return;
     store.sayMany(group.map((entry) => entry.input)).then(
       ({ outcomes, write }) => {
@@ -82,7 +104,10 @@ export function createSayBatcher(options: SayBatcherOptions): SayBatcher {
   return {
     say(input) {
       return new Promise<SayResult>((resolve, reject) => {
+        const bytes = estimatedEventBytes(input);
+        if (pending.length > 0 && pendingBytes + bytes > maxGroupBytes) flush();
         pending.push({ input, resolve, reject });
+        pendingBytes += bytes;
         if (pending.length >= maxGroup) flush();
         else if (!scheduled) {
           scheduled = true;

@@ -65,6 +65,23 @@ describe('say batcher (group commit)', () => {
     expect(await store.roomSeq('lobby')).to.equal(11);
   });
 
+  it('caps a group by bytes, so a burst of the largest texts never makes an outbox row near the 1 MiB notify limit', async () => {
+    const alice = await sessionIn('lobby', 'alice');
+    const batcher = createSayBatcher({ store, log: silentLogger, maxGroup: 256, publish: (write) => published.push(write) });
+    // 2000 emoji: the longest text a say may carry, 8000 bytes of UTF-8.
+    const text = '😀'.repeat(2000);
+    const results = await Promise.all(
+      Array.from({ length: 256 }, (_, index) => batcher.say({ sessionId: alice, room: 'lobby', text, clientId: `c-${index}`, now: T0 })),
+    );
+    expect(results.map((result) => result.event.seq)).to.deep.equal(Array.from({ length: 256 }, (_, index) => index + 2));
+    expect(published.length).to.be.at.least(8);
+    expect(published.flatMap((write) => write.events)).to.deep.equal(results.map((result) => result.event));
+    const claimed = await store.claimOutbox({ olderThan: T0 + 1, limit: 100, leaseMs: 1000, now: T0 + 1 });
+    const groupRows = claimed.filter((row) => published.some((write) => write.outboxId === row.id));
+    expect(groupRows).to.have.length(published.length);
+    for (const row of groupRows) expect(Buffer.byteLength(JSON.stringify(row.events))).to.be.at.most(256 * 1024);
+  });
+
   it('publishes nothing for a repeated clientId and answers it with the first event', async () => {
     const alice = await sessionIn('lobby', 'alice');
     const batcher = createSayBatcher({ store, log: silentLogger, maxGroup: 256, publish: (write) => published.push(write) });

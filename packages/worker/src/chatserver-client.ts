@@ -20,6 +20,14 @@ export interface ChatserverClientOptions {
   /** Most events one POST carries when batching several sends. @default 1000 */
   maxBatchEvents?: number;
   /**
+   * Most bytes of serialized events one POST carries, well under the
+   * chatserver's 1 MiB notify body limit (a refused 413 is not retried). A send
+   * larger than this is split over several POSTs; only a single event larger
+   * than this (impossible with 2000-character texts) travels alone.
+   * @default 524288 (512 KiB)
+   */
+  maxBatchBytes?: number;
+  /**
    * A chatserver's pool is closed when its URL has not been live (seen in the
    * registry or sent to) for this long: chatservers come and go, pools must not pile up.
    * @default 60000
@@ -46,6 +54,8 @@ export interface ChatserverClient {
 
 interface PendingSend {
   events: readonly ChatEvent[];
+  /** Serialized size of `events` in a notify body (commas included). */
+  bytes: number;
   resolve: () => void;
   reject: (error: NotifyError) => void;
 }
@@ -65,6 +75,7 @@ export function createChatserverClient(options: ChatserverClientOptions): Chatse
   const timeoutMs = options.timeoutMs ?? 2000;
   const connections = options.connections ?? 4;
   const maxBatchEvents = options.maxBatchEvents ?? 1000;
+  const maxBatchBytes = options.maxBatchBytes ?? 512 * 1024;
   const idleCloseMs = options.idleCloseMs ?? 60_000;
   const log = options.log;
   const targets = new Map<string, Target>();
@@ -109,15 +120,40 @@ export function createChatserverClient(options: ChatserverClientOptions): Chatse
     }
   }
 
-  /** Takes queued sends up to `maxBatchEvents` events, but always at least one send. */
+  /**
+   * Cuts the events of one send into pieces of at most `maxBatchEvents` events
+   * and `maxBatchBytes` serialized bytes (a piece holds at least one event), so
+   * no POST can outgrow the chatserver's body limit however big a job is.
+   */
+  function piecesOf(events: readonly ChatEvent[]): Array<Pick<PendingSend, 'events' | 'bytes'>> {
+    const pieces: Array<Pick<PendingSend, 'events' | 'bytes'>> = [];
+    let current: ChatEvent[] = [];
+    let bytes = 0;
+    for (const event of events) {
+      const size = Buffer.byteLength(JSON.stringify(event)) + 1;
+      if (current.length > 0 && (current.length >= maxBatchEvents || bytes + size > maxBatchBytes)) {
+        pieces.push({ events: current, bytes });
+        current = [];
+        bytes = 0;
+      }
+      current.push(event);
+      bytes += size;
+    }
+    if (current.length > 0) pieces.push({ events: current, bytes });
+    return pieces;
+  }
+
+  /** Takes queued sends up to `maxBatchEvents` events and `maxBatchBytes` bytes, but always at least one send. */
   function takeBatch(queue: PendingSend[]): PendingSend[] {
     let count = 0;
+    let bytes = 0;
     let taken = 0;
     while (taken < queue.length) {
       const next = queue[taken];
       if (next === undefined) break;
-      if (taken > 0 && count + next.events.length > maxBatchEvents) break;
+      if (taken > 0 && (count + next.events.length > maxBatchEvents || bytes + next.bytes > maxBatchBytes)) break;
       count += next.events.length;
+      bytes += next.bytes;
       taken++;
     }
     return queue.splice(0, taken);
@@ -184,11 +220,16 @@ export function createChatserverClient(options: ChatserverClientOptions): Chatse
         );
       }
       target.lastLiveAt = now;
-      return new Promise<void>((resolve, reject) => {
-        target.queue.push({ events, resolve, reject });
-        // Nothing in flight: go now, so at low load nothing waits for a batch to fill.
-        if (!target.inFlight) void drain(target);
-      });
+      const sent = piecesOf(events).map(
+        (piece) =>
+          new Promise<void>((resolve, reject) => {
+            target.queue.push({ ...piece, resolve, reject });
+          }),
+      );
+      // Nothing in flight: go now, so at low load nothing waits for a batch to fill.
+      if (!target.inFlight) void drain(target);
+      // Settles once every piece has (a failed piece rejects the send; the job retries all of it).
+      return Promise.all(sent).then(() => undefined);
     },
 
     markLive(urls, now = Date.now()) {

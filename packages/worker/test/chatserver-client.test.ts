@@ -1,9 +1,9 @@
 import { findFreePort } from '@parley/cluster';
-import { silentLogger } from '@parley/protocol';
+import { silentLogger, type ChatEvent } from '@parley/protocol';
 import { expect } from 'chai';
 import { createChatserverClient, type ChatserverClient } from '../src/chatserver-client.js';
 import { NotifyError } from '../src/notify-error.js';
-import { TEST_SECRET, messageEvent, startStubChatserver, type StubChatserver } from './stub-chatserver.js';
+import { TEST_SECRET, messageEvent, startStubChatserver, waitFor, type StubChatserver } from './stub-chatserver.js';
 
 describe('chatserver client', function () {
   let client: ChatserverClient | undefined;
@@ -19,7 +19,7 @@ describe('chatserver client', function () {
     await Promise.all(stubs.map((stub) => stub.close()));
   });
 
-  function newClient(options: { timeoutMs?: number; maxBatchEvents?: number; idleCloseMs?: number } = {}): ChatserverClient {
+  function newClient(options: { timeoutMs?: number; maxBatchEvents?: number; maxBatchBytes?: number; idleCloseMs?: number } = {}): ChatserverClient {
     client = createChatserverClient({ secret: TEST_SECRET, log: silentLogger, timeoutMs: 1000, ...options });
     return client;
   }
@@ -72,6 +72,49 @@ describe('chatserver client', function () {
     await Promise.all([first, ...waiting]);
 
     expect(stub.received.map((notify) => notify.events.length)).to.deep.equal([1, 4, 2]);
+  });
+
+  /** A message of 2000 emoji: 8000 bytes of UTF-8, the largest text a say may carry. */
+  function bigMessage(room: string, seq: number): ChatEvent {
+    return { room, seq, type: 'message', at: 1_763_740_000_000 + seq, nickname: 'alice', text: '😀'.repeat(2000), id: `ev-${room}-${seq}` };
+  }
+
+  it('splits one send bigger than the notify body limit over POSTs of at most maxBatchBytes', async function () {
+    const stub = await startStub();
+    const chatservers = newClient();
+    // A full say group (256 says) of the largest texts: over 2 MiB, twice the chatserver's 1 MiB limit.
+    const events = Array.from({ length: 256 }, (_, index) => bigMessage('lobby', index + 1));
+
+    await chatservers.send(stub.url, events);
+
+    expect(stub.received.length).to.be.at.least(4);
+    for (const notify of stub.received) expect(notify.bodyBytes).to.be.at.most(512 * 1024 + 64);
+    expect(stub.received.flatMap((notify) => notify.events)).to.deep.equal(events);
+  });
+
+  it('merges queued sends only up to maxBatchBytes per POST', async function () {
+    const stub = await startStub({ delayMs: 50 });
+    const chatservers = newClient({ maxBatchBytes: 20_000 });
+
+    const first = chatservers.send(stub.url, [messageEvent('a', 1)]);
+    const waiting = [1, 2, 3, 4, 5].map((seq) => chatservers.send(stub.url, [bigMessage('b', seq)]));
+    await Promise.all([first, ...waiting]);
+
+    // Each big event is ~8.2 KB: two fit in 20,000 bytes, three do not.
+    expect(stub.received.map((notify) => notify.events.map((event) => event.seq))).to.deep.equal([[1], [1, 2], [3, 4], [5]]);
+    for (const notify of stub.received) expect(notify.bodyBytes).to.be.at.most(20_000 + 64);
+  });
+
+  it('rejects a send when one of its pieces is refused', async function () {
+    const stub = await startStub({ answer: (index) => (index === 1 ? 500 : 204) });
+    const chatservers = newClient({ maxBatchBytes: 10_000 });
+
+    const failure = await rejection(chatservers.send(stub.url, [1, 2, 3].map((seq) => bigMessage('lobby', seq))));
+
+    expect([failure.status, failure.retryable]).to.deep.equal([500, true]);
+    // The piece after the refused one is still posted (the job's retry repeats all three).
+    await waitFor(() => stub.received.length === 3, 2000, 'the third piece');
+    expect(stub.received.map((notify) => notify.events.map((event) => event.seq))).to.deep.equal([[1], [2], [3]]);
   });
 
   it('rejects every send carried by a POST answered 500 with a retryable error', async function () {

@@ -14,6 +14,8 @@ export interface ReceivedNotify {
   contentType: string | undefined;
   signatureValid: boolean;
   events: ChatEvent[];
+  /** Size of the body in bytes (the real chatserver refuses more than 1 MiB with 413). */
+  bodyBytes: number;
   /** `Date.now()` when the body had arrived. */
   at: number;
 }
@@ -40,12 +42,13 @@ function readBody(request: IncomingMessage): Promise<string> {
 
 /**
  * Starts a stub chatserver that verifies each notify's signature like the real
- * one (401/403 when it is missing or wrong), records what it got, and answers
- * `answer(index)` after `delayMs`.
+ * one (401/403 when it is missing or wrong), refuses a body over
+ * `maxBodyBytes` with 413, records what it got, and answers `answer(index)`
+ * after `delayMs`.
  */
 export async function startStubChatserver(
   secret: string,
-  options: { answer?: StubAnswer; delayMs?: number } = {},
+  options: { answer?: StubAnswer; delayMs?: number; maxBodyBytes?: number } = {},
 ): Promise<StubChatserver> {
   const answer = options.answer ?? (() => 204);
   const received: ReceivedNotify[] = [];
@@ -64,9 +67,12 @@ export async function startStubChatserver(
         contentType: request.headers['content-type'],
         signatureValid: signatureStatus === 0,
         events: (JSON.parse(body) as NotifyBody).events,
+        bodyBytes: Buffer.byteLength(body),
         at: Date.now(),
       });
-      const status = signatureStatus || answer(index);
+      // Like the real chatserver's notify body limit (1 MiB): too big is 413.
+      const tooBig = options.maxBodyBytes !== undefined && Buffer.byteLength(body) > options.maxBodyBytes;
+      const status = signatureStatus || (tooBig ? 413 : answer(index));
       if (status === 'hang') return;
       setTimeout(() => {
         response.writeHead(status, { 'content-type': 'application/json' });

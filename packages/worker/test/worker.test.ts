@@ -74,7 +74,7 @@ describe('notify worker', function () {
     return worker;
   }
 
-  async function startStub(options: { answer?: StubAnswer; delayMs?: number } = {}): Promise<StubChatserver> {
+  async function startStub(options: { answer?: StubAnswer; delayMs?: number; maxBodyBytes?: number } = {}): Promise<StubChatserver> {
     const stub = await startStubChatserver(TEST_SECRET, options);
     stubs.push(stub);
     return stub;
@@ -135,6 +135,24 @@ describe('notify worker', function () {
       expect(stub.received[0]?.contentType).to.equal('application/json');
       expect(stub.received[0]?.events).to.deep.equal(events);
     }
+  });
+
+  it('delivers a job bigger than the chatserver\'s 1 MiB notify body limit in several POSTs', async function () {
+    const stub = await startStub({ maxBodyBytes: 1024 * 1024 });
+    await register(stub.url);
+    startWorker();
+    // A full say group of the longest texts (2000 emoji, 8000 bytes each): over 2 MiB.
+    const events: ChatEvent[] = Array.from({ length: 256 }, (_, index) => ({
+      ...messageEvent('lobby', index + 1),
+      type: 'message',
+      text: '😀'.repeat(2000),
+    }));
+
+    const job = await addJob(events);
+    await waitForState(job, 'completed', 10_000);
+
+    expect(stub.received.length).to.be.at.least(4);
+    expect(stub.received.flatMap((notify) => notify.events)).to.deep.equal(events);
   });
 
   it('sends nothing to a chatserver whose registry entry has expired', async function () {
