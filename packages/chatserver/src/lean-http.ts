@@ -72,13 +72,17 @@ const TIMEOUT_SWEEP_MS = 1000;
 /** A request refused before any handler saw it; the connection closes after the answer. */
 interface Refusal {
   status: number;
-  code: 'invalid_request' | 'payload_too_large';
+  code: 'invalid_request' | 'payload_too_large' | 'method_not_allowed';
   message: string;
+  /** Extra header lines, each ending in CRLF. */
+  headers?: string;
 }
 const BAD_REQUEST: Refusal = { status: 400, code: 'invalid_request', message: 'malformed HTTP request' };
 // No code of the protocol's table is 431; the closest is the malformed-request one.
 const HEAD_TOO_LARGE: Refusal = { status: 431, code: 'invalid_request', message: 'request head over 16 KiB' };
 const BODY_REFUSED: Refusal = { status: 413, code: 'payload_too_large', message: 'this server takes GET requests without a body' };
+// A POST or PUT with a body is first of all the wrong method (as the handlers answer it without one).
+const METHOD_REFUSED: Refusal = { status: 405, code: 'method_not_allowed', message: 'only GET is allowed here', headers: 'allow: GET\r\n' };
 // The security and caching headers of every chatserver answer (as JSON_HEADERS of http-util.ts).
 const REFUSAL_HEADERS =
   'content-type: application/json; charset=utf-8\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\n' +
@@ -328,7 +332,7 @@ class Connection {
     this.scanned = bodyStart;
     const request = parseHead(lines);
     if (typeof request === 'number') {
-      this.reject(request === 413 ? BODY_REFUSED : BAD_REQUEST);
+      this.reject(request === 413 ? BODY_REFUSED : request === 405 ? METHOD_REFUSED : BAD_REQUEST);
       return false;
     }
     const response = new LeanResponse(this, request.keepAlive, request.http10, request.method === 'HEAD');
@@ -341,7 +345,7 @@ class Connection {
     const body = JSON.stringify({ error: { code: refusal.code, message: refusal.message } });
     this.current = undefined;
     this.beginClosing(
-      `${statusLine(refusal.status)}date: ${httpDate()}\r\n${REFUSAL_HEADERS}connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `${statusLine(refusal.status)}date: ${httpDate()}\r\n${REFUSAL_HEADERS}${refusal.headers ?? ''}connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
 
@@ -393,7 +397,7 @@ interface ParsedRequest extends LeanRequest {
 }
 
 /** The request of a head split into lines (a trailing CR on each is dropped), else the status to refuse it with. */
-function parseHead(lines: string[]): ParsedRequest | 400 | 413 {
+function parseHead(lines: string[]): ParsedRequest | 400 | 405 | 413 {
   const requestLine = withoutCr(lines[0] as string);
   const match = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/.exec(requestLine);
   if (match === null) return 400;
@@ -412,7 +416,7 @@ function parseHead(lines: string[]): ParsedRequest | 400 | 413 {
   if (length !== undefined) {
     if (!/^\d+$/.test(length)) return 400;
     // Every public route is a GET: a body is refused, not read (a trickled body would hold the connection).
-    if (Number(length) > 0) return 413;
+    if (Number(length) > 0) return match[1] === 'GET' || match[1] === 'HEAD' ? 413 : 405;
   }
   const connectionHeader = headers.connection?.toLowerCase();
   const http10 = match[3] === '0';
