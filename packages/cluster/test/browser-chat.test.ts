@@ -257,8 +257,8 @@ describe('cluster: the chat page in a browser', function () {
 
     const hank = await enterAs('hank', room);
     await send(hank.page, 'one connection for both tabs');
-    for (const page of [gina.page, secondTab]) {
-      await eventually(async () => (await shownMessages(page)).includes('one connection for both tabs'), 'the message in both tabs');
+    for (const [page, tab] of [[gina.page, 'the leading tab'], [secondTab, 'the second tab']] as const) {
+      await eventually(async () => (await shownMessages(page)).includes('one connection for both tabs'), `the message in ${tab}`);
       const events = await shownEvents(page);
       expect(new Set(events.map((event) => event.seq)).size).to.equal(events.length);
     }
