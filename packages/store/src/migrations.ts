@@ -87,6 +87,15 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    name: 'sessions by last use',
+    // The expiry purge asks for the sessions unused longest; without this it
+    // scans the whole sessions table every few minutes.
+    up(db) {
+      db.exec('CREATE INDEX sessions_by_last_seen ON sessions (last_seen_at)');
+    },
+  },
 ];
 
 function readVersion(db: Database): number {

@@ -82,6 +82,21 @@ describe('SqliteStore on a file', () => {
     expect(await second.outboxDepth()).to.equal(1);
   });
 
+  it('finds the sessions to purge through an index, also in a database made before the index', async () => {
+    // A version-1 database with a session, as an older release left it.
+    const path = join(dir, 'v1.db');
+    const raw = openRaw(path);
+    migrate(raw, MIGRATIONS.slice(0, 1));
+    raw.prepare("INSERT INTO sessions (id, token_hash, nickname, created_at, last_seen_at) VALUES ('s1', 'h1', 'old', 1, 1)").run();
+    raw.close();
+    const store = open(path);
+    expect((await store.findSession('h1', 2))?.nickname).to.equal('old');
+    const plan = openRaw(path)
+      .prepare('EXPLAIN QUERY PLAN SELECT id FROM sessions WHERE last_seen_at < ? ORDER BY last_seen_at LIMIT ?')
+      .all(10, 100) as Array<{ detail: string }>;
+    expect(plan.map((row) => row.detail).join('; ')).to.include('sessions_by_last_seen');
+  });
+
   it('applies each migration exactly once across reopenings', () => {
     const calls: number[] = [];
     const steps: Migration[] = [1, 2].map((version) => ({
