@@ -265,6 +265,37 @@ describe('cluster: the chat page in a browser', function () {
     expect(secondTabObserves, 'observes sent by the second tab').to.equal(0);
   });
 
+  it('sends a message typed while the room is still being entered once the enter is done', async () => {
+    const room = uniqueRoom('early-say');
+    const ida = await enterAs('ida', room);
+    // The page is live (its observe answered) while its enter is still on the
+    // way: a loaded web tier answers a write later than a chatserver a poll.
+    const context = await chromium.browser.newContext();
+    const page = await context.newPage();
+    const jack: Person = { context, page, problems: [] };
+    people.push(jack);
+    page.on('pageerror', (error) => jack.problems.push(`pageerror: ${error.message}`));
+    let releaseEnter: () => void = () => undefined;
+    const enterHeld = new Promise<void>((resolve) => {
+      releaseEnter = resolve;
+    });
+    await page.route(`**/api/rooms/${room}/enter`, async (route) => {
+      await enterHeld;
+      await route.continue();
+    });
+    await page.goto(`${fixture.cluster.publicUrl}/rooms/${room}`);
+    await page.getByLabel('Nickname', { exact: true }).fill('jack');
+    await page.getByRole('button', { name: 'Start chatting' }).click();
+    await page.getByLabel('Message').waitFor({ timeout: SHOW_TIMEOUT_MS });
+    await waitUntilLive(page);
+    await send(page, 'typed before the enter was answered');
+    // Time for a say sent at once to reach the web tier ahead of the held enter (it is then refused, 409).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    releaseEnter();
+    await eventually(async () => (await shownMessages(ida.page)).includes('typed before the enter was answered'), 'the message in the other page');
+    await eventually(async () => (await page.locator('.pending').count()) === 0, 'no message still sending');
+  });
+
   it('keeps several rooms open over one observe and switches between them without a reload', async () => {
     const first = uniqueRoom('tabs-a');
     const second = uniqueRoom('tabs-b');

@@ -207,6 +207,9 @@ export class RoomView {
   private async attempt(message: PendingMessage): Promise<void> {
     this.setPendingState(message, 'sending');
     try {
+      // The page is live (and the box usable) before the enter is answered,
+      // and a say before it is refused (409 not_in_room): wait for the enter.
+      await this.enter();
       const event = await this.host.api.say(this.name, message.text, message.clientId);
       this.pending.delete(message.clientId);
       message.item.remove();
