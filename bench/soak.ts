@@ -27,7 +27,8 @@ const USAGE = `usage: npm run soak -- [--minutes M=10] [--observers N=400] [--ro
        [--base http://127.0.0.1:PORT --cluster .run/cluster.json]
 Without --base a private cluster (2 web, 1 worker, 2 chatservers) is started in a temp dir.
 With --base, start that cluster with PARLEY_PRESENCE_TIMEOUT_MS above the soak's length
-(the sayers never observe, and presence would make them leave their rooms) and with
+(the sayers never observe: presence would sweep them out of their rooms and they would
+enter again after each sweep, which the soak's figures are not about) and with
 PARLEY_RATE_SAY_PER_IP=0 PARLEY_RATE_SAY_PER_SESSION=0 PARLEY_RATE_SESSION_PER_IP=0
 PARLEY_RATE_ENTER_PER_SESSION=0 (every say comes from one address).`;
 
@@ -167,8 +168,9 @@ async function main(): Promise<number> {
       env: {
         PARLEY_LOG_LEVEL: 'warn',
         // The load generator's sayers enter their rooms but never observe them, so
-        // presence would make them leave after the timeout (2 min) and every later
-        // say would be refused with 409 not_in_room: hold presence for a day.
+        // presence would sweep them out after the timeout (2 min) and they would
+        // enter again after a 409 not_in_room: hold presence for a day, so the
+        // soak measures steady says rather than presence churn.
         PARLEY_PRESENCE_TIMEOUT_MS: '86400000',
         // Every say comes from one address: the abuse limits would turn the
         // steady load into 429s (0 = no limit).
