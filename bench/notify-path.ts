@@ -18,11 +18,12 @@
  *  - batching off: one POST per job (PARLEY_NOTIFY_BATCH_EVENTS=1).
  */
 import { writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, registryKey, type ChatEvent, type NotifyJobData } from '@parley/protocol';
+import { MAX_NOTIFY_BODY_BYTES } from '@parley/chatserver';
+import { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, readLimitedBody, registryKey, type ChatEvent, type NotifyJobData } from '@parley/protocol';
 import { benchArgs, fmt, machineLine, markdownTable, median, quantile, startPinnedCluster, withCpuByRole } from './web-bench-kit.js';
 
 const { numbers, pinning, markdownPath } = benchArgs({ runs: 3, rate: 1000, seconds: 10, 'events-per-job': 1 });
@@ -43,25 +44,17 @@ interface VariantResult {
   cpu: Record<string, number>;
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
 async function measure(variant: Variant, run: number): Promise<VariantResult> {
   const bench = await startPinnedCluster({ webCount: 1, pinning, env: { PARLEY_NOTIFY_BATCH_EVENTS: BATCH_EVENTS[variant] } });
   const enqueuedAt = new Map<string, number>();
   const latencies: number[] = [];
   let posts = 0;
   const probe = createServer((request, response) => {
-    void readBody(request).then((body) => {
+    // The probe takes what a chatserver's notify port takes.
+    void readLimitedBody(request, MAX_NOTIFY_BODY_BYTES).then((body) => {
       const now = performance.now();
       posts++;
-      for (const event of (JSON.parse(body) as { events: ChatEvent[] }).events) {
+      for (const event of (JSON.parse(body.toString('utf8')) as { events: ChatEvent[] }).events) {
         const sent = enqueuedAt.get(event.id);
         if (sent === undefined) continue;
         enqueuedAt.delete(event.id);
