@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ChatError, readLimitedBody, signatureHeaders, verifySignedRequest, type Logger, type NotifyBody, type ReplayGuard } from '@parley/protocol';
+import { ChatError, parseInternalJsonBody, readLimitedBody, signatureHeaders, verifySignedRequest, type Logger, type NotifyBody, type ReplayGuard } from '@parley/protocol';
 import { isEventList } from './event-shape.js';
 import { sendError, toChatError } from './http-util.js';
 import type { RoomDirectory } from './room-directory.js';
@@ -48,12 +48,7 @@ export async function handleNotify(req: IncomingMessage, res: ServerResponse, ct
 
 /** Parses and shape-checks a `NotifyBody`, or throws `invalid_body`. */
 export function parseNotifyBody(body: Buffer): NotifyBody {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new ChatError('invalid_body', 'notify body is not JSON');
-  }
+  const value = parseInternalJsonBody(body, 'notify');
   if (!isEventList(value)) throw new ChatError('invalid_body', 'notify body must be {"events":[ChatEvent...]}');
   return { events: value.events };
 }

@@ -49,3 +49,16 @@ export function readLimitedBody(req: IncomingMessage, limitBytes: number): Promi
     req.on('close', onFailure);
   });
 }
+
+/**
+ * The JSON value of an internal request body (read with `readLimitedBody`),
+ * or `invalid_body` naming `what` when it is not JSON; its shape is the
+ * caller's to check.
+ */
+export function parseInternalJsonBody(body: Buffer, what: string): unknown {
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    throw new ChatError('invalid_body', `${what} body is not JSON`);
+  }
+}

@@ -64,7 +64,7 @@ export {
   type ConfigSchema,
   type LogLevel,
 } from './config.js';
-export { readLimitedBody } from './http-body.js';
+export { parseInternalJsonBody, readLimitedBody } from './http-body.js';
 export { METRICS_PATH, isMetricsScrapeAllowed } from './metrics-auth.js';
 export {
   MAX_PRESENCE_EXPIRE_HASHES,

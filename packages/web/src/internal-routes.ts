@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import {
   ChatError,
+  parseInternalJsonBody,
   MAX_ROOM_HEADS,
   ROOM_HEADS_PATH,
   parseIntegerParameter,
@@ -19,12 +20,7 @@ const MAX_HEADS_BODY_BYTES = 128 * 1024;
 
 /** Parses a `RoomHeadsBody` into distinct room names, or throws `invalid_body` / `invalid_room`. */
 export function parseRoomHeadsBody(body: Buffer): RoomName[] {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new ChatError('invalid_body', 'heads body is not JSON');
-  }
+  const value = parseInternalJsonBody(body, 'heads');
   const { rooms } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
   if (!Array.isArray(rooms) || rooms.length > MAX_ROOM_HEADS) {
     throw new ChatError('invalid_body', `heads body must be {"rooms":[at most ${MAX_ROOM_HEADS} room names]}`);

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import {
   ChatError,
+  parseInternalJsonBody,
   MAX_PRESENCE_EXPIRE_HASHES,
   PRESENCE_EXPIRE_PATH,
   parseRoomName,
@@ -15,12 +16,7 @@ const TOKEN_HASH_SHAPE = /^[0-9a-f]{64}$/;
 
 /** Parses and shape-checks a `PresenceExpireBody`, or throws `invalid_body` / `invalid_room`. */
 export function parsePresenceExpireBody(body: Buffer): PresenceExpireBody {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new ChatError('invalid_body', 'presence expire body is not JSON');
-  }
+  const value = parseInternalJsonBody(body, 'presence expire');
   const { room, tokenHashes } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
   if (
     !Array.isArray(tokenHashes) ||
