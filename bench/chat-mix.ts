@@ -53,8 +53,11 @@ async function measure(variant: Variant, run: number): Promise<LoadTestReport> {
       runId: `mix${run}${variant === 'groupOn' ? 'a' : 'b'}`,
     });
     const { says, deliveries } = report;
+    const cpuByRole = new Map<string, number>();
+    for (const usage of report.processes) cpuByRole.set(usage.role, (cpuByRole.get(usage.role) ?? 0) + usage.cpuSeconds);
+    const cpuLine = [...cpuByRole].map(([role, seconds]) => `${role} ${fmt(seconds, 2)}`).join(', ');
     process.stderr.write(
-      `run ${run} ${variant}: says ${says.acknowledged}/${says.scheduled} (errors ${says.errors}, shed ${says.shed}) p50 ${says.latencyMs.p50} p99 ${says.latencyMs.p99} ms; deliver p50 ${deliveries.latencyMs.p50} p99 ${deliveries.latencyMs.p99} ms, ${fmt(deliveries.perSecondMean, 0)}/s\n`,
+      `run ${run} ${variant}: says ${says.acknowledged}/${says.scheduled} (errors ${says.errors}, shed ${says.shed}) p50 ${says.latencyMs.p50} p99 ${says.latencyMs.p99} ms; deliver p50 ${deliveries.latencyMs.p50} p99 ${deliveries.latencyMs.p99} ms, ${fmt(deliveries.perSecondMean, 0)}/s; server CPU s: ${cpuLine}; generator CPU s ${report.generator.cpuSeconds}, phases ms ${JSON.stringify(report.phasesMs)}\n`,
     );
     return report;
   } finally {

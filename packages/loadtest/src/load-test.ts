@@ -7,6 +7,7 @@ import { Pool } from 'undici';
 import type { LoadTestOptions } from './args.js';
 import { DeliveryTracker, type DeliveryCounts } from './accounting.js';
 import { Histogram, type HistogramSummary } from './histogram.js';
+import { startLongPolls, type LongPolls } from './long-poll-client.js';
 import { readClusterProcesses, sampleAll, usageBetween, type ProcessUsage } from './proc-stats.js';
 
 /** The `code` of a `{"error":{"code"}}` answer body, if it is one. */
@@ -80,6 +81,8 @@ const SETUP_CONCURRENCY = 32;
 const MAX_SAYS_IN_FLIGHT = 10_000;
 // An observe that failed (refused, 5xx) is retried after this pause, at most.
 const OBSERVE_RETRY_MS = 200;
+// How long the ramp-up may take before the say phase starts anyway.
+const CONNECT_TIMEOUT_MS = 30_000;
 // How often the drain checks whether every observer has caught up.
 const DRAIN_POLL_MS = 20;
 
@@ -134,15 +137,6 @@ export async function runLoadTest(options: LoadTestOptions, hooks: LoadTestHooks
     headersTimeout: REQUEST_TIMEOUT_MS,
     bodyTimeout: REQUEST_TIMEOUT_MS,
   });
-  const observeTimeoutMs = (options.wait + 10) * 1000;
-  const perSource = Math.ceil(options.observers / options.sources);
-  const observePools = Array.from({ length: options.sources }, (_, index) => {
-    const common = { connections: perSource, pipelining: 1, headersTimeout: observeTimeoutMs, bodyTimeout: observeTimeoutMs };
-    // One source address has ~28,000 ephemeral ports (32768–60999) and each
-    // bound socket takes one; 127.0.0.1 is left to nginx's upstream connections.
-    return options.sources === 1 ? new Pool(options.base, common) : new Pool(options.base, { ...common, localAddress: `127.0.0.${2 + index}` });
-  });
-
   const sayLatency = new Histogram();
   const deliveryLatency = new Histogram();
   const tracker = new DeliveryTracker();
@@ -193,7 +187,7 @@ export async function runLoadTest(options: LoadTestOptions, hooks: LoadTestHooks
     return { status: answer.statusCode, json };
   }
 
-  const observerLoops: Array<Promise<void>> = [];
+  let observes: LongPolls | undefined;
   try {
     // Setup: sessions, then enough enters that every session and every room has one.
     const sessions = await inBatches(options.sessions, SETUP_CONCURRENCY, async (index) => {
@@ -219,52 +213,70 @@ export async function runLoadTest(options: LoadTestOptions, hooks: LoadTestHooks
     // event after the head is one of our says and nothing is missed while parking.
     phase = 'warmup';
     phaseStart.warmup = performance.now();
+    // Observers of one room mostly get the same bytes: parse them once.
     const lastAnswerText = new Map<RoomName, string>();
     const lastAnswer = new Map<RoomName, ObserveAnswer>();
+    const observerRooms: RoomName[] = [];
+    const observerLedgers: number[] = [];
+    const cursors: string[] = [];
     for (let index = 0; index < options.observers; index++) {
       const room = rooms[index % options.rooms] as RoomName;
       const head = heads.get(room) ?? 0;
-      const observer = tracker.addObserver(room, head);
-      const pool = observePools[index % observePools.length] as Pool;
-      observerLoops.push(
-        (async () => {
-          let cursor = `${room}:${head}`;
-          while (!stopping) {
-            try {
-              const answer = await pool.request({ path: `/api/observe?rooms=${cursor}&wait=${options.wait}`, method: 'GET', signal: stop.signal });
-              const text = await answer.body.text();
-              const now = Date.now();
-              if (answer.statusCode !== 200) {
-                observeErrors += 1;
-                await sleep(OBSERVE_RETRY_MS, undefined, { signal: stop.signal });
-                continue;
-              }
-              // Observers of one room mostly get the same bytes: parse them once.
-              let parsed: ObserveAnswer;
-              if (lastAnswerText.get(room) === text) parsed = lastAnswer.get(room) as ObserveAnswer;
-              else {
-                parsed = JSON.parse(text) as ObserveAnswer;
-                lastAnswerText.set(room, text);
-                lastAnswer.set(room, parsed);
-              }
-              observeAnswers += 1;
-              for (const event of parsed.events as ChatEvent[]) {
-                if (event.room !== room || !tracker.receive(observer, event.seq)) continue;
-                deliveryLatency.record((now - event.at) * 1000);
-                if (sayStart !== 0) {
-                  const second = Math.max(0, Math.floor((now - sayStart) / 1000));
-                  deliveriesBySecond[second] = (deliveriesBySecond[second] ?? 0) + 1;
-                }
-              }
-              cursor = parsed.cursor;
-            } catch {
-              if (stopping) break;
-              observeErrors += 1;
-              await sleep(OBSERVE_RETRY_MS, undefined, { signal: stop.signal }).catch(() => undefined);
-            }
+      observerRooms.push(room);
+      observerLedgers.push(tracker.addObserver(room, head));
+      cursors.push(`${room}:${head}`);
+    }
+    const origin = new URL(options.base);
+    const hostHeader = origin.host;
+    observes = startLongPolls({
+      host: origin.hostname,
+      port: Number(origin.port || 80),
+      count: options.observers,
+      sources: options.sources,
+      request: (index) => `GET /api/observe?rooms=${cursors[index] as string}&wait=${options.wait} HTTP/1.1\r\nHost: ${hostHeader}\r\n\r\n`,
+      answer(index, answer) {
+        const now = Date.now();
+        if (answer.status !== 200) {
+          observeErrors += 1;
+          return OBSERVE_RETRY_MS;
+        }
+        const room = observerRooms[index] as RoomName;
+        // The client reads bytes as latin1 (1 char per byte, so Content-Length
+        // frames it); turn them back into UTF-8 before parsing.
+        const text = answer.body;
+        let parsed: ObserveAnswer;
+        if (lastAnswerText.get(room) === text) parsed = lastAnswer.get(room) as ObserveAnswer;
+        else {
+          try {
+            parsed = JSON.parse(Buffer.from(text, 'latin1').toString('utf8')) as ObserveAnswer;
+          } catch {
+            observeErrors += 1;
+            return OBSERVE_RETRY_MS;
           }
-        })(),
-      );
+          lastAnswerText.set(room, text);
+          lastAnswer.set(room, parsed);
+        }
+        observeAnswers += 1;
+        const observer = observerLedgers[index] as number;
+        for (const event of parsed.events as ChatEvent[]) {
+          if (event.room !== room || !tracker.receive(observer, event.seq)) continue;
+          deliveryLatency.record((now - event.at) * 1000);
+          if (sayStart !== 0) {
+            const second = Math.max(0, Math.floor((now - sayStart) / 1000));
+            deliveriesBySecond[second] = (deliveriesBySecond[second] ?? 0) + 1;
+          }
+        }
+        cursors[index] = parsed.cursor;
+        return 0;
+      },
+    });
+    // Every observer connected before the warmup counts: a connection whose
+    // SYN met a full accept queue is retried by the kernel 1, 3, 7 s later, and
+    // a say it missed would show up as seconds of latency (measured: p99 8.9 s
+    // with a 2 s warmup that started before the ramp was done, 0.6 s after).
+    const connectDeadline = performance.now() + CONNECT_TIMEOUT_MS;
+    while (!stopping && observes.started < options.observers && performance.now() < connectDeadline) {
+      await sleep(DRAIN_POLL_MS, undefined, { signal: stop.signal }).catch(() => undefined);
     }
     if (options.warmup > 0) await sleep(options.warmup * 1000, undefined, { signal: stop.signal }).catch(() => undefined);
 
@@ -374,7 +386,7 @@ export async function runLoadTest(options: LoadTestOptions, hooks: LoadTestHooks
         perSecondPeak: deliveriesBySecond.reduce((peak, count) => Math.max(peak, count ?? 0), 0),
         latencyMs: deliveryLatency.summary(1000),
       },
-      observes: { answers: observeAnswers, errors: observeErrors },
+      observes: { answers: observeAnswers, errors: observeErrors + observes.errors },
       processes: usageBetween(processes, processesAtStart, sampleAll(processes)),
       generator: (() => {
         const cpu = process.cpuUsage(generatorCpuAtStart);
@@ -393,8 +405,8 @@ export async function runLoadTest(options: LoadTestOptions, hooks: LoadTestHooks
     stop.abort();
     if (progressTimer) clearInterval(progressTimer);
     hooks.signal?.removeEventListener('abort', onAbort);
-    await Promise.allSettled(observerLoops);
-    await Promise.allSettled([sayPool, ...observePools].map((pool) => pool.destroy()));
+    observes?.close();
+    await sayPool.destroy().catch(() => undefined);
   }
 }
 

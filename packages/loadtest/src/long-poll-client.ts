@@ -35,6 +35,141 @@ function contentLength(head: string, status: number): number | undefined {
   return status === 304 || status === 204 ? 0 : undefined;
 }
 
+/** Options of `startLongPolls`. */
+export interface LongPollsOptions {
+  port: number;
+  /** Host of the server. @default '127.0.0.1' */
+  host?: string;
+  count: number;
+  /**
+   * Source addresses the sockets are spread over (127.0.0.2, …): one address
+   * has ~28,000 ephemeral ports, and every socket bound to it takes one.
+   * @default ceil(count / 10000)
+   */
+  sources?: number;
+  /** The complete request (`GET … HTTP/1.1\r\n…\r\n\r\n`) loop `index` sends next. */
+  request(index: number): string;
+  /**
+   * One complete answer of loop `index` (any status). Returns how many ms to
+   * wait before the next request: 0 asks again at once.
+   */
+  answer(index: number, answer: RawAnswer): number;
+}
+
+/** A running set of long-poll loops. */
+export interface LongPolls {
+  /** Loops that have connected at least once. */
+  readonly started: number;
+  /** Connection errors and answers the client could not frame. */
+  readonly errors: number;
+  /** Closes every socket; nothing reconnects afterwards. */
+  close(): void;
+}
+
+// A failed connection is retried after this pause, so a refusing server is not hammered.
+const RECONNECT_MS = 100;
+// Connections opened at once while ramping up: the accept queue of a server is finite.
+const CONNECT_BATCH = 500;
+
+/**
+ * N long-poll loops, each one keep-alive HTTP/1.1 socket that sends its next
+ * request as soon as an answer is complete. Written on `node:net` directly:
+ * an HTTP client library costs more CPU per answer than the servers under
+ * test spend (undici measured ~60 µs per observe answer here, saturating the
+ * generator's core at 20,000 answers/s), and the generator must not be the
+ * bottleneck. Answers must carry `Content-Length` (every server measured does).
+ */
+export function startLongPolls(options: LongPollsOptions): LongPolls {
+  const host = options.host ?? '127.0.0.1';
+  const sources = options.sources ?? Math.ceil(options.count / 10_000);
+  const sockets: Socket[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
+  let started = 0;
+  let errors = 0;
+
+  const later = (delayMs: number, action: () => void): void => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!closed) action();
+    }, delayMs);
+    timers.add(timer);
+  };
+
+  function run(index: number): void {
+    let buffer = '';
+    let counted = false;
+    const localAddress = sources > 1 ? `127.0.0.${2 + (index % sources)}` : undefined;
+    const socket = connect({ port: options.port, host, ...(localAddress === undefined ? {} : { localAddress }) });
+    sockets[index] = socket;
+    socket.setEncoding('latin1');
+    socket.setNoDelay(true);
+    const ask = (): void => {
+      if (!closed && !socket.destroyed) socket.write(options.request(index));
+    };
+    socket.on('connect', () => {
+      if (!counted) {
+        counted = true;
+        started++;
+      }
+      ask();
+    });
+    socket.on('data', (chunk: string) => {
+      buffer = buffer === '' ? chunk : buffer + chunk;
+      for (;;) {
+        const headEnd = buffer.indexOf('\r\n\r\n');
+        if (headEnd < 0) return;
+        const lineEnd = buffer.indexOf('\r\n');
+        const head = buffer.slice(lineEnd + 2, headEnd + 2);
+        const status = Number.parseInt(buffer.slice(9, 12), 10);
+        const length = contentLength(head, status);
+        if (length === undefined) {
+          errors++;
+          socket.destroy();
+          return;
+        }
+        if (buffer.length < headEnd + 4 + length) return;
+        const body = buffer.slice(headEnd + 4, headEnd + 4 + length);
+        buffer = buffer.slice(headEnd + 4 + length);
+        if (closed) return;
+        const delayMs = options.answer(index, { status, head, body });
+        if (delayMs > 0) later(delayMs, ask);
+        else ask();
+      }
+    });
+    socket.on('error', () => {
+      if (!closed) errors++;
+    });
+    socket.on('close', () => {
+      if (!closed) later(RECONNECT_MS, () => run(index));
+    });
+  }
+
+  // Ramp up in batches, one event-loop turn apart.
+  let next = 0;
+  const ramp = (): void => {
+    const end = Math.min(options.count, next + CONNECT_BATCH);
+    for (; next < end; next++) run(next);
+    if (next < options.count && !closed) later(5, ramp);
+  };
+  ramp();
+
+  return {
+    get started() {
+      return started;
+    },
+    get errors() {
+      return errors;
+    },
+    close() {
+      closed = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      for (const socket of sockets) socket?.destroy();
+    },
+  };
+}
+
 /** Options of `startObservers`. */
 export interface ObserversOptions<C> {
   port: number;
@@ -43,11 +178,7 @@ export interface ObserversOptions<C> {
   count: number;
   dialect: LongPollDialect<C>;
   initialCursor: C;
-  /**
-   * Source addresses the sockets are spread over (127.0.0.2, …): one address
-   * has ~28,000 ephemeral ports, and every socket bound to it takes one.
-   * @default ceil(count / 10000)
-   */
+  /** @see LongPollsOptions.sources */
   sources?: number;
   /**
    * Highest message number expected: each observer keeps one byte per
@@ -71,112 +202,50 @@ export interface Observers {
   close(): void;
 }
 
-// A failed connection is retried after this pause, so a refusing server is not hammered.
-const RECONNECT_MS = 100;
-// Connections opened at once while ramping up: the accept queue of a server is finite.
-const CONNECT_BATCH = 500;
-
-/**
- * N long-poll observers, each one keep-alive HTTP/1.1 socket that sends its
- * next request as soon as an answer is complete. Written on `node:net`
- * directly: an HTTP client library costs more CPU per answer than the servers
- * under test spend, and the generator must not be the bottleneck. Answers must
- * carry `Content-Length` (all three servers benchmarked do).
- */
+/** N observers of one benchmark channel, speaking `dialect`, counting each message once. */
 export function startObservers<C>(options: ObserversOptions<C>): Observers {
-  const host = options.host ?? '127.0.0.1';
-  const sources = options.sources ?? Math.ceil(options.count / 10_000);
   const receivedCount = new Uint32Array(options.count);
   const received = Array.from({ length: options.count }, () => new Uint8Array(options.maxMessages + 1));
-  const sockets: Socket[] = [];
-  let closed = false;
-  let started = 0;
-  let errors = 0;
-
-  function run(index: number, initial: C): void {
-    let cursor = initial;
-    let buffer = '';
-    let counted = false;
-    const localAddress = sources > 1 ? `127.0.0.${2 + (index % sources)}` : undefined;
-    const socket = connect({ port: options.port, host, ...(localAddress === undefined ? {} : { localAddress }) });
-    sockets[index] = socket;
-    socket.setEncoding('latin1');
-    socket.setNoDelay(true);
-    socket.on('connect', () => {
-      if (!counted) {
-        counted = true;
-        started++;
+  const cursors = Array.from({ length: options.count }, () => options.initialCursor);
+  let answerErrors = 0;
+  const loops = startLongPolls({
+    port: options.port,
+    ...(options.host === undefined ? {} : { host: options.host }),
+    count: options.count,
+    ...(options.sources === undefined ? {} : { sources: options.sources }),
+    request: (index) => options.dialect.request(cursors[index] as C),
+    answer(index, answer) {
+      // 304: a long-poll that timed out (Nchan); ask again with the same cursor.
+      if (answer.status < 200 || answer.status >= 300) {
+        if (answer.status !== 304) answerErrors++;
+        return 0;
       }
-      socket.write(options.dialect.request(cursor));
-    });
-    socket.on('data', (chunk: string) => {
-      buffer = buffer === '' ? chunk : buffer + chunk;
-      for (;;) {
-        const headEnd = buffer.indexOf('\r\n\r\n');
-        if (headEnd < 0) return;
-        const lineEnd = buffer.indexOf('\r\n');
-        const head = buffer.slice(lineEnd + 2, headEnd + 2);
-        const status = Number.parseInt(buffer.slice(9, 12), 10);
-        const length = contentLength(head, status);
-        if (length === undefined) {
-          errors++;
-          socket.destroy();
-          return;
-        }
-        if (buffer.length < headEnd + 4 + length) return;
-        const body = buffer.slice(headEnd + 4, headEnd + 4 + length);
-        buffer = buffer.slice(headEnd + 4 + length);
-        // 304: a long-poll that timed out (Nchan); ask again with the same cursor.
-        if (status < 200 || status >= 300) {
-          if (status !== 304) errors++;
-        } else {
-          const receivedAt = performance.timeOrigin + performance.now();
-          const { messages, next } = options.dialect.answer({ status, head, body }, cursor);
-          cursor = next;
-          const seen = received[index] as Uint8Array;
-          for (const message of messages) {
-            if (message.n < 1 || message.n > options.maxMessages || seen[message.n] === 1) continue;
-            seen[message.n] = 1;
-            receivedCount[index] = (receivedCount[index] as number) + 1;
-            options.onDelivery(message, receivedAt);
-          }
-        }
-        if (closed) return;
-        socket.write(options.dialect.request(cursor));
+      const receivedAt = performance.timeOrigin + performance.now();
+      const { messages, next } = options.dialect.answer(answer, cursors[index] as C);
+      cursors[index] = next;
+      const seen = received[index] as Uint8Array;
+      for (const message of messages) {
+        if (message.n < 1 || message.n > options.maxMessages || seen[message.n] === 1) continue;
+        seen[message.n] = 1;
+        receivedCount[index] = (receivedCount[index] as number) + 1;
+        options.onDelivery(message, receivedAt);
       }
-    });
-    socket.on('error', () => {
-      if (!closed) errors++;
-    });
-    socket.on('close', () => {
-      if (!closed) setTimeout(() => run(index, cursor), RECONNECT_MS);
-    });
-  }
-
-  // Ramp up in batches, one event-loop turn apart.
-  let next = 0;
-  const ramp = (): void => {
-    const end = Math.min(options.count, next + CONNECT_BATCH);
-    for (; next < end; next++) run(next, options.initialCursor);
-    if (next < options.count && !closed) setTimeout(ramp, 5);
-  };
-  ramp();
+      return 0;
+    },
+  });
 
   return {
     get started() {
-      return started;
+      return loops.started;
     },
     get errors() {
-      return errors;
+      return loops.errors + answerErrors;
     },
     fewestReceived() {
       let fewest = Number.POSITIVE_INFINITY;
       for (const value of receivedCount) if (value < fewest) fewest = value;
       return options.count === 0 ? 0 : fewest;
     },
-    close() {
-      closed = true;
-      for (const socket of sockets) socket?.destroy();
-    },
+    close: () => loops.close(),
   };
 }
