@@ -136,10 +136,11 @@ export async function handleObserve(
     if (res.destroyed) return;
     const cursorText = formatCursor(resolved);
     if (hasEventsAfter(resolved, ctx.rooms)) {
-      // Any cursor may be asked for here, so a new answer is not cached (see cachedAnswer).
-      const cached = ctx.answers.get(cursorText);
+      // Under load most observes land here (the client comes back after the
+      // next event arrived), all at the same few cursors: share one answer.
+      const cached = cachedAnswer(resolved, cursorText, ctx);
       if (cached !== undefined) reply.answerShared(cached);
-      else reply.answer(buildAnswerNow(resolved, ctx.rooms, ctx.metrics) ?? (await buildAnswer(resolved, ctx.rooms, ctx.web, ctx.metrics)));
+      else reply.answer(await buildAnswer(resolved, ctx.rooms, ctx.web, ctx.metrics));
       return;
     }
     if (waitSeconds === 0 || ctx.isClosing()) {
@@ -166,14 +167,14 @@ export async function handleObserve(
 }
 
 /**
- * The answer for a woken observer's `cursor` from the cache, else built from
- * the rooms' buffers and cached; `undefined` when a buffer does not reach back
- * to the cursor (the web tier must be asked; such answers are not cached).
+ * The answer for `cursor` from the cache, else built from the rooms' buffers
+ * and cached; `undefined` when a buffer does not reach back to the cursor (the
+ * web tier must be asked; such answers are not cached).
  *
- * Only answers built while waking parked observers are cached: their cursor
- * was the head until the advance, so every observer parked there and every
- * client coming back with its last answer's cursor shares them. An answer to
- * an arbitrary older cursor (any client may ask for one) is seldom reused.
+ * Every observer woken at one cursor, and every client coming back behind the
+ * head by the same events, shares one answer. Any client may ask for any
+ * cursor the buffers still hold, so what is cached is bounded twice: by the
+ * buffers (a few hundred cursors per room) and by the cache's byte budget.
  */
 function cachedAnswer(cursor: ResolvedCursor, cursorText: string, ctx: ObserveContext): CachedAnswer | undefined {
   const cached = ctx.answers.get(cursorText);
