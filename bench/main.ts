@@ -1,23 +1,31 @@
-// `npm run bench -- fanout|idle|capacity [--quick] [--runs N] [--out DIR]`
+// `npm run bench -- fanout|idle|capacity|fullpath [--quick] [--runs N] [--out DIR]`
 //
 // Comet tier against comet tier: the chatserver (driven directly, as the
 // worker would: signed notify in, observe out), Nchan (nginx, one worker) and
 // the Node floor (bench/floor.mjs), measured in the same run by the same lean
 // generator with the same ~200-byte message. Servers run on one core, the
 // generator on the other (taskset). Quote the ratios: this machine is shared.
+//
+// `fullpath` measures the whole Parley cluster instead of the chatserver alone:
+// says through nginx to the web tier, SQLite, the worker and the chatservers,
+// observers through nginx (`parley`) or straight to the chatservers
+// (`parley-direct`), against Nchan's publish → deliver in the same run.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Histogram, lineChartSvg, sampleProcess, startObservers, type ChartSeries, type HistogramSummary } from '@parley/loadtest';
+import { Histogram, lineChartSvg, runLoadTest, sampleProcess, startObservers, type ChartSeries, type HistogramSummary } from '@parley/loadtest';
 import { REPO, startChatserver, startFloor, startNchan, type BenchServer } from './servers.js';
+import { startPinnedCluster } from './web-bench-kit.js';
 
 const SERVER_CORE = 0;
 const GENERATOR_CORE = 1;
-const TARGETS = ['chatserver', 'nchan', 'floor'] as const;
+const TARGETS = ['chatserver', 'nchan', 'floor', 'parley', 'parley-direct'] as const;
 type TargetName = (typeof TARGETS)[number];
+// Whole clusters, started fresh for every cell (not a BenchServer).
+const CLUSTER_TARGETS: readonly TargetName[] = ['parley', 'parley-direct'];
 // A say text that makes each event ~200 bytes of JSON, like a short chat line.
 const TEXT = 'The quick brown fox jumps over the lazy dog while the benchmark keeps counting every delivery; '.repeat(2).slice(0, 110);
 // Deliveries still missing this long after the last publish count as lost (reported).
@@ -65,14 +73,14 @@ const { values, positionals } = parseArgs({
   },
 });
 const scenario = positionals[0];
-if (scenario !== 'fanout' && scenario !== 'idle' && scenario !== 'capacity') {
-  process.stderr.write('usage: npm run bench -- fanout|idle|capacity [--quick] [--runs N] [--observers 1000,5000] [--rates 4,20] [--duration S] [--targets chatserver,nchan,floor] [--out DIR]\n');
+if (scenario !== 'fanout' && scenario !== 'idle' && scenario !== 'capacity' && scenario !== 'fullpath') {
+  process.stderr.write('usage: npm run bench -- fanout|idle|capacity|fullpath [--quick] [--runs N] [--observers 1000,5000] [--rates 4,20] [--duration S] [--targets chatserver,nchan,floor,parley,parley-direct] [--out DIR]\n');
   process.exit(2);
 }
 const quick = values.quick === true;
 const runs = Number(values.runs ?? (quick ? 1 : 3));
 const list = (text: string | undefined, fallback: number[]): number[] => (text === undefined ? fallback : text.split(',').map(Number));
-const targets = (values.targets?.split(',') ?? [...TARGETS]) as TargetName[];
+const targets = (values.targets?.split(',') ?? (scenario === 'fullpath' ? ['parley', 'parley-direct', 'nchan'] : ['chatserver', 'nchan', 'floor'])) as TargetName[];
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -97,6 +105,7 @@ function nofileLimit(): number {
 /** Starts every target into `servers` (so a failure still stops those already started). */
 async function startServers(dir: string, servers: Map<TargetName, BenchServer>): Promise<void> {
   for (const target of targets) {
+    if (CLUSTER_TARGETS.includes(target)) continue;
     const server =
       target === 'chatserver'
         ? await startChatserver(join(dir, 'chatserver'), SERVER_CORE, GENERATOR_CORE)
@@ -195,6 +204,64 @@ async function fanoutCell(server: BenchServer, observers: number, rate: number, 
     publishErrors,
     windowMs: round(windowMs),
   };
+}
+
+/**
+ * One full-path cell: a fresh cluster (2 web, 1 worker, 2 chatservers, Redis,
+ * nginx) on the server core, `observers` long-polls of one room, says at
+ * `rate`/s through nginx from 4 sessions, for `durationS`. CPU is every
+ * cluster process's; latency runs from the event's `at` (stamped when the
+ * say commits) to receipt, so the say's way in is reported beside it.
+ */
+async function fullPathCell(target: TargetName, observers: number, rate: number, durationS: number, run: number): Promise<CellResult> {
+  const bench = await startPinnedCluster({ webCount: 2, pinning: { server: String(SERVER_CORE), generator: String(GENERATOR_CORE) } });
+  try {
+    const chatOrigins = bench.cluster.processes().filter((info) => info.role === 'chatserver').map((info) => `http://127.0.0.1:${info.port}`);
+    const generatorBefore = process.cpuUsage();
+    const report = await runLoadTest({
+      base: bench.base,
+      observers,
+      rooms: 1,
+      rate,
+      duration: durationS,
+      grace: GRACE_MS / 1000,
+      warmup: values.warmup === undefined ? 1 + observers / 2000 : Number(values.warmup),
+      sessions: 4,
+      // The fan-out message is an event of ~200 bytes; so is this one.
+      textBytes: TEXT.length,
+      wait: 25,
+      sources: Math.ceil(observers / 10_000),
+      sayConnections: 8,
+      clusterPath: join(bench.cluster.runDir, 'cluster.json'),
+      runId: `fp${run}${target === 'parley-direct' ? 'd' : 'n'}`,
+      ...(target === 'parley-direct' ? { observeOrigins: chatOrigins } : {}),
+    });
+    const generator = process.cpuUsage(generatorBefore);
+    const serverCpuMs = report.processes.reduce((sum, usage) => sum + usage.cpuSeconds, 0) * 1000;
+    const windowMs = report.phasesMs.saying + report.phasesMs.draining;
+    const { deliveries } = report;
+    log(
+      `  ${target}: say p50 ${round(report.says.latencyMs.p50, 1)} p99 ${round(report.says.latencyMs.p99, 1)} ms; CPU s by process ${report.processes.map((usage) => `${usage.name} ${usage.cpuSeconds}`).join(', ')}; lost ${deliveries.lost}, duplicated ${deliveries.duplicated}, reordered ${deliveries.reordered}`,
+    );
+    return {
+      target,
+      observers,
+      rate,
+      run,
+      published: report.says.acknowledged,
+      deliveries: deliveries.acknowledgedDeliveries,
+      expected: deliveries.expectedDeliveries,
+      serverCpuMs: round(serverCpuMs),
+      cpuMsPer1000: round((serverCpuMs / Math.max(1, deliveries.acknowledgedDeliveries)) * 1000, 3),
+      latencyMs: deliveries.latencyMs,
+      generatorCpuMs: round((generator.user + generator.system) / 1000),
+      errors: report.observes.errors + report.says.errors,
+      publishErrors: report.says.scheduled - report.says.acknowledged,
+      windowMs: round(windowMs),
+    };
+  } finally {
+    await bench.stop();
+  }
 }
 
 async function idleCell(server: BenchServer, observers: number, run: number): Promise<IdleResult> {
@@ -320,8 +387,8 @@ async function main(): Promise<void> {
       process.stdout.write(`${markdown}\n`);
       return;
     }
-    const observerCounts = list(values.observers, scenario === 'capacity' ? [quick ? 9000 : 18_000] : quick ? [1000] : [1000, 5000, 9000]);
-    const rates = list(values.rates, scenario === 'capacity' ? [1] : quick ? [4] : [4, 20]);
+    const observerCounts = list(values.observers, scenario === 'capacity' ? [quick ? 9000 : 18_000] : scenario === 'fullpath' ? [quick ? 1000 : 5000] : quick ? [1000] : [1000, 5000, 9000]);
+    const rates = list(values.rates, scenario === 'capacity' ? [1] : scenario === 'fullpath' ? [4] : quick ? [4] : [4, 20]);
     const durationS = Number(values.duration ?? (quick ? 5 : scenario === 'capacity' ? 15 : 10));
     const need = Math.max(...observerCounts) + 200;
     if (limit < need) throw new Error(`open files limit ${limit} < ${need}: run through \`npm run bench\` (bench/run.sh raises it)`);
@@ -330,20 +397,22 @@ async function main(): Promise<void> {
       for (const observers of observerCounts) {
         for (const rate of rates) {
           // Targets interleaved per cell, so slow drifts of the machine's load hit all three alike.
-          for (const server of servers.values()) {
-            const result = await fanoutCell(server, observers, rate, durationS, run);
+          for (const target of targets) {
+            const server = servers.get(target);
+            const result = server === undefined ? await fullPathCell(target, observers, rate, durationS, run) : await fanoutCell(server, observers, rate, durationS, run);
             results.push(result);
             // Written as it goes, so a failure late in a long run keeps what was measured.
             writeFileSync(join(outDir, `${scenario}-${stamp}.partial.json`), JSON.stringify({ scenario, machine, durationS, results }, null, 2));
             log(
-              `run ${run} N=${observers} ${rate}/s ${server.name}: ${result.cpuMsPer1000} CPU-ms/1000, p50 ${round(result.latencyMs.p50, 1)} ms, p99 ${round(result.latencyMs.p99, 1)} ms, ${result.deliveries}/${result.expected} delivered, errors ${result.errors}/${result.publishErrors}, generator ${round(result.generatorCpuMs / result.windowMs * 100, 0)} %`,
+              `run ${run} N=${observers} ${rate}/s ${target}: ${result.cpuMsPer1000} CPU-ms/1000, p50 ${round(result.latencyMs.p50, 1)} ms, p99 ${round(result.latencyMs.p99, 1)} ms, ${result.deliveries}/${result.expected} delivered, errors ${result.errors}/${result.publishErrors}, generator ${round(result.generatorCpuMs / result.windowMs * 100, 0)} %`,
             );
           }
         }
       }
     }
     const loadAfter = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
-    const title = scenario === 'capacity' ? 'Capacity: many parked observes, one room' : 'Fan-out: one room';
+    const title =
+      scenario === 'capacity' ? 'Capacity: many parked observes, one room' : scenario === 'fullpath' ? 'Full path: say → deliver through the whole cluster, one room' : 'Fan-out: one room';
     const { markdown, medians } = fanoutMarkdown(results, `${title} (median of ${runs} run(s), ${durationS} s each)`);
     const svgs = scenario === 'fanout' ? charts(medians, outDir, `fanout-${stamp}`) : [];
     writeFileSync(join(outDir, `${scenario}-${stamp}.json`), JSON.stringify({ scenario, machine, loadAfter, durationS, medians, results }, null, 2));

@@ -27,6 +27,12 @@ export interface LoadTestOptions {
   sources: number;
   /** Keep-alive connections of the say pool. @default 64 */
   sayConnections: number;
+  /**
+   * Origins the observes go to instead of `base`, round robin (the
+   * chatservers' own observe ports, to measure the path without nginx).
+   * Library only; the CLI always observes through `base`.
+   */
+  observeOrigins?: readonly string[];
   /** Write the JSON report here instead of stdout. */
   jsonPath?: string;
   /** Write the Markdown report here instead of stdout. */

@@ -7,7 +7,7 @@ import { Pool } from 'undici';
 import type { LoadTestOptions } from './args.js';
 import { DeliveryTracker, type DeliveryCounts } from './accounting.js';
 import { Histogram, type HistogramSummary } from './histogram.js';
-import { startLongPolls, type LongPolls } from './long-poll-client.js';
+import { startLongPolls, type LongPolls, type RawAnswer } from './long-poll-client.js';
 import { readClusterProcesses, sampleAll, usageBetween, type ProcessUsage } from './proc-stats.js';
 
 /** The `code` of a `{"error":{"code"}}` answer body, if it is one. */
@@ -187,7 +187,7 @@ export async function runLoadTest(options: LoadTestOptions, hooks: LoadTestHooks
     return { status: answer.statusCode, json };
   }
 
-  let observes: LongPolls | undefined;
+  let observes: LongPolls[] = [];
   try {
     // Setup: sessions, then enough enters that every session and every room has one.
     const sessions = await inBatches(options.sessions, SETUP_CONCURRENCY, async (index) => {
@@ -226,56 +226,60 @@ export async function runLoadTest(options: LoadTestOptions, hooks: LoadTestHooks
       observerLedgers.push(tracker.addObserver(room, head));
       cursors.push(`${room}:${head}`);
     }
-    const origin = new URL(options.base);
-    const hostHeader = origin.host;
-    observes = startLongPolls({
-      host: origin.hostname,
-      port: Number(origin.port || 80),
-      count: options.observers,
-      sources: options.sources,
-      request: (index) => `GET /api/observe?rooms=${cursors[index] as string}&wait=${options.wait} HTTP/1.1\r\nHost: ${hostHeader}\r\n\r\n`,
-      answer(index, answer) {
-        const now = Date.now();
-        if (answer.status !== 200) {
+    // One set of loops per origin; observer i goes to origin i mod origins.
+    const origins = (options.observeOrigins ?? [options.base]).map((text) => new URL(text));
+    const onObserveAnswer = (index: number, answer: RawAnswer): number => {
+      const now = Date.now();
+      if (answer.status !== 200) {
+        observeErrors += 1;
+        return OBSERVE_RETRY_MS;
+      }
+      const room = observerRooms[index] as RoomName;
+      // The client reads bytes as latin1 (1 char per byte, so Content-Length
+      // frames it); turn them back into UTF-8 before parsing.
+      const text = answer.body;
+      let parsed: ObserveAnswer;
+      if (lastAnswerText.get(room) === text) parsed = lastAnswer.get(room) as ObserveAnswer;
+      else {
+        try {
+          parsed = JSON.parse(Buffer.from(text, 'latin1').toString('utf8')) as ObserveAnswer;
+        } catch {
           observeErrors += 1;
           return OBSERVE_RETRY_MS;
         }
-        const room = observerRooms[index] as RoomName;
-        // The client reads bytes as latin1 (1 char per byte, so Content-Length
-        // frames it); turn them back into UTF-8 before parsing.
-        const text = answer.body;
-        let parsed: ObserveAnswer;
-        if (lastAnswerText.get(room) === text) parsed = lastAnswer.get(room) as ObserveAnswer;
-        else {
-          try {
-            parsed = JSON.parse(Buffer.from(text, 'latin1').toString('utf8')) as ObserveAnswer;
-          } catch {
-            observeErrors += 1;
-            return OBSERVE_RETRY_MS;
-          }
-          lastAnswerText.set(room, text);
-          lastAnswer.set(room, parsed);
+        lastAnswerText.set(room, text);
+        lastAnswer.set(room, parsed);
+      }
+      observeAnswers += 1;
+      const observer = observerLedgers[index] as number;
+      for (const event of parsed.events as ChatEvent[]) {
+        if (event.room !== room || !tracker.receive(observer, event.seq)) continue;
+        deliveryLatency.record((now - event.at) * 1000);
+        if (sayStart !== 0) {
+          const second = Math.max(0, Math.floor((now - sayStart) / 1000));
+          deliveriesBySecond[second] = (deliveriesBySecond[second] ?? 0) + 1;
         }
-        observeAnswers += 1;
-        const observer = observerLedgers[index] as number;
-        for (const event of parsed.events as ChatEvent[]) {
-          if (event.room !== room || !tracker.receive(observer, event.seq)) continue;
-          deliveryLatency.record((now - event.at) * 1000);
-          if (sayStart !== 0) {
-            const second = Math.max(0, Math.floor((now - sayStart) / 1000));
-            deliveriesBySecond[second] = (deliveriesBySecond[second] ?? 0) + 1;
-          }
-        }
-        cursors[index] = parsed.cursor;
-        return 0;
-      },
-    });
+      }
+      cursors[index] = parsed.cursor;
+      return 0;
+    };
+    observes = origins.map((origin, offset) =>
+      startLongPolls({
+        host: origin.hostname,
+        port: Number(origin.port || 80),
+        count: Math.ceil((options.observers - offset) / origins.length),
+        sources: options.sources,
+        request: (local) =>
+          `GET /api/observe?rooms=${cursors[local * origins.length + offset] as string}&wait=${options.wait} HTTP/1.1\r\nHost: ${origin.host}\r\n\r\n`,
+        answer: (local, raw) => onObserveAnswer(local * origins.length + offset, raw),
+      }),
+    );
     // Every observer connected before the warmup counts: a connection whose
     // SYN met a full accept queue is retried by the kernel 1, 3, 7 s later, and
     // a say it missed would show up as seconds of latency (measured: p99 8.9 s
     // with a 2 s warmup that started before the ramp was done, 0.6 s after).
     const connectDeadline = performance.now() + CONNECT_TIMEOUT_MS;
-    while (!stopping && observes.started < options.observers && performance.now() < connectDeadline) {
+    while (!stopping && observes.reduce((sum, loops) => sum + loops.started, 0) < options.observers && performance.now() < connectDeadline) {
       await sleep(DRAIN_POLL_MS, undefined, { signal: stop.signal }).catch(() => undefined);
     }
     if (options.warmup > 0) await sleep(options.warmup * 1000, undefined, { signal: stop.signal }).catch(() => undefined);
@@ -386,7 +390,7 @@ export async function runLoadTest(options: LoadTestOptions, hooks: LoadTestHooks
         perSecondPeak: deliveriesBySecond.reduce((peak, count) => Math.max(peak, count ?? 0), 0),
         latencyMs: deliveryLatency.summary(1000),
       },
-      observes: { answers: observeAnswers, errors: observeErrors + observes.errors },
+      observes: { answers: observeAnswers, errors: observes.reduce((sum, loops) => sum + loops.errors, observeErrors) },
       processes: usageBetween(processes, processesAtStart, sampleAll(processes)),
       generator: (() => {
         const cpu = process.cpuUsage(generatorCpuAtStart);
@@ -405,7 +409,7 @@ export async function runLoadTest(options: LoadTestOptions, hooks: LoadTestHooks
     stop.abort();
     if (progressTimer) clearInterval(progressTimer);
     hooks.signal?.removeEventListener('abort', onAbort);
-    observes?.close();
+    for (const loops of observes) loops.close();
     await sayPool.destroy().catch(() => undefined);
   }
 }
