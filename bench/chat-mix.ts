@@ -13,7 +13,7 @@
  * at chat rates (where most groups hold one say).
  */
 import { writeFileSync } from 'node:fs';
-import { runLoadTest, type LoadTestReport } from '@parley/loadtest';
+import { defaultSourceCount, runLoadTest, type LoadTestReport } from '@parley/loadtest';
 import { benchArgs, fmt, machineLine, markdownTable, median, startPinnedCluster } from './web-bench-kit.js';
 
 const { numbers, pinning, markdownPath } = benchArgs({
@@ -47,7 +47,7 @@ async function measure(variant: Variant, run: number): Promise<LoadTestReport> {
       sessions: numbers.sessions,
       textBytes: numbers['text-bytes'],
       wait: 25,
-      sources: 1,
+      sources: defaultSourceCount(numbers.observers),
       sayConnections: 64,
       clusterPath: `${bench.cluster.runDir}/cluster.json`,
       runId: `mix${run}${variant === 'groupOn' ? 'a' : 'b'}`,

@@ -16,7 +16,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Histogram, lineChartSvg, runLoadTest, sampleProcess, startObservers, type ChartSeries, type HistogramSummary } from '@parley/loadtest';
+import { defaultSourceCount, Histogram, lineChartSvg, runLoadTest, sampleProcess, startObservers, type ChartSeries, type HistogramSummary } from '@parley/loadtest';
 import { REPO, startChatserver, startFloor, startNchan, type BenchServer } from './servers.js';
 import { startPinnedCluster } from './web-bench-kit.js';
 
@@ -230,7 +230,7 @@ async function fullPathCell(target: TargetName, observers: number, rate: number,
       // The fan-out message is an event of ~200 bytes; so is this one.
       textBytes: TEXT.length,
       wait: 25,
-      sources: Math.ceil(observers / 10_000),
+      sources: defaultSourceCount(observers),
       sayConnections: 8,
       clusterPath: join(bench.cluster.runDir, 'cluster.json'),
       runId: `fp${run}${target === 'parley-direct' ? 'd' : 'n'}`,

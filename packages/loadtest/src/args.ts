@@ -1,5 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
+import { defaultSourceCount } from './long-poll-client.js';
 
 /** Everything one load-test run needs; every field is validated by `parseLoadTestArgs`. */
 export interface LoadTestOptions {
@@ -23,7 +24,7 @@ export interface LoadTestOptions {
   textBytes: number;
   /** `wait` of every observe, seconds. @default 25 */
   wait: number;
-  /** Source addresses 127.0.0.2… the observes are spread over. @default ceil(observers / 10000) */
+  /** Source addresses 127.0.0.2… the observes are spread over. @default ceil(observers / 2500) */
   sources: number;
   /** Keep-alive connections of the say pool. @default 64 */
   sayConnections: number;
@@ -51,7 +52,7 @@ export class UsageError extends Error {
 /** One line per option, for `--help` and usage errors. */
 export const USAGE = `usage: npm run loadtest -- --base URL --observers N --rooms R --rate M --duration S
        [--grace S=5] [--warmup S=1] [--sessions K=R] [--text-bytes B=200] [--wait S=25]
-       [--sources A=ceil(N/10000)] [--say-connections C=64] [--run-id ID]
+       [--sources A=ceil(N/2500)] [--say-connections C=64] [--run-id ID]
        [--json out.json] [--markdown out.md] [--cluster .run/cluster.json]
 URL must be http:// on 127.0.0.0/8 (an IPv4 literal); every request goes there only.`;
 
@@ -144,7 +145,7 @@ export function parseLoadTestArgs(argv: readonly string[]): LoadTestOptions {
   const textBytes = number('text-bytes', 200, 1, 2000, true);
   // The chatserver holds at most 55 s.
   const wait = number('wait', 25, 1, 55, true);
-  const sources = number('sources', Math.min(MAX_SOURCES, Math.max(1, Math.ceil(observers / 10_000))), 1, MAX_SOURCES, true);
+  const sources = number('sources', Math.min(MAX_SOURCES, defaultSourceCount(observers)), 1, MAX_SOURCES, true);
   const sayConnections = number('say-connections', 64, 1, 10_000, true);
   const runId = values['run-id'];
   if (runId !== undefined && (typeof runId !== 'string' || !RUN_ID.test(runId))) problems.push('--run-id must be 1–16 of [a-z0-9]');

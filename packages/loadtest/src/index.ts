@@ -5,5 +5,5 @@ export { runLoadTest, type LoadTestHooks, type LoadTestProgress, type LoadTestRe
 export { readClusterProcesses, sampleAll, sampleProcess, usageBetween, type MeasuredProcess, type ProcessUsage } from './proc-stats.js';
 export { formatMarkdown } from './report.js';
 export { formatProgress, progressLine } from './progress.js';
-export { startObservers, type DeliveredMessage, type LongPollDialect, type Observers, type ObserversOptions, type RawAnswer } from './long-poll-client.js';
+export { defaultSourceCount, startLongPolls, startObservers, type LongPolls, type LongPollsOptions, type DeliveredMessage, type LongPollDialect, type Observers, type ObserversOptions, type RawAnswer } from './long-poll-client.js';
 export { lineChartSvg, type ChartSeries, type LineChart } from './svg-chart.js';

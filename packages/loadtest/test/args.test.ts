@@ -32,9 +32,9 @@ describe('load test arguments', () => {
     expect(options).to.deep.include({ jsonPath: 'out.json', markdownPath: 'out.md', clusterPath: 'c.json', grace: 2.5, sessions: 7, runId: 'abc1' });
   });
 
-  it('spreads more than 10,000 observers over several source addresses', () => {
+  it('spreads observers over one source address per 2,500', () => {
     const options = parseLoadTestArgs(REQUIRED.map((arg) => (arg === '20' ? '25000' : arg)));
-    expect(options.sources).to.equal(3);
+    expect(options.sources).to.equal(10);
   });
 
   it('reports every missing or bad option at once', () => {
