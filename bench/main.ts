@@ -238,7 +238,8 @@ async function fullPathCell(target: TargetName, observers: number, rate: number,
     });
     const generator = process.cpuUsage(generatorBefore);
     const serverCpuMs = report.processes.reduce((sum, usage) => sum + usage.cpuSeconds, 0) * 1000;
-    const windowMs = report.phasesMs.saying + report.phasesMs.draining;
+    // The generator's CPU is counted over the whole run (setup and ramp too), so is its window.
+    const windowMs = report.phasesMs.setup + report.phasesMs.warmup + report.phasesMs.saying + report.phasesMs.draining;
     const { deliveries } = report;
     log(
       `  ${target}: say p50 ${round(report.says.latencyMs.p50, 1)} p99 ${round(report.says.latencyMs.p99, 1)} ms; CPU s by process ${report.processes.map((usage) => `${usage.name} ${usage.cpuSeconds}`).join(', ')}; lost ${deliveries.lost}, duplicated ${deliveries.duplicated}, reordered ${deliveries.reordered}`,
