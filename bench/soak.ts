@@ -16,12 +16,12 @@
  * load was then not the steady load asked for), 2 on a bad command line.
  * A benchmark, not a test: the figures depend on what else loads the machine.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startCluster, type ClusterHandle } from '@parley/cluster';
-import { parseLoadTestArgs, readClusterProcesses, runLoadTest, type LoadTestReport, type MeasuredProcess } from '@parley/loadtest';
+import { parseLoadTestArgs, readClusterProcesses, runLoadTest, sampleProcess, type LoadTestReport, type MeasuredProcess } from '@parley/loadtest';
 
 const USAGE = `usage: npm run soak -- [--minutes M=10] [--observers N=400] [--rooms R=20] [--rate S=20]
        [--base http://127.0.0.1:PORT --cluster .run/cluster.json]
@@ -35,13 +35,13 @@ PARLEY_RATE_ENTER_PER_SESSION=0 (every say comes from one address).`;
 const SAMPLE_INTERVAL_MS = 60_000;
 
 /** RSS and open descriptors of one process at one moment. */
-interface ProcessSample {
+interface SoakSample {
   rssBytes: number;
   fds: number;
 }
 
 /** Every process's samples over the run, by name (`web-1`, `nginx/1234`). */
-type SampleSeries = Map<string, { role: string; samples: ProcessSample[] }>;
+type SampleSeries = Map<string, { role: string; samples: SoakSample[] }>;
 
 interface SoakOptions {
   minutes: number;
@@ -82,12 +82,12 @@ function parseSoakArgs(argv: readonly string[]): SoakOptions {
   return options;
 }
 
-/** RSS and descriptor count of `pid`, or undefined when it is gone (or not ours to read). */
-function sampleProcess(pid: number): ProcessSample | undefined {
+/** RSS (read as the load test reads it) and descriptor count of `pid`, or undefined when it is gone. */
+function sampleRssAndFds(pid: number): SoakSample | undefined {
+  const usage = sampleProcess(pid);
+  if (usage === undefined) return undefined;
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const rssKilobytes = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN);
-    return { rssBytes: rssKilobytes * 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
+    return { rssBytes: usage.rssBytes, fds: readdirSync(`/proc/${pid}/fd`).length };
   } catch {
     return undefined;
   }
@@ -97,7 +97,7 @@ function sampleProcess(pid: number): ProcessSample | undefined {
 function sampleAll(clusterPath: string, series: SampleSeries): void {
   const processes: MeasuredProcess[] = readClusterProcesses(clusterPath);
   for (const process of processes) {
-    const sample = sampleProcess(process.pid);
+    const sample = sampleRssAndFds(process.pid);
     if (sample === undefined) continue;
     const entry = series.get(process.name) ?? { role: process.role, samples: [] };
     entry.samples.push(sample);
