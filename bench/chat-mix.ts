@@ -14,7 +14,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { defaultSourceCount, runLoadTest, type LoadTestReport } from '@parley/loadtest';
-import { benchArgs, fmt, machineLine, markdownTable, median, startPinnedCluster } from './web-bench-kit.js';
+import { benchArgs, cpuByRole, fmt, machineLine, markdownTable, median, startPinnedCluster } from './web-bench-kit.js';
 
 const { numbers, pinning, markdownPath } = benchArgs({
   runs: 3,
@@ -53,9 +53,7 @@ async function measure(variant: Variant, run: number): Promise<LoadTestReport> {
       runId: `mix${run}${variant === 'groupOn' ? 'a' : 'b'}`,
     });
     const { says, deliveries } = report;
-    const cpuByRole = new Map<string, number>();
-    for (const usage of report.processes) cpuByRole.set(usage.role, (cpuByRole.get(usage.role) ?? 0) + usage.cpuSeconds);
-    const cpuLine = [...cpuByRole].map(([role, seconds]) => `${role} ${fmt(seconds, 2)}`).join(', ');
+    const cpuLine = Object.entries(cpuByRole(report.processes)).map(([role, seconds]) => `${role} ${fmt(seconds, 2)}`).join(', ');
     process.stderr.write(
       `run ${run} ${variant}: says ${says.acknowledged}/${says.scheduled} (errors ${says.errors}, shed ${says.shed}) p50 ${says.latencyMs.p50} p99 ${says.latencyMs.p99} ms; deliver p50 ${deliveries.latencyMs.p50} p99 ${deliveries.latencyMs.p99} ms, ${fmt(deliveries.perSecondMean, 0)}/s; server CPU s: ${cpuLine}; generator CPU s ${report.generator.cpuSeconds}, phases ms ${JSON.stringify(report.phasesMs)}\n`,
     );

@@ -206,6 +206,11 @@ async function fanoutCell(server: BenchServer, observers: number, rate: number, 
   };
 }
 
+/** The chatservers' own observe origins, for observers that bypass nginx. */
+function chatserverOrigins(processes: ReadonlyArray<{ role: string; port: number }>): string[] {
+  return processes.filter((info) => info.role === 'chatserver').map((info) => `http://127.0.0.1:${info.port}`);
+}
+
 /**
  * One full-path cell: a fresh cluster (2 web, 1 worker, 2 chatservers, Redis,
  * nginx) on the server core, `observers` long-polls of one room, says at
@@ -216,7 +221,6 @@ async function fanoutCell(server: BenchServer, observers: number, rate: number, 
 async function fullPathCell(target: TargetName, observers: number, rate: number, durationS: number, run: number): Promise<CellResult> {
   const bench = await startPinnedCluster({ webCount: 2, pinning: { server: String(SERVER_CORE), generator: String(GENERATOR_CORE) } });
   try {
-    const chatOrigins = bench.cluster.processes().filter((info) => info.role === 'chatserver').map((info) => `http://127.0.0.1:${info.port}`);
     const generatorBefore = process.cpuUsage();
     const report = await runLoadTest({
       base: bench.base,
@@ -234,7 +238,7 @@ async function fullPathCell(target: TargetName, observers: number, rate: number,
       sayConnections: 8,
       clusterPath: join(bench.cluster.runDir, 'cluster.json'),
       runId: `fp${run}${target === 'parley-direct' ? 'd' : 'n'}`,
-      ...(target === 'parley-direct' ? { observeOrigins: chatOrigins } : {}),
+      ...(target === 'parley-direct' ? { observeOrigins: chatserverOrigins(bench.cluster.processes()) } : {}),
     });
     const generator = process.cpuUsage(generatorBefore);
     const serverCpuMs = report.processes.reduce((sum, usage) => sum + usage.cpuSeconds, 0) * 1000;

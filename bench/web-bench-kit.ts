@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { startCluster, type ClusterHandle } from '@parley/cluster';
-import { readClusterProcesses, sampleAll, usageBetween } from '@parley/loadtest';
+import { readClusterProcesses, sampleAll, usageBetween, type ProcessUsage } from '@parley/loadtest';
 
 /** CPU lists for `taskset -c`. */
 export interface Pinning {
@@ -97,16 +97,19 @@ export async function startPinnedCluster(options: {
   };
 }
 
-/** CPU seconds per role (web, worker, chatserver, redis, nginx) spent while `body` ran, with its result. */
+/** CPU seconds per role (web, worker, chatserver, redis, nginx) of per-process usages, to 0.01 s. */
+export function cpuByRole(usages: readonly ProcessUsage[]): Record<string, number> {
+  const cpu: Record<string, number> = {};
+  for (const usage of usages) cpu[usage.role] = Math.round(((cpu[usage.role] ?? 0) + usage.cpuSeconds) * 100) / 100;
+  return cpu;
+}
+
+/** CPU seconds per role spent while `body` ran, with its result. */
 export async function withCpuByRole<T>(bench: BenchCluster, body: () => Promise<T>): Promise<{ result: T; cpu: Record<string, number> }> {
   const processes = readClusterProcesses(join(bench.cluster.runDir, 'cluster.json'));
   const before = sampleAll(processes);
   const result = await body();
-  const cpu: Record<string, number> = {};
-  for (const usage of usageBetween(processes, before, sampleAll(processes))) {
-    cpu[usage.role] = Math.round(((cpu[usage.role] ?? 0) + usage.cpuSeconds) * 100) / 100;
-  }
-  return { result, cpu };
+  return { result, cpu: cpuByRole(usageBetween(processes, before, sampleAll(processes))) };
 }
 
 /** A keep-alive client of one origin. */
