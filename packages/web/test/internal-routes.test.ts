@@ -2,18 +2,22 @@ import { expect } from 'chai';
 import { MAX_ROOM_HEADS, ROOM_HEADS_PATH, signRequest } from '@parley/protocol';
 import { call, newSession, startHarness, TEST_SECRET, uniqueRoom, type Harness } from './harness.js';
 
+/** A harness with one new room that alice entered and said `texts` in, in order (seqs 2, 3, …). */
+async function startWithRoom(texts: readonly string[]): Promise<{ harness: Harness; room: string }> {
+  const harness = await startHarness();
+  const session = await newSession(harness, 'alice');
+  const room = uniqueRoom();
+  await call(harness, 'POST', `/api/rooms/${room}/enter`, { session });
+  for (const text of texts) await call(harness, 'POST', `/api/rooms/${room}/say`, { session, json: { text } });
+  return { harness, room };
+}
+
 describe('internal gap-repair route', () => {
   let harness: Harness;
   let room: string;
 
   before(async () => {
-    harness = await startHarness();
-    const session = await newSession(harness, 'alice');
-    room = uniqueRoom();
-    await call(harness, 'POST', `/api/rooms/${room}/enter`, { session });
-    for (const text of ['one', 'two', 'three', 'four']) {
-      await call(harness, 'POST', `/api/rooms/${room}/say`, { session, json: { text } });
-    }
+    ({ harness, room } = await startWithRoom(['one', 'two', 'three', 'four']));
   });
 
   after(async () => {
@@ -94,11 +98,7 @@ describe('internal room-heads route', () => {
   let room: string;
 
   before(async () => {
-    harness = await startHarness();
-    const session = await newSession(harness, 'alice');
-    room = uniqueRoom();
-    await call(harness, 'POST', `/api/rooms/${room}/enter`, { session });
-    await call(harness, 'POST', `/api/rooms/${room}/say`, { session, json: { text: 'one' } });
+    ({ harness, room } = await startWithRoom(['one']));
   });
 
   after(async () => {
