@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { ChatEvent } from '@parley/protocol';
-import { logTails, startCluster, type ClusterHandle, type ClusterOptions } from '../src/supervisor.js';
+import { logTails, startCluster, type ChildRole, type ClusterHandle, type ClusterOptions } from '../src/supervisor.js';
 import { sleep } from '../src/wait.js';
 import { createCookieSession, json, request } from './helpers/api.js';
 import { useCluster } from './helpers/cluster-fixture.js';
@@ -22,6 +22,14 @@ const PHASE_MS = CHAOS ? 5000 : 1000;
 const REDIS_OUTAGE_MS = 10_000;
 /** Bound on a restarted process (supervisor backoff included) being back in service. */
 const READY_TIMEOUT_MS = 30_000;
+
+/** Signals one child, then waits until the supervisor has it (or its successor) serving again. */
+async function killAndAwaitRestart(cluster: ClusterHandle, role: ChildRole, index: number, signal: NodeJS.Signals): Promise<void> {
+  cluster.kill(role, index, signal);
+  // The supervisor must see the exit before readiness means the new process.
+  await sleep(200);
+  await cluster.waitUntilReady(READY_TIMEOUT_MS);
+}
 
 /**
  * The stated bounds (docs/RELIABILITY.md): the longest time from a say's 2xx
@@ -106,9 +114,7 @@ describe('faults: steady traffic through every fault', function () {
       label: 'chat-kill',
       boundMs: BOUND_MS.chatserverKill,
       fault: async (round) => {
-        cluster.kill('chatserver', (round % 2) + 1, 'SIGKILL');
-        await sleep(200);
-        await cluster.waitUntilReady(READY_TIMEOUT_MS);
+        await killAndAwaitRestart(cluster, 'chatserver', (round % 2) + 1, 'SIGKILL');
       },
     });
   });
@@ -123,9 +129,7 @@ describe('faults: steady traffic through every fault', function () {
         // leaves real work behind for its successor.
         cluster.kill('worker', 1, 'SIGSTOP');
         await sleep(1000);
-        cluster.kill('worker', 1, 'SIGKILL');
-        await sleep(200);
-        await cluster.waitUntilReady(READY_TIMEOUT_MS);
+        await killAndAwaitRestart(cluster, 'worker', 1, 'SIGKILL');
       },
     });
   });
@@ -159,9 +163,7 @@ describe('faults: steady traffic through every fault', function () {
         const index = (round % 2) + 1;
         cluster.kill('web', index, 'SIGSTOP');
         await sleep(1000);
-        cluster.kill('web', index, 'SIGKILL');
-        await sleep(200);
-        await cluster.waitUntilReady(READY_TIMEOUT_MS);
+        await killAndAwaitRestart(cluster, 'web', index, 'SIGKILL');
       },
     });
     expect(report.sayRetries, 'says the crash made clients retry').to.be.above(0);
@@ -173,9 +175,7 @@ describe('faults: steady traffic through every fault', function () {
       label: 'deploy',
       boundMs: BOUND_MS.deploy,
       fault: async (round) => {
-        cluster.kill('chatserver', (round % 2) + 1, 'SIGTERM');
-        await sleep(200);
-        await cluster.waitUntilReady(READY_TIMEOUT_MS);
+        await killAndAwaitRestart(cluster, 'chatserver', (round % 2) + 1, 'SIGTERM');
       },
     });
     expect(report.observeErrors, 'observes that failed').to.equal(0);
