@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what Parley needs and is missing; does nothing when all is there.
-#   system: node >= 20.19, redis-server, nginx, chromium (browser tests),
+#   system: node >= 20.19, redis-server, nginx, postgresql (its server programs,
+#           for the PostgreSQL store's tests and PARLEY_STORE=postgres), chromium (browser tests),
 #           docker-compose (only to validate docker-compose.yml; optional)
 #   npm:    node_modules, reinstalled with `npm ci` when package-lock.json is newer
 # As root it installs system packages with apt-get; otherwise it prints what
-# to install and fails. It never starts or enables the system redis or nginx:
-# Parley runs private instances of both.
+# to install and fails. It never starts or enables the system redis, nginx or
+# PostgreSQL: Parley runs private instances of them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -31,6 +32,10 @@ for command in "${!packages[@]}"; do
     missing+=("${packages[$command]}")
   fi
 done
+# Debian keeps PostgreSQL's server programs off PATH, under /usr/lib/postgresql/<major>/bin.
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v postgres >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
 optional=()
 if ! command -v docker-compose >/dev/null 2>&1; then optional+=(docker-compose); fi
 

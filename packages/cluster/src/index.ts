@@ -20,3 +20,12 @@ export {
 export { readClusterFile, type ClusterProcessInfo, type ClusterRole } from './cluster-file.js';
 export type { LineSink } from './line-splitter.js';
 export { loadConfig, type ClusterConfig } from './config.js';
+export {
+  POSTGRES_DATABASE,
+  POSTGRES_USER,
+  findPostgresInstallation,
+  startPostgresServer,
+  type PostgresInstallation,
+  type PostgresServerHandle,
+  type PostgresServerOptions,
+} from './postgres-server.js';

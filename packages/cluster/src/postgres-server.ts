@@ -1,0 +1,252 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { findFreePort } from './ports.js';
+import { settlesWithin, sleep } from './wait.js';
+
+const execFileAsync = promisify(execFile);
+
+/** The role (superuser) and database every private PostgreSQL of Parley has. */
+export const POSTGRES_USER = 'parley';
+/** @see POSTGRES_USER */
+export const POSTGRES_DATABASE = 'parley';
+
+/** A private PostgreSQL started by Parley, never the machine's own. */
+export interface PostgresServerHandle {
+  readonly port: number;
+  /** `postgres://parley@127.0.0.1:PORT/parley` (trust authentication on loopback; no password). */
+  readonly url: string;
+  /** The data directory actually used (see `PostgresServerOptions.dir`). */
+  readonly dataDir: string;
+  /** pid of the postmaster; `undefined` while it is stopped. */
+  readonly pid: number | undefined;
+  /** Starts it again on the same port and data directory (after `stop`, `stopImmediate` or `kill`). */
+  start(): Promise<void>;
+  /** Fast shutdown (SIGINT: open transactions roll back, a checkpoint is written); waits for the exit. */
+  stop(): Promise<void>;
+  /** `pg_ctl -m immediate` (SIGQUIT): no checkpoint; the next start replays the WAL. */
+  stopImmediate(): Promise<void>;
+  /** `kill -9` of the postmaster. */
+  kill(): Promise<void>;
+}
+
+/** Options of `startPostgresServer`. */
+export interface PostgresServerOptions {
+  /**
+   * Directory for the data directory (`DIR/data`) and the log (`DIR/postgres.log`).
+   * As root PostgreSQL runs as an unprivileged user, who must be able to reach
+   * it: when a folder above `dir` is closed to that user (a clone under
+   * `/root`), the data directory goes under the system temp directory instead,
+   * named after `dir`, so the same `dir` always finds the same data.
+   */
+  dir: string;
+  /** @default a free port */
+  port?: number;
+  /**
+   * `fsync`, `synchronous_commit` and `full_page_writes` on. Tests that never
+   * crash the machine turn it off for speed; a crash of PostgreSQL alone loses
+   * nothing either way. @default true
+   */
+  durable?: boolean;
+  /** Own process group (a terminal's Ctrl-C reaches only the parent). @default false */
+  detached?: boolean;
+  /** Extra `-c name=value` settings. @default {} */
+  settings?: Readonly<Record<string, string>>;
+}
+
+/** Where PostgreSQL's programs are, and who runs them. */
+export interface PostgresInstallation {
+  /** Directory holding `initdb`, `postgres`, `pg_isready`, `createdb`. */
+  binDir: string;
+  /** uid/gid to run as (only when we are root: PostgreSQL refuses to run as root). */
+  runAs: { uid: number; gid: number; name: string } | undefined;
+}
+
+/**
+ * Finds PostgreSQL's server programs: Debian keeps them in
+ * `/usr/lib/postgresql/<major>/bin` (the newest major wins), other systems on
+ * `PATH`. Throws a message saying what to install when there are none.
+ */
+export function findPostgresInstallation(): PostgresInstallation {
+  const binDir = debianBinDir() ?? pathBinDir();
+  if (binDir === undefined) {
+    throw new Error('PostgreSQL is not installed: install it (Debian: apt-get install -y postgresql)');
+  }
+  return { binDir, runAs: isRoot() ? unprivilegedUser() : undefined };
+}
+
+function debianBinDir(): string | undefined {
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base)) return undefined;
+  const majors = readdirSync(base)
+    .filter((name) => /^\d+$/.test(name) && existsSync(join(base, name, 'bin', 'postgres')))
+    .sort((a, b) => Number(b) - Number(a));
+  return majors[0] === undefined ? undefined : join(base, majors[0], 'bin');
+}
+
+function pathBinDir(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir !== '' && existsSync(join(dir, 'postgres')) && existsSync(join(dir, 'initdb'))) return dir;
+  }
+  return undefined;
+}
+
+function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/** The `postgres` system user (Debian's package makes it), else `nobody`. */
+function unprivilegedUser(): { uid: number; gid: number; name: string } {
+  const passwd = readFileSync('/etc/passwd', 'utf8').split('\n');
+  for (const name of ['postgres', 'nobody']) {
+    const line = passwd.find((entry) => entry.startsWith(`${name}:`));
+    const fields = line?.split(':');
+    if (fields?.[2] !== undefined && fields[3] !== undefined) return { uid: Number(fields[2]), gid: Number(fields[3]), name };
+  }
+  throw new Error('running as root, but there is neither a postgres nor a nobody user to run PostgreSQL as');
+}
+
+/** Whether every folder from `/` down to `dir` can be entered by `uid` (other-execute, or owned by it). */
+function reachableBy(dir: string, uid: number): boolean {
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    if (existsSync(current)) {
+      const stats = statSync(current);
+      const searchable = stats.uid === uid ? (stats.mode & 0o100) !== 0 : (stats.mode & 0o001) !== 0;
+      if (!searchable) return false;
+    }
+    if (dirname(current) === current) return true;
+  }
+}
+
+/** The data directory for `dir`, moved under the temp directory when `runAs` cannot reach `dir`. */
+function dataDirFor(dir: string, runAs: PostgresInstallation['runAs']): string {
+  const wanted = join(resolve(dir), 'data');
+  if (runAs === undefined || reachableBy(dir, runAs.uid)) return wanted;
+  const name = createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 16);
+  return join(tmpdir(), `parley-postgres-${name}`, 'data');
+}
+
+function spawnOptions(runAs: PostgresInstallation['runAs']): { uid?: number; gid?: number } {
+  return runAs === undefined ? {} : { uid: runAs.uid, gid: runAs.gid };
+}
+
+/** Makes `dir` (and missing parents) and hands it to `runAs`, who must own a data directory. */
+function ownedDirectory(dir: string, runAs: PostgresInstallation['runAs']): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (runAs !== undefined) chownSync(dir, runAs.uid, runAs.gid);
+}
+
+/** Runs `initdb` once: a data directory that already has `PG_VERSION` is kept as it is. */
+async function initDataDir(install: PostgresInstallation, dataDir: string): Promise<void> {
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  ownedDirectory(dirname(dataDir), install.runAs);
+  ownedDirectory(dataDir, install.runAs);
+  await execFileAsync(
+    join(install.binDir, 'initdb'),
+    // trust on loopback only (listen_addresses below): the server is private to this machine.
+    ['-D', dataDir, '-A', 'trust', '-U', POSTGRES_USER, '-E', 'UTF8', '--locale=C', '--no-instructions'],
+    { ...spawnOptions(install.runAs), cwd: dirname(dataDir), timeout: 60_000 },
+  );
+}
+
+/**
+ * Starts a private PostgreSQL on `127.0.0.1` (no Unix socket), creating its
+ * data directory and the `parley` database on first use, and resolves once it
+ * accepts connections. As root it runs as the `postgres` (or `nobody`) user.
+ */
+export async function startPostgresServer(options: PostgresServerOptions): Promise<PostgresServerHandle> {
+  const install = findPostgresInstallation();
+  const port = options.port ?? (await findFreePort());
+  const dataDir = dataDirFor(options.dir, install.runAs);
+  mkdirSync(options.dir, { recursive: true });
+  const logFile = join(options.dir, 'postgres.log');
+  await initDataDir(install, dataDir);
+  const durable = options.durable ?? true;
+  const settings: Record<string, string> = {
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: '',
+    ...(durable ? {} : { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' }),
+    ...options.settings,
+  };
+  const args = ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
+
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const running = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
+
+  const start = async (): Promise<void> => {
+    const log = openSync(logFile, 'a');
+    const started = spawn(join(install.binDir, 'postgres'), args, {
+      ...spawnOptions(install.runAs),
+      cwd: dirname(dataDir),
+      stdio: ['ignore', log, log],
+      detached: options.detached ?? false,
+    });
+    closeSync(log);
+    child = started;
+    exited = new Promise((resolveExit) => started.once('exit', () => resolveExit()));
+    started.once('error', () => undefined);
+    await waitUntilAccepting(install, port, exited, logFile);
+  };
+
+  const signal = async (name: NodeJS.Signals): Promise<void> => {
+    if (!running()) return;
+    child?.kill(name);
+    // A fast shutdown waits for the checkpoint; 30 s is far above what a test database needs.
+    await settlesWithin(exited, 30_000);
+  };
+
+  await start();
+  await createDatabase(install, port);
+  return {
+    port,
+    url: `postgres://${POSTGRES_USER}@127.0.0.1:${port}/${POSTGRES_DATABASE}`,
+    dataDir,
+    get pid() {
+      return running() ? child?.pid : undefined;
+    },
+    start,
+    stop: () => signal('SIGINT'),
+    stopImmediate: () => signal('SIGQUIT'),
+    kill: () => signal('SIGKILL'),
+  };
+}
+
+/** Polls `pg_isready` until the server takes connections; fails at once if it exits. */
+async function waitUntilAccepting(install: PostgresInstallation, port: number, exited: Promise<void>, logFile: string): Promise<void> {
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  // Crash recovery after `kill -9` replays the WAL first: allow it time.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (gone) throw new Error(`postgres exited at start; see ${logFile}`);
+    const ready = await execFileAsync(join(install.binDir, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port)], {
+      timeout: 5000,
+    }).then(
+      () => true,
+      () => false,
+    );
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error(`postgres on port ${port} not ready after 60 s; see ${logFile}`);
+    await sleep(50);
+  }
+}
+
+/** Creates the `parley` database unless it exists (a restart on the same data directory). */
+async function createDatabase(install: PostgresInstallation, port: number): Promise<void> {
+  try {
+    await execFileAsync(
+      join(install.binDir, 'createdb'),
+      ['-h', '127.0.0.1', '-p', String(port), '-U', POSTGRES_USER, POSTGRES_DATABASE],
+      { timeout: 30_000 },
+    );
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '');
+    if (!stderr.includes('already exists')) throw new Error(`createdb failed: ${stderr.trim() || (error as Error).message}`);
+  }
+}

@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import pg from 'pg';
+import { startPostgresServer, type PostgresServerHandle } from '../src/postgres-server.js';
+
+async function query(url: string, sql: string): Promise<unknown[]> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('private PostgreSQL server', function () {
+  this.timeout(90_000);
+  let dir: string;
+  let server: PostgresServerHandle | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'parley-pg-'));
+  });
+
+  afterEach(async () => {
+    await server?.stop();
+    server = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts on a free loopback port with the parley database, never on 5432', async () => {
+    server = await startPostgresServer({ dir, durable: false });
+    expect(server.port).to.not.equal(5432);
+    expect(server.url).to.equal(`postgres://parley@127.0.0.1:${server.port}/parley`);
+    const [row] = (await query(server.url, 'SELECT current_database() AS db, current_user AS who')) as Array<{ db: string; who: string }>;
+    expect(row).to.deep.equal({ db: 'parley', who: 'parley' });
+  });
+
+  it('keeps committed rows through kill -9 and an immediate stop, on the same port', async () => {
+    server = await startPostgresServer({ dir });
+    await query(server.url, 'CREATE TABLE notes (text TEXT NOT NULL)');
+    await query(server.url, "INSERT INTO notes VALUES ('before kill')");
+    const firstPid = server.pid;
+    await server.kill();
+    expect(server.pid).to.equal(undefined);
+    await server.start();
+    expect(server.pid).to.be.a('number').and.not.equal(firstPid);
+    await query(server.url, "INSERT INTO notes VALUES ('before immediate stop')");
+    await server.stopImmediate();
+    await server.start();
+    expect(await query(server.url, 'SELECT text FROM notes ORDER BY text')).to.deep.equal([
+      { text: 'before immediate stop' },
+      { text: 'before kill' },
+    ]);
+  });
+});
