@@ -1,19 +1,21 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 /** Every kind of process a local cluster runs. */
-export type ClusterRole = 'redis' | 'nginx' | 'web' | 'worker' | 'chatserver';
+export type ClusterRole = 'redis' | 'postgres' | 'nginx' | 'web' | 'worker' | 'chatserver';
 
 /** One line of `cluster.json`. */
 export interface ClusterProcessInfo {
   role: ClusterRole;
-  /** Role and 1-based index (`web-1`), as in the log prefix; `redis` and `nginx` for those. */
+  /** Role and 1-based index (`web-1`), as in the log prefix; `redis`, `postgres` and `nginx` for those. */
   name: string;
   /** `null` while the process is down (between a crash and its restart). */
   pid: number | null;
-  /** The port it serves: web and worker HTTP, chatserver public observe, redis, nginx public. */
+  /** The port it serves: web and worker HTTP, chatserver public observe, redis, postgres, nginx public. */
   port: number;
   /** Chatservers only: the internal (notify) port. */
   internalPort?: number;
+  /** PostgreSQL only: its connection URL (`PARLEY_DATABASE_URL` of the web processes; no password: trust on loopback). */
+  url?: string;
 }
 
 /**

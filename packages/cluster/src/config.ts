@@ -14,6 +14,12 @@ export interface ClusterConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `PARLEY_SECRET`; empty means a random one per run. @default '' */
   secret: string;
+  /**
+   * `PARLEY_STORE`: `sqlite` (one file under `.run/data`, the embedded
+   * default) or `postgres` (a private PostgreSQL under `.run/postgres`).
+   * @default 'sqlite'
+   */
+  store: 'sqlite' | 'postgres';
 }
 
 const schema: ConfigSchema<ClusterConfig> = {
@@ -28,6 +34,7 @@ const schema: ConfigSchema<ClusterConfig> = {
     parse: parse.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   },
   secret: { env: 'PARLEY_SECRET', default: '', parse: parse.secret },
+  store: { env: 'PARLEY_STORE', default: 'sqlite', parse: parse.oneOf('sqlite', 'postgres') },
 };
 
 /** Reads and validates the cluster's settings; throws `ConfigError` listing every problem. */

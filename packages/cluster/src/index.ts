@@ -16,6 +16,7 @@ export {
   type ChildRole,
   type ClusterHandle,
   type ClusterOptions,
+  type ClusterStore,
 } from './supervisor.js';
 export { readClusterFile, type ClusterProcessInfo, type ClusterRole } from './cluster-file.js';
 export type { LineSink } from './line-splitter.js';

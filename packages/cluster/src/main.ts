@@ -47,13 +47,14 @@ let cluster: ClusterHandle;
 try {
   starting = startCluster({
     runDir,
+    store: config.store,
     publicPort: config.publicPort,
     webCount: config.webCount,
     workerCount: config.workerCount,
     chatCount: config.chatCount,
     ...(config.secret === '' ? {} : { secret: config.secret }),
     stopTimeoutMs: CHILD_STOP_TIMEOUT_MS,
-    // Ctrl-C reaches only us; we stop the children first and Redis last.
+    // Ctrl-C reaches only us; we stop the children first, Redis and PostgreSQL last.
     detached: true,
     log,
     output: process.stdout,
@@ -67,7 +68,7 @@ try {
 if (shuttingDown) await new Promise<never>(() => undefined);
 
 const ports = Object.fromEntries(cluster.processes().map((entry) => [entry.name, entry.port]));
-log.info({ url: cluster.publicUrl, ports, runDir }, 'listening');
+log.info({ url: cluster.publicUrl, store: cluster.store, ports, runDir }, 'listening');
 process.stdout.write(`\nParley is up at ${cluster.publicUrl}  (Ctrl-C stops it; processes in ${join(runDir, 'cluster.json')})\n\n`);
 
 function readConfigOrExit(): ReturnType<typeof loadConfig> {

@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { silentLogger, type Logger } from '@parley/protocol';
+import { killLeftovers } from './leftovers.js';
 import { findFreePort, waitForPort } from './ports.js';
-import { settlesWithin } from './wait.js';
+import { SupervisedProcess } from './supervised-process.js';
 
 /** The template shipped in the repository (`nginx/parley.conf.template`). */
 export const DEFAULT_NGINX_TEMPLATE = fileURLToPath(new URL('../../../nginx/parley.conf.template', import.meta.url));
@@ -21,6 +22,13 @@ export interface NginxConfigOptions {
   webPorts: readonly number[];
   /** Public (observe) ports of the chatservers on 127.0.0.1 (at least one). */
   chatPorts: readonly number[];
+  /**
+   * Says go to the first web process, the others standing by (`backup`):
+   * SQLite has one writer at a time. `false` spreads them over every web
+   * process, as everything else is (PostgreSQL takes any write anywhere).
+   * @default true
+   */
+  singleSayWriter?: boolean;
   /** @default 1 */
   workerProcesses?: number | 'auto';
   /** @default 4096 */
@@ -60,8 +68,8 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
     PUBLIC_HOST: options.publicHost ?? '127.0.0.1',
     PUBLIC_PORT: String(options.publicPort),
     WEB_UPSTREAMS: upstreamLines(options.webPorts, 'web'),
-    // Says go to one web process, the others standing by (see the template).
-    SAY_UPSTREAMS: upstreamLines(options.webPorts, 'web', true),
+    // SQLite: says go to one web process, the others standing by (see the template).
+    SAY_UPSTREAMS: upstreamLines(options.webPorts, 'web', options.singleSayWriter ?? true),
     CHAT_UPSTREAMS: upstreamLines(options.chatPorts, 'chatserver'),
     WORKER_PROCESSES: String(options.workerProcesses ?? 1),
     WORKER_CONNECTIONS: String(options.workerConnections ?? 4096),
@@ -85,11 +93,20 @@ export interface NginxOptions extends Omit<NginxConfigOptions, 'publicPort'> {
   startTimeoutMs?: number;
   /** Own process group: a terminal's Ctrl-C reaches only the parent. @default false */
   detached?: boolean;
+  /**
+   * Restart it after an exit nobody asked for, on the same port and config,
+   * once the dead master's workers (which keep its port) are killed. @default false
+   */
+  restartOnCrash?: boolean;
+  /** Its starts, crashes and restarts. @default silentLogger */
+  log?: Logger;
+  /** Called with the new master pid on every start and `null` on every exit. @default none */
+  onPidChange?: (pid: number | null) => void;
 }
 
 /** A private nginx started by Parley. */
 export interface NginxHandle {
-  /** pid of the nginx master; `undefined` once it has exited. */
+  /** pid of the nginx master; `undefined` while it is down. */
   readonly pid: number | undefined;
   readonly port: number;
   /** `http://HOST:PORT` */
@@ -109,61 +126,52 @@ export function writeNginxConfig(options: NginxConfigOptions): string {
 
 /**
  * Renders the config into `runDir/nginx.conf` and starts nginx on it (master in
- * the foreground, `daemon off`), then waits until the public port accepts
- * connections. Output goes to `runDir/error.log` and `runDir/nginx.out`.
+ * the foreground, `daemon off`, working directory `runDir`), then waits until
+ * the public port accepts connections. Output goes to `runDir/error.log` and
+ * `runDir/nginx.out`.
  */
 export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
   const runDir = resolve(options.runDir);
   const publicPort = options.publicPort && options.publicPort > 0 ? options.publicPort : await findFreePort();
   const configPath = writeNginxConfig({ ...options, runDir, publicPort });
   const errorLog = join(runDir, 'error.log');
-  const output = openSync(join(runDir, 'nginx.out'), 'a');
-  let child: ChildProcess;
-  try {
-    // -e: errors before the config is read would otherwise go to /var/log/nginx.
-    child = spawn(
-      options.binary ?? 'nginx',
-      ['-p', `${runDir}/`, '-c', configPath, '-e', errorLog, '-g', 'daemon off;'],
-      { stdio: ['ignore', output, output], detached: options.detached ?? false },
-    );
-  } finally {
-    closeSync(output);
-  }
-  const exited = new Promise<void>((resolveExit) => {
-    child.once('exit', () => resolveExit());
-    child.once('error', () => resolveExit());
-  });
   const host = options.publicHost ?? '127.0.0.1';
-  try {
-    await Promise.race([
-      waitForPort(publicPort, options.startTimeoutMs ?? 10_000, host === '0.0.0.0' ? '127.0.0.1' : host),
-      exited.then(() => {
-        throw new Error(`nginx exited at start: ${tail(errorLog)}`);
-      }),
-    ]);
-  } catch (error) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    throw error;
-  }
-
-  const stop = async (timeoutMs = 5000): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+  const binary = options.binary ?? 'nginx';
+  const server = new SupervisedProcess({
+    name: 'nginx',
+    command: binary,
+    // -e: errors before the config is read would otherwise go to /var/log/nginx.
+    args: ['-p', `${runDir}/`, '-c', configPath, '-e', errorLog, '-g', 'daemon off;'],
+    env: process.env,
+    // Its workers inherit it: how killLeftovers tells this nginx's orphans from any other nginx.
+    cwd: runDir,
+    logFile: join(runDir, 'nginx.out'),
+    stdio: 'file',
     // SIGTERM is nginx's fast shutdown; SIGQUIT would wait for parked long-polls.
-    child.kill('SIGTERM');
-    if (!(await settlesWithin(exited, timeoutMs))) {
-      child.kill('SIGKILL');
-      await settlesWithin(exited, 5000);
-    }
-  };
+    stopSignal: 'SIGTERM',
+    log: options.log ?? silentLogger,
+    detached: options.detached ?? false,
+    restartOnCrash: options.restartOnCrash ?? false,
+    // The kernel names a process after the first 15 bytes of its program's file name.
+    afterExit: () => void killLeftovers({ comm: basename(binary).slice(0, 15), cwd: runDir }),
+    ready: (signal) => waitForPort(publicPort, options.startTimeoutMs ?? 10_000, host === '0.0.0.0' ? '127.0.0.1' : host, signal),
+    onPidChange: options.onPidChange ?? (() => undefined),
+  });
+  try {
+    await server.start();
+  } catch (error) {
+    await server.stop(5000, 'SIGKILL');
+    throw new Error(`nginx did not start: ${(error as Error).message}\n${tail(errorLog)}`, { cause: error });
+  }
 
   return {
     get pid() {
-      return child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+      return server.pid;
     },
     port: publicPort,
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${publicPort}`,
     configPath,
-    stop,
+    stop: (timeoutMs = 5000) => server.stop(timeoutMs),
   };
 }
 

@@ -18,11 +18,15 @@ export function findFreePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** Resolves once something accepts TCP connections on `host:port`, or rejects after `timeoutMs`. */
-export async function waitForPort(port: number, timeoutMs: number, host = '127.0.0.1'): Promise<void> {
+/**
+ * Resolves once something accepts TCP connections on `host:port`; rejects
+ * after `timeoutMs`, or as soon as `signal` aborts (the server died).
+ */
+export async function waitForPort(port: number, timeoutMs: number, host = '127.0.0.1', signal?: AbortSignal): Promise<void> {
   const { connect } = await import('node:net');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    signal?.throwIfAborted();
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect({ port, host });
       socket.once('connect', () => {

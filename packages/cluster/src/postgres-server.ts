@@ -1,11 +1,14 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { silentLogger, type Logger } from '@parley/protocol';
+import { killLeftovers } from './leftovers.js';
 import { findFreePort } from './ports.js';
-import { settlesWithin, sleep } from './wait.js';
+import { SupervisedProcess } from './supervised-process.js';
+import { sleep } from './wait.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -21,15 +24,15 @@ export interface PostgresServerHandle {
   readonly url: string;
   /** The data directory actually used (see `PostgresServerOptions.dir`). */
   readonly dataDir: string;
-  /** pid of the postmaster; `undefined` while it is stopped. */
+  /** pid of the postmaster; `undefined` while it is down. */
   readonly pid: number | undefined;
   /** Starts it again on the same port and data directory (after `stop`, `stopImmediate` or `kill`). */
   start(): Promise<void>;
   /** Fast shutdown (SIGINT: open transactions roll back, a checkpoint is written); waits for the exit. */
   stop(): Promise<void>;
-  /** `pg_ctl -m immediate` (SIGQUIT): no checkpoint; the next start replays the WAL. */
+  /** `pg_ctl -m immediate` (SIGQUIT): no checkpoint; the next start replays the WAL. A deliberate stop too. */
   stopImmediate(): Promise<void>;
-  /** `kill -9` of the postmaster. */
+  /** `kill -9` of the postmaster: a crash, restarted by itself when `restartOnCrash` is on. */
   kill(): Promise<void>;
 }
 
@@ -55,6 +58,15 @@ export interface PostgresServerOptions {
   detached?: boolean;
   /** Extra `-c name=value` settings. @default {} */
   settings?: Readonly<Record<string, string>>;
+  /**
+   * Restart it after an exit nobody asked for (the cluster's supervisor),
+   * once the dead postmaster's backends are gone. @default false
+   */
+  restartOnCrash?: boolean;
+  /** Its starts, crashes and restarts. @default silentLogger */
+  log?: Logger;
+  /** Called with the new postmaster pid on every start and `null` on every exit. @default none */
+  onPidChange?: (pid: number | null) => void;
 }
 
 /** Where PostgreSQL's programs are, and who runs them. */
@@ -173,58 +185,58 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   };
   const args = ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
 
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  const running = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
-
-  const start = async (): Promise<void> => {
-    const log = openSync(logFile, 'a');
-    const started = spawn(join(install.binDir, 'postgres'), args, {
-      ...spawnOptions(install.runAs),
-      cwd: dirname(dataDir),
-      stdio: ['ignore', log, log],
-      detached: options.detached ?? false,
-    });
-    closeSync(log);
-    child = started;
-    exited = new Promise((resolveExit) => started.once('exit', () => resolveExit()));
-    started.once('error', () => undefined);
-    await waitUntilAccepting(install, port, exited, logFile);
-  };
-
-  const signal = async (name: NodeJS.Signals): Promise<void> => {
-    if (!running()) return;
-    child?.kill(name);
-    // A fast shutdown waits for the checkpoint; 30 s is far above what a test database needs.
-    await settlesWithin(exited, 30_000);
-  };
-
-  await start();
-  await createDatabase(install, port);
+  const server = new SupervisedProcess({
+    name: 'postgres',
+    command: join(install.binDir, 'postgres'),
+    args,
+    env: process.env,
+    cwd: dirname(dataDir),
+    logFile,
+    stdio: 'file',
+    // Fast shutdown: open transactions roll back, a checkpoint is written.
+    stopSignal: 'SIGINT',
+    user: install.runAs,
+    log: options.log ?? silentLogger,
+    detached: options.detached ?? false,
+    restartOnCrash: options.restartOnCrash ?? false,
+    // Backends of a SIGKILLed postmaster hold its shared memory until they
+    // notice; a new postmaster refuses to start while they do. They all run
+    // in the data directory.
+    afterExit: () => void killLeftovers({ comm: 'postgres', cwd: dataDir }),
+    ready: (signal) => waitUntilAccepting(install, port, signal, logFile),
+    onPidChange: options.onPidChange ?? (() => undefined),
+  });
+  // A fast shutdown waits for the checkpoint; 30 s is far above what a test database needs.
+  const stopTimeoutMs = 30_000;
+  try {
+    await server.start();
+    await createDatabase(install, port);
+  } catch (error) {
+    await server.stop(stopTimeoutMs);
+    throw error;
+  }
   return {
     port,
     url: `postgres://${POSTGRES_USER}@127.0.0.1:${port}/${POSTGRES_DATABASE}`,
     dataDir,
     get pid() {
-      return running() ? child?.pid : undefined;
+      return server.pid;
     },
-    start,
-    stop: () => signal('SIGINT'),
-    stopImmediate: () => signal('SIGQUIT'),
-    kill: () => signal('SIGKILL'),
+    start: () => server.start(),
+    stop: () => server.stop(stopTimeoutMs),
+    stopImmediate: () => server.stop(stopTimeoutMs, 'SIGQUIT'),
+    kill: async () => {
+      if (server.kill('SIGKILL')) await server.waitForExit(stopTimeoutMs);
+    },
   };
 }
 
-/** Polls `pg_isready` until the server takes connections; fails at once if it exits. */
-async function waitUntilAccepting(install: PostgresInstallation, port: number, exited: Promise<void>, logFile: string): Promise<void> {
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
+/** Polls `pg_isready` until the server takes connections; gives up at once when `signal` aborts (it exited). */
+async function waitUntilAccepting(install: PostgresInstallation, port: number, signal: AbortSignal, logFile: string): Promise<void> {
   // Crash recovery after `kill -9` replays the WAL first: allow it time.
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (gone) throw new Error(`postgres exited at start; see ${logFile}`);
+    if (signal.aborted) throw new Error(`postgres exited at start; see ${logFile}`);
     const ready = await execFileAsync(join(install.binDir, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port)], {
       timeout: 5000,
     }).then(

@@ -8,6 +8,7 @@ import { writeClusterFile, type ClusterProcessInfo, type ClusterRole } from './c
 import type { LineSink } from './line-splitter.js';
 import { startNginx, type NginxHandle } from './nginx.js';
 import { findFreePort, waitForPort } from './ports.js';
+import { startPostgresServer, type PostgresServerHandle } from './postgres-server.js';
 import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 import { SupervisedProcess } from './supervised-process.js';
 import { sleep, waitForHealthy } from './wait.js';
@@ -15,13 +16,29 @@ import { sleep, waitForHealthy } from './wait.js';
 /** The Node processes of a cluster, one package each. */
 export type ChildRole = 'web' | 'worker' | 'chatserver';
 
+/** Where a cluster keeps its chat state. */
+export type ClusterStore = 'sqlite' | 'postgres';
+
 /** The repository root (this file is `packages/cluster/{src,dist}/supervisor.*`). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Options of `startCluster`. */
 export interface ClusterOptions {
-  /** Directory for redis data, the SQLite file, nginx files, logs and `cluster.json`. */
+  /** Directory for redis data, the SQLite file or PostgreSQL's data, nginx files, logs and `cluster.json`. */
   runDir: string;
+  /**
+   * `'sqlite'`: the web processes share one file (`runDir/data/parley.db`) and
+   * nginx sends every say to one of them. `'postgres'`: a private PostgreSQL
+   * under `runDir/postgres`, supervised like the rest, is every web
+   * process's `PARLEY_DATABASE_URL`, and says spread over every web process.
+   * @default 'sqlite'
+   */
+  store?: ClusterStore;
+  /**
+   * PostgreSQL's `fsync` and `synchronous_commit` on (store `'postgres'`).
+   * Tests that never crash the machine may turn them off. @default true
+   */
+  postgresDurable?: boolean;
   /** nginx's public port. @default 0: a free port */
   publicPort?: number;
   /** @default 2 */
@@ -71,8 +88,16 @@ export interface ClusterHandle {
   readonly runDir: string;
   /** The HMAC secret the children share (tests forge requests with and without it). */
   readonly secret: string;
-  /** The private Redis; stop/start/kill it to simulate an outage (`cluster.json` follows). */
+  /** Where chat state lives (`ClusterOptions.store`). */
+  readonly store: ClusterStore;
+  /**
+   * The private Redis. `stop()` is a deliberate outage (it stays down until
+   * `start()`); `kill()` is a crash, restarted by the supervisor like any
+   * process. `cluster.json` follows either way.
+   */
   readonly redis: RedisServerHandle;
+  /** The private PostgreSQL (store `'postgres'` only), with the same stop/start/kill as `redis`. */
+  readonly postgres: PostgresServerHandle | undefined;
   /** Every process with role, name, pid and ports, as in `cluster.json`. */
   processes(): ClusterProcessInfo[];
   /**
@@ -83,7 +108,7 @@ export interface ClusterHandle {
   kill(role: ChildRole, index: number, signal?: NodeJS.Signals): void;
   /** Resolves once every child answers `/healthz`, nginx routes, and every chatserver is registered. */
   waitUntilReady(timeoutMs?: number): Promise<void>;
-  /** Stops every child (SIGTERM, bounded, SIGKILL stragglers), then nginx, then Redis. Idempotent. */
+  /** Stops every child (SIGTERM, bounded, SIGKILL stragglers), then nginx, then Redis and PostgreSQL. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -98,10 +123,11 @@ interface ChildSlot {
 }
 
 /**
- * Starts a whole Parley cluster on this machine: a private redis-server,
- * web, worker and chatserver processes (each restarted when it dies), and
- * nginx in front. Resolves once everything answers; on failure stops what it
- * started and rejects with the tail of the logs.
+ * Starts a whole Parley cluster on this machine: a private redis-server (and
+ * PostgreSQL for store `'postgres'`), web, worker and chatserver processes,
+ * and nginx in front, each restarted when it dies (250 ms doubling to 10 s).
+ * Resolves once everything answers; on failure stops what it started and
+ * rejects with the tail of the logs.
  */
 export async function startCluster(options: ClusterOptions): Promise<ClusterHandle> {
   const runDir = resolve(options.runDir);
@@ -113,6 +139,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
   if (webCount < 1 || chatCount < 1 || workerCount < 0) {
     throw new Error('a cluster needs at least one web process and one chatserver, and no negative counts');
   }
+  const store = options.store ?? 'sqlite';
   const secret = options.secret ?? randomBytes(32).toString('hex');
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
@@ -128,11 +155,13 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
 
   const slots: ChildSlot[] = [];
   let redis: RedisServerHandle | undefined;
+  let postgres: PostgresServerHandle | undefined;
   let nginx: NginxHandle | undefined;
 
   const processes = (): ClusterProcessInfo[] => {
     const list: ClusterProcessInfo[] = [];
     if (redis) list.push({ role: 'redis', name: 'redis', pid: redis.pid ?? null, port: redis.port });
+    if (postgres) list.push({ role: 'postgres', name: 'postgres', pid: postgres.pid ?? null, port: postgres.port, url: postgres.url });
     for (const slot of slots) {
       const info: ClusterProcessInfo = { role: slot.role, name: slot.name, pid: slot.pid, port: slot.port };
       if (slot.internalPort !== undefined) info.internalPort = slot.internalPort;
@@ -155,20 +184,40 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
       log.info({ processes: slots.length }, 'stopping cluster');
       await Promise.all(slots.map((slot) => slot.process.stop(stopTimeoutMs)));
       await nginx?.stop();
-      await redis?.stop();
+      await Promise.all([redis?.stop(), postgres?.stop()]);
       rewriteClusterFile();
       log.info({}, 'cluster stopped');
     })();
     return stopping;
   };
 
+  // redis, nginx and postgres are supervised like the children: restarted
+  // after a crash, their pid in cluster.json at once.
+  const supervision = { restartOnCrash: true, log, onPidChange: () => rewriteClusterFile() } as const;
+
   try {
-    redis = await startRedisServer({
-      dir: join(runDir, 'redis'),
-      appendOnly: options.redisAppendOnly ?? true,
-      detached: options.detached ?? false,
-    });
+    // Both at once (PostgreSQL's first start runs initdb); each is kept for stop() even if the other fails.
+    const [redisStart, postgresStart] = await Promise.allSettled([
+      startRedisServer({
+        dir: join(runDir, 'redis'),
+        appendOnly: options.redisAppendOnly ?? true,
+        detached: options.detached ?? false,
+        ...supervision,
+      }).then((started) => (redis = started)),
+      store === 'postgres'
+        ? startPostgresServer({
+            dir: join(runDir, 'postgres'),
+            durable: options.postgresDurable ?? true,
+            detached: options.detached ?? false,
+            ...supervision,
+          }).then((started) => (postgres = started))
+        : Promise.resolve(undefined),
+    ]);
+    if (redisStart.status === 'rejected') throw redisStart.reason;
+    if (postgresStart.status === 'rejected') throw postgresStart.reason;
+    if (!redis) throw new Error('redis did not start');
     log.info({ port: redis.port, childPid: redis.pid ?? null }, 'redis started');
+    if (postgres) log.info({ port: postgres.port, childPid: postgres.pid ?? null }, 'postgres started');
     rewriteClusterFile();
 
     const webPorts = await freePorts(webCount);
@@ -177,9 +226,12 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
       PARLEY_REDIS_URL: redis.url,
       PARLEY_REDIS_PREFIX: redisPrefix,
       PARLEY_SECRET: secret,
-      PARLEY_DB_PATH: join(runDir, 'data', 'parley.db'),
     };
+    // The store is the cluster's own: a PARLEY_DATABASE_URL in our
+    // environment must not send the SQLite cluster's web processes elsewhere.
+    const storeEnv: Record<string, string> = postgres ? { PARLEY_DATABASE_URL: postgres.url } : { PARLEY_DB_PATH: join(runDir, 'data', 'parley.db') };
     const baseEnv = childBaseEnv(options.env ?? {});
+    delete baseEnv.PARLEY_DATABASE_URL;
 
     const addSlot = (role: ChildRole, index: number, port: number, ownEnv: Record<string, string>, internalPort?: number): ChildSlot => {
       const name = `${role}-${index}`;
@@ -211,7 +263,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
     };
 
     webPorts.forEach((port, i) =>
-      addSlot('web', i + 1, port, { PARLEY_WEB_HOST: '127.0.0.1', PARLEY_WEB_PORT: String(port) }),
+      addSlot('web', i + 1, port, { PARLEY_WEB_HOST: '127.0.0.1', PARLEY_WEB_PORT: String(port), ...storeEnv }),
     );
     for (let i = 1; i <= workerCount; i++) {
       const port = await findFreePort();
@@ -241,12 +293,12 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
     }
 
     const deadline = Date.now() + startTimeoutMs;
-    // web-1 first, alone: it creates the SQLite schema, so the other web
+    // web-1 first, alone: it creates the schema, so the other web
     // processes open a ready database instead of racing to migrate it.
     const [firstWeb, ...others] = slots as [ChildSlot, ...ChildSlot[]];
-    firstWeb.process.start();
+    void firstWeb.process.start();
     await waitForSlot(firstWeb, deadline);
-    for (const slot of others) slot.process.start();
+    for (const slot of others) void slot.process.start();
     await Promise.all(others.map((slot) => waitForSlot(slot, deadline)));
 
     nginx = await startNginx({
@@ -254,9 +306,12 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
       publicPort: options.publicPort ?? 0,
       webPorts,
       chatPorts: slots.filter((slot) => slot.role === 'chatserver').map((slot) => slot.port),
+      // SQLite has one writer at a time; PostgreSQL takes any write on any web process.
+      singleSayWriter: store === 'sqlite',
       workerProcesses: options.nginxWorkerProcesses ?? 1,
       ...(options.nginxWorkerConnections === undefined ? {} : { workerConnections: options.nginxWorkerConnections }),
       detached: options.detached ?? false,
+      ...supervision,
     });
     log.info({ port: nginx.port, childPid: nginx.pid ?? null }, 'nginx started');
     rewriteClusterFile();
@@ -274,25 +329,13 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
     if (redis) await waitForRegistry(redis.url, registryKey(redisPrefix), chatCount, deadline);
   }
 
-  const redisServer = redis;
   const cluster: ClusterHandle = {
     publicUrl: nginx.url,
     runDir,
     secret,
-    redis: {
-      get port() {
-        return redisServer.port;
-      },
-      get url() {
-        return redisServer.url;
-      },
-      get pid() {
-        return redisServer.pid;
-      },
-      start: () => redisServer.start().finally(rewriteClusterFile),
-      stop: () => redisServer.stop().finally(rewriteClusterFile),
-      kill: () => redisServer.kill().finally(rewriteClusterFile),
-    },
+    store,
+    redis,
+    postgres,
     processes,
     kill(role, index, signal = 'SIGTERM') {
       const slot = slots.find((candidate) => candidate.role === role && candidate.index === index);
@@ -350,7 +393,7 @@ export function logTails(runDir: string, lines = 30): string {
   } catch {
     // no logs yet
   }
-  files.push(join(runDir, 'nginx', 'error.log'), join(runDir, 'redis', 'redis.log'));
+  files.push(join(runDir, 'nginx', 'error.log'), join(runDir, 'redis', 'redis.log'), join(runDir, 'postgres', 'postgres.log'));
   const parts: string[] = [];
   for (const file of files) {
     let text: string;

@@ -3,7 +3,7 @@ import { ConfigError } from '@parley/protocol';
 import { loadConfig } from '../src/config.js';
 
 describe('cluster config', () => {
-  it('starts 2 web, 1 worker and 2 chatservers on port 8080 by default, with a per-run secret', () => {
+  it('starts 2 web, 1 worker and 2 chatservers on port 8080 on SQLite by default, with a per-run secret', () => {
     expect(loadConfig({})).to.deep.equal({
       publicPort: 8080,
       webCount: 2,
@@ -11,7 +11,12 @@ describe('cluster config', () => {
       chatCount: 2,
       logLevel: 'info',
       secret: '',
+      store: 'sqlite',
     });
+  });
+
+  it('runs on a private PostgreSQL with PARLEY_STORE=postgres', () => {
+    expect(loadConfig({ PARLEY_STORE: 'postgres' }).store).to.equal('postgres');
   });
 
   it('reads PORT and the process counts', () => {
@@ -21,11 +26,12 @@ describe('cluster config', () => {
 
   it('reports every bad setting at once', () => {
     try {
-      loadConfig({ PORT: 'http', PARLEY_WEB_COUNT: '0', PARLEY_CHAT_COUNT: '1000', PARLEY_SECRET: 'short' });
+      loadConfig({ PORT: 'http', PARLEY_WEB_COUNT: '0', PARLEY_CHAT_COUNT: '1000', PARLEY_SECRET: 'short', PARLEY_STORE: 'mysql' });
       expect.fail('loadConfig accepted a bad environment');
     } catch (error) {
       expect(error).to.be.instanceOf(ConfigError);
-      expect((error as ConfigError).problems).to.have.length(4);
+      expect((error as ConfigError).problems).to.have.length(5);
+      expect((error as ConfigError).message).to.include('PARLEY_STORE');
     }
   });
 });

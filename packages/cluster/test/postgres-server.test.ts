@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -22,6 +22,9 @@ describe('private PostgreSQL server', function () {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'parley-pg-'));
+    // mkdtemp makes it 700: as root PostgreSQL runs as another user, who must
+    // reach it, or its data would go under the temp directory and outlive rmSync.
+    chmodSync(dir, 0o755);
   });
 
   afterEach(async () => {
@@ -32,6 +35,7 @@ describe('private PostgreSQL server', function () {
 
   it('starts on a free loopback port with the parley database, never on 5432', async () => {
     server = await startPostgresServer({ dir, durable: false });
+    expect(server.dataDir).to.equal(join(dir, 'data'));
     expect(server.port).to.not.equal(5432);
     expect(server.url).to.equal(`postgres://parley@127.0.0.1:${server.port}/parley`);
     const [row] = (await query(server.url, 'SELECT current_database() AS db, current_user AS who')) as Array<{ db: string; who: string }>;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logTails, startCluster, type ClusterHandle, type ClusterOptions } from '../../src/supervisor.js';
@@ -23,6 +23,9 @@ export function useCluster(options: Partial<Omit<ClusterOptions, 'runDir'>> = {}
   before(async function () {
     this.timeout(START_TIMEOUT_MS + 10_000);
     runDir = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
+    // mkdtemp makes it 700; as root PostgreSQL runs as another user, who must
+    // reach its data directory under it (or the data would outlive rmSync).
+    chmodSync(runDir, 0o755);
     running = await startCluster({
       runDir,
       publicPort: 0,
