@@ -1,4 +1,4 @@
-// `npm run bench -- fanout|idle|capacity|fullpath [--quick] [--runs N] [--out DIR]`
+// `npm run bench -- fanout|idle|capacity|fullpath [options]` (`--help` lists them)
 //
 // Comet tier against comet tier: the chatserver (driven directly, as the
 // worker would: signed notify in, observe out), Nchan (nginx, one worker) and
@@ -9,7 +9,8 @@
 // `fullpath` measures the whole Parley cluster instead of the chatserver alone:
 // says through nginx to the web tier, SQLite, the worker and the chatservers,
 // observers through nginx (`parley`) or straight to the chatservers
-// (`parley-direct`), against Nchan's publish → deliver in the same run.
+// (`parley-direct`), against Nchan's publish → deliver in the same run, on
+// SQLite or (`--store postgres`) on a private PostgreSQL.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultSourceCount, Histogram, lineChartSvg, runLoadTest, sampleProcess, startObservers, type ChartSeries, type HistogramSummary } from '@parley/loadtest';
+import type { ClusterStore } from '@parley/cluster';
 import { REPO, startChatserver, startFloor, startNchan, type BenchServer } from './servers.js';
 import { startPinnedCluster } from './web-bench-kit.js';
 
@@ -59,28 +61,88 @@ interface IdleResult {
   bytesPerObserve: number;
 }
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    quick: { type: 'boolean', default: false },
-    runs: { type: 'string' },
-    out: { type: 'string', default: join(REPO, 'bench/results') },
-    observers: { type: 'string' },
-    rates: { type: 'string' },
-    duration: { type: 'string' },
-    targets: { type: 'string' },
-    warmup: { type: 'string' },
-  },
-});
-const scenario = positionals[0];
-if (scenario !== 'fanout' && scenario !== 'idle' && scenario !== 'capacity' && scenario !== 'fullpath') {
-  process.stderr.write('usage: npm run bench -- fanout|idle|capacity|fullpath [--quick] [--runs N] [--observers 1000,5000] [--rates 4,20] [--duration S] [--targets chatserver,nchan,floor,parley,parley-direct] [--out DIR]\n');
+const USAGE = `usage: npm run bench -- fanout|idle|capacity|fullpath [options]
+
+  fanout    one room, N parked observers, messages at a fixed rate: CPU per
+            delivery and latency of the chatserver, Nchan and the Node floor
+  idle      RSS per parked observe of each server
+  capacity  many parked observes of one room at 1 message/s
+  fullpath  the whole cluster, say -> deliver through nginx (parley) and
+            straight to the chatservers (parley-direct), against Nchan
+
+options [default]:
+  --quick              shorter runs and fewer observers (1 run, 5 s) [off]
+  --runs N             runs; medians over them [3, 1 with --quick]
+  --observers LIST     parked observers per cell, comma list
+                       [fanout 1000,5000,9000; idle 5000; capacity 18000;
+                        fullpath 5000; --quick: 1000, capacity 9000]
+  --rates LIST         messages per second per cell [fanout 4,20; fullpath 4;
+                       capacity 1; --quick 4]
+  --duration S         seconds of each cell [10; capacity 15; --quick 5]
+  --warmup S           seconds between parking and measuring [1 + observers/2000]
+  --targets LIST       servers to compare [fanout, idle, capacity:
+                       chatserver,nchan,floor; fullpath: parley,parley-direct,nchan]
+  --store NAME         fullpath: the cluster's store, sqlite or postgres [sqlite]
+  --out DIR            where the JSON, Markdown and SVG results go [bench/results]
+  --help               print this help and exit
+`;
+
+function usageError(message: string): never {
+  process.stderr.write(`${message}\n\n${USAGE}`);
   process.exit(2);
 }
+
+const { values, positionals } = (() => {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', default: false },
+        quick: { type: 'boolean', default: false },
+        runs: { type: 'string' },
+        out: { type: 'string', default: join(REPO, 'bench/results') },
+        observers: { type: 'string' },
+        rates: { type: 'string' },
+        duration: { type: 'string' },
+        targets: { type: 'string' },
+        warmup: { type: 'string' },
+        store: { type: 'string', default: 'sqlite' },
+      },
+    });
+  } catch (error) {
+    // node:util names the option; its hint about positionals starting with '-' does not help here.
+    return usageError((error as Error).message.split('. To specify a positional')[0] ?? 'bad arguments');
+  }
+})();
+if (values.help === true) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const scenario = positionals[0];
+if (scenario !== 'fanout' && scenario !== 'idle' && scenario !== 'capacity' && scenario !== 'fullpath') {
+  usageError(scenario === undefined ? 'which scenario?' : `unknown scenario ${scenario}`);
+}
+if (positionals.length > 1) usageError(`one scenario at a time, got ${positionals.join(' ')}`);
+if (values.store !== 'sqlite' && values.store !== 'postgres') usageError(`--store must be sqlite or postgres, got ${values.store}`);
+const store: ClusterStore = values.store;
+if (store !== 'sqlite' && scenario !== 'fullpath') usageError('--store applies to fullpath only (the other scenarios run no store)');
+const numberList = (name: string, text: string | undefined): number[] | undefined => {
+  if (text === undefined) return undefined;
+  const numbers = text.split(',').map(Number);
+  if (numbers.some((value) => !Number.isFinite(value) || value <= 0)) usageError(`--${name} must be a comma list of positive numbers, got ${text}`);
+  return numbers;
+};
+for (const name of ['runs', 'duration', 'warmup'] as const) {
+  const text = values[name];
+  if (text !== undefined && !(Number(text) >= 0 && text !== '')) usageError(`--${name} must be a non-negative number, got ${text}`);
+}
+const targetList = values.targets?.split(',');
+if (targetList?.some((target) => !(TARGETS as readonly string[]).includes(target))) usageError(`--targets must be a comma list of ${TARGETS.join(', ')}, got ${values.targets}`);
 const quick = values.quick === true;
 const runs = Number(values.runs ?? (quick ? 1 : 3));
-const list = (text: string | undefined, fallback: number[]): number[] => (text === undefined ? fallback : text.split(',').map(Number));
-const targets = (values.targets?.split(',') ?? (scenario === 'fullpath' ? ['parley', 'parley-direct', 'nchan'] : ['chatserver', 'nchan', 'floor'])) as TargetName[];
+const list = (name: 'observers' | 'rates', fallback: number[]): number[] => numberList(name, values[name]) ?? fallback;
+const targets = (targetList ?? (scenario === 'fullpath' ? ['parley', 'parley-direct', 'nchan'] : ['chatserver', 'nchan', 'floor'])) as TargetName[];
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -219,7 +281,7 @@ function chatserverOrigins(processes: ReadonlyArray<{ role: string; port: number
  * say commits) to receipt, so the say's way in is reported beside it.
  */
 async function fullPathCell(target: TargetName, observers: number, rate: number, durationS: number, run: number): Promise<CellResult> {
-  const bench = await startPinnedCluster({ webCount: 2, pinning: { server: String(SERVER_CORE), generator: String(GENERATOR_CORE) } });
+  const bench = await startPinnedCluster({ store, webCount: 2, pinning: { server: String(SERVER_CORE), generator: String(GENERATOR_CORE) } });
   try {
     const generatorBefore = process.cpuUsage();
     const report = await runLoadTest({
@@ -366,7 +428,7 @@ async function main(): Promise<void> {
     await startServers(runDir, servers);
     const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, loadBefore: uptime, nofile: limit };
     if (scenario === 'idle') {
-      const observers = list(values.observers, [quick ? 1000 : 5000])[0] as number;
+      const observers = list('observers', [quick ? 1000 : 5000])[0] as number;
       const results: IdleResult[] = [];
       for (let run = 1; run <= runs; run++) {
         // Fresh processes each run: memory a server once grew to is not given back.
@@ -392,8 +454,8 @@ async function main(): Promise<void> {
       process.stdout.write(`${markdown}\n`);
       return;
     }
-    const observerCounts = list(values.observers, scenario === 'capacity' ? [quick ? 9000 : 18_000] : scenario === 'fullpath' ? [quick ? 1000 : 5000] : quick ? [1000] : [1000, 5000, 9000]);
-    const rates = list(values.rates, scenario === 'capacity' ? [1] : scenario === 'fullpath' ? [4] : quick ? [4] : [4, 20]);
+    const observerCounts = list('observers', scenario === 'capacity' ? [quick ? 9000 : 18_000] : scenario === 'fullpath' ? [quick ? 1000 : 5000] : quick ? [1000] : [1000, 5000, 9000]);
+    const rates = list('rates', scenario === 'capacity' ? [1] : scenario === 'fullpath' ? [4] : quick ? [4] : [4, 20]);
     const durationS = Number(values.duration ?? (quick ? 5 : scenario === 'capacity' ? 15 : 10));
     const need = Math.max(...observerCounts) + 200;
     if (limit < need) throw new Error(`open files limit ${limit} < ${need}: run through \`npm run bench\` (bench/run.sh raises it)`);
@@ -407,7 +469,7 @@ async function main(): Promise<void> {
             const result = server === undefined ? await fullPathCell(target, observers, rate, durationS, run) : await fanoutCell(server, observers, rate, durationS, run);
             results.push(result);
             // Written as it goes, so a failure late in a long run keeps what was measured.
-            writeFileSync(join(outDir, `${scenario}-${stamp}.partial.json`), JSON.stringify({ scenario, machine, durationS, results }, null, 2));
+            writeFileSync(join(outDir, `${scenario}-${stamp}.partial.json`), JSON.stringify({ scenario, store, machine, durationS, results }, null, 2));
             log(
               `run ${run} N=${observers} ${rate}/s ${target}: ${result.cpuMsPer1000} CPU-ms/1000, p50 ${round(result.latencyMs.p50, 1)} ms, p99 ${round(result.latencyMs.p99, 1)} ms, ${result.deliveries}/${result.expected} delivered, errors ${result.errors}/${result.publishErrors}, generator ${round(result.generatorCpuMs / result.windowMs * 100, 0)} %`,
             );
@@ -417,10 +479,14 @@ async function main(): Promise<void> {
     }
     const loadAfter = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
     const title =
-      scenario === 'capacity' ? 'Capacity: many parked observes, one room' : scenario === 'fullpath' ? 'Full path: say → deliver through the whole cluster, one room' : 'Fan-out: one room';
+      scenario === 'capacity'
+        ? 'Capacity: many parked observes, one room'
+        : scenario === 'fullpath'
+          ? `Full path: say → deliver through the whole cluster on ${store === 'postgres' ? 'PostgreSQL' : 'SQLite'}, one room`
+          : 'Fan-out: one room';
     const { markdown, medians } = fanoutMarkdown(results, `${title} (median of ${runs} run(s), ${durationS} s each)`);
     const svgs = scenario === 'fanout' ? charts(medians, outDir, `fanout-${stamp}`) : [];
-    writeFileSync(join(outDir, `${scenario}-${stamp}.json`), JSON.stringify({ scenario, machine, loadAfter, durationS, medians, results }, null, 2));
+    writeFileSync(join(outDir, `${scenario}-${stamp}.json`), JSON.stringify({ scenario, store, machine, loadAfter, durationS, medians, results }, null, 2));
     writeFileSync(join(outDir, `${scenario}-${stamp}.md`), `${markdown}\n\nLoad before: ${uptime}\nLoad after: ${loadAfter}\n`);
     process.stdout.write(`${markdown}\n\nLoad before: ${uptime}\nLoad after: ${loadAfter}\n${svgs.map((file) => `chart: ${file}`).join('\n')}\n`);
   } finally {

@@ -8,19 +8,15 @@
  * to the generator CPUs. So the generator never steals the server's core.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { startCluster, type ClusterHandle } from '@parley/cluster';
+import { startCluster, type ClusterHandle, type ClusterStore } from '@parley/cluster';
 import { readClusterProcesses, sampleAll, usageBetween, type ProcessUsage } from '@parley/loadtest';
+import type { Pinning } from './bench-args.js';
 
-/** CPU lists for `taskset -c`. */
-export interface Pinning {
-  server: string;
-  generator: string;
-}
+export { benchArgs, checkStoreList, type Pinning } from './bench-args.js';
 
 /** Pins every thread of this process to `cpus` (a `taskset -c` list); a no-op when cpus is ''. */
 export function pinSelf(cpus: string): void {
@@ -37,8 +33,9 @@ export interface BenchCluster {
 
 /**
  * Starts a whole cluster (Redis, nginx, web × webCount, 1 worker, 2
- * chatservers) from the built dist, pinned to `pinning.server`, with rate
- * limits off and logs at warn. The caller is left on `pinning.generator`.
+ * chatservers; PostgreSQL too for store `postgres`) from the built dist,
+ * pinned to `pinning.server`, with rate limits off and logs at warn. The
+ * caller is left on `pinning.generator`.
  */
 export async function startPinnedCluster(options: {
   webCount: number;
@@ -46,6 +43,10 @@ export async function startPinnedCluster(options: {
   env?: Record<string, string>;
   chatCount?: number;
   workerCount?: number;
+  /** @default 'sqlite' */
+  store?: ClusterStore;
+  /** PostgreSQL's fsync and synchronous_commit (store `postgres`). @default true */
+  postgresDurable?: boolean;
 }): Promise<BenchCluster> {
   pinSelf(options.pinning.server);
   let cluster: ClusterHandle | undefined;
@@ -55,9 +56,13 @@ export async function startPinnedCluster(options: {
     // test runs bind ports too, one may be taken in between (EADDRINUSE): retry.
     for (let attempt = 1; cluster === undefined; attempt++) {
       runDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+      // As root PostgreSQL runs as another user, who must reach its data dir under this one.
+      chmodSync(runDir, 0o755);
       try {
         cluster = await startCluster({
           runDir,
+          store: options.store ?? 'sqlite',
+          postgresDurable: options.postgresDurable ?? true,
           publicPort: 0,
           webCount: options.webCount,
           workerCount: options.workerCount ?? 1,
@@ -308,34 +313,4 @@ export function fmt(value: number, digits = 1): string {
 export function machineLine(): string {
   const uptime = execFileSync('uptime', { encoding: 'utf8' }).trim();
   return `${new Date().toISOString()} · node ${process.version} · ${uptime}`;
-}
-
-/** Parses `--name value` options with defaults (all numbers but `--server-cpus`, `--generator-cpus`, `--markdown`). */
-export function benchArgs<T extends Record<string, number>>(defaults: T): { numbers: T; pinning: Pinning; markdownPath: string | undefined } {
-  const options: Record<string, { type: 'string' }> = {
-    'server-cpus': { type: 'string' },
-    'generator-cpus': { type: 'string' },
-    markdown: { type: 'string' },
-  };
-  for (const name of Object.keys(defaults)) options[name] = { type: 'string' };
-  const { values } = parseArgs({ args: process.argv.slice(2), options, strict: true, allowPositionals: false });
-  const numbers: Record<string, number> = { ...defaults };
-  for (const name of Object.keys(defaults)) {
-    const raw = values[name];
-    if (typeof raw !== 'string') continue;
-    const parsed = Number(raw);
-    if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`--${name} must be a non-negative number, got ${raw}`);
-    numbers[name] = parsed;
-  }
-  const cpus = (name: string, fallback: string): string => {
-    const raw = values[name];
-    if (typeof raw !== 'string') return fallback;
-    if (!/^[0-9,-]*$/.test(raw)) throw new Error(`--${name} must be a taskset CPU list like 0 or 0-1`);
-    return raw;
-  };
-  return {
-    numbers: numbers as T,
-    pinning: { server: cpus('server-cpus', '0'), generator: cpus('generator-cpus', '1') },
-    markdownPath: typeof values.markdown === 'string' ? values.markdown : undefined,
-  };
 }
