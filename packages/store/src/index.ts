@@ -12,3 +12,4 @@ export type {
   StoredWrite,
 } from './chat-store.js';
 export { SqliteStore, openSqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+export { SchemaTooNewError } from './schema-version.js';

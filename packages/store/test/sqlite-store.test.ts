@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
-import { MIGRATIONS, SchemaTooNewError, migrate, type Migration } from '../src/migrations.js';
+import { MIGRATIONS, SchemaTooNewError, migrate, type Migration } from '../src/sqlite-migrations.js';
 import { openSqliteStore, type SqliteStore } from '../src/index.js';
 import { isLockBusy } from '../src/sqlite-store.js';
 import { chatStoreConformance } from './chat-store-conformance.js';
