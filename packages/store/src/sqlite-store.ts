@@ -31,6 +31,7 @@ import { prepareStatements, type SessionRow, type Statements } from './sqlite-st
 import {
   SESSION_TOUCH_INTERVAL_MS,
   decideSay,
+  type SayDecision,
   nothingWritten,
   roomNotFound,
   rowLimit,
@@ -403,7 +404,7 @@ export class SqliteStore implements ChatStore {
 
   #sayWrite(input: SayInput): SayResult {
     const checked = this.#checkSay(input);
-    if (!('nickname' in checked)) return checked;
+    if (checked.duplicate) return checked;
     const { sessionId, room, text, clientId, now } = input;
     const write = this.#append([{ room, type: 'message', at: now, nickname: checked.nickname, text }], now, { sessionId, clientId });
     const event = write.events[0];
@@ -441,7 +442,7 @@ export class SqliteStore implements ChatStore {
   /** One say of a group: its event without an outbox row. */
   #sayInGroup(input: SayInput): SayResult {
     const checked = this.#checkSay(input);
-    if (!('nickname' in checked)) return checked;
+    if (checked.duplicate) return checked;
     const { sessionId, room, text, clientId, now } = input;
     const [event] = this.#appendEvents([{ room, type: 'message', at: now, nickname: checked.nickname, text }], { sessionId, clientId });
     if (!event) throw new Error('say appended no event');
@@ -449,7 +450,7 @@ export class SqliteStore implements ChatStore {
   }
 
   /** The facts of a say read under the write lock, decided by the shared rules. */
-  #checkSay(input: SayInput): SayResult | { duplicate: false; nickname: string } {
+  #checkSay(input: SayInput): SayDecision {
     const { sessionId, room, clientId } = input;
     const earlier = clientId === undefined ? undefined : this.#sql.eventByClientId.get(sessionId, clientId);
     return decideSay(input, {

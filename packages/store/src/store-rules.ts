@@ -53,6 +53,9 @@ export interface SayFacts {
   nickname: string | undefined;
 }
 
+/** A say's fate: the earlier answer (`duplicate: true`), or the nickname to append it under. */
+export type SayDecision = (SayResult & { duplicate: true }) | { duplicate: false; nickname: string };
+
 /**
  * Decides a say from its facts, in this order: an earlier say with the same
  * clientId (its answer, even if the session has left the room since; a
@@ -61,7 +64,7 @@ export interface SayFacts {
  * (`unauthorized`). Returns the duplicate's result, or the nickname to append
  * the message under; throws the refusal.
  */
-export function decideSay(input: SayInput, facts: SayFacts): SayResult | { duplicate: false; nickname: string } {
+export function decideSay(input: SayInput, facts: SayFacts): SayDecision {
   const { earlier } = facts;
   if (earlier !== undefined) {
     if (earlier.type !== 'message' || earlier.room !== input.room || earlier.text !== input.text) {
