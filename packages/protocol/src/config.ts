@@ -45,6 +45,12 @@ export interface ConfigField<T> {
   default?: T;
   /** Turns the raw string into a value or throws an Error saying what is wrong. */
   parse: (raw: string) => T;
+  /**
+   * How a problem report shows the raw value (a URL's password masked); the
+   * parser's message must not repeat it either.
+   * @default the first 100 characters as they are
+   */
+  redact?: (raw: string) => string;
 }
 
 export type ConfigSchema<C> = { [K in keyof C]: ConfigField<C[K]> };
@@ -72,7 +78,8 @@ export function readConfig<C extends object>(schema: ConfigSchema<C>, env: NodeJ
     try {
       config[key] = field.parse(raw);
     } catch (error) {
-      problems.push(`${field.env}=${JSON.stringify(raw.slice(0, 100))}: ${(error as Error).message}`);
+      const shown = field.redact === undefined ? raw : field.redact(raw);
+      problems.push(`${field.env}=${JSON.stringify(shown.slice(0, 100))}: ${(error as Error).message}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);

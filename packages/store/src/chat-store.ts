@@ -80,8 +80,9 @@ export type HistoryQuery =
   | { latest: true; limit: number };
 
 /**
- * Everything Parley persists. Implementations: SQLite (`SqliteStore`) today,
- * PostgreSQL when one machine is not enough; both run the conformance suite.
+ * Everything Parley persists. Implementations: SQLite (`SqliteStore`, one
+ * machine) and PostgreSQL (`PgStore`, any number of web processes on any
+ * hosts); both run the conformance suite.
  *
  * Guarantees every implementation gives:
  * - Per-room `seq` starts at 1 and has no gaps; it is assigned inside the
@@ -94,7 +95,9 @@ export type HistoryQuery =
  * - `say` is idempotent per `(sessionId, clientId)`: a repeat returns the first
  *   event with `duplicate: true` and appends nothing.
  * - Methods throw `ChatError` (`room_not_found`, `not_in_room`, `unauthorized`,
- *   `client_id_conflict`) for refused writes, and change nothing then.
+ *   `client_id_conflict`) for refused writes, and change nothing then. A
+ *   database that cannot be reached rejects with `ChatError` `unavailable`
+ *   (503, retry later); any other failure rejects with the driver's error.
  * - Every method returns a Promise; no connection or transaction type crosses
  *   this interface.
  */
@@ -154,6 +157,13 @@ export interface ChatStore {
   roomSummary(room: RoomName): Promise<RoomSummary | undefined>;
   /** The room's current seq (0 when it has no events), or `undefined` when it does not exist. */
   roomSeq(room: RoomName): Promise<Seq | undefined>;
+  /**
+   * The current seq of every room of `rooms` that exists (a room that does
+   * not is absent from the map), read at once from one snapshot: the
+   * chatservers' catch-up asks for up to 1000 heads per request, which must
+   * not cost one database round trip each.
+   */
+  roomHeads(rooms: readonly RoomName[]): Promise<Map<RoomName, Seq>>;
   /** A page of history, always ascending by seq. Throws `room_not_found`. */
   readEvents(room: RoomName, query: HistoryQuery): Promise<ChatEvent[]>;
 

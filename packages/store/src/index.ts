@@ -12,3 +12,7 @@ export type {
   StoredWrite,
 } from './chat-store.js';
 export { SqliteStore, openSqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+export { PgStore, openPgStore, type PgStoreOptions } from './pg-store.js';
+export { openStore, type StoreChoice } from './open-store.js';
+export { checkPostgresUrl, describePostgresUrl, redactPostgresUrl, type PostgresTarget } from './pg-url.js';
+export { SchemaTooNewError } from './schema-version.js';

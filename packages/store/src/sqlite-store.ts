@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -26,8 +25,19 @@ import type {
   StoredWrite,
 } from './chat-store.js';
 import { buildEvent, rowToEvent, type EventDraft } from './event-rows.js';
-import { migrate } from './migrations.js';
+import { newEventId, newId } from './ids.js';
+import { migrate } from './sqlite-migrations.js';
 import { prepareStatements, type SessionRow, type Statements } from './sqlite-statements.js';
+import {
+  SESSION_TOUCH_INTERVAL_MS,
+  decideSay,
+  type SayDecision,
+  nothingWritten,
+  roomNotFound,
+  rowLimit,
+  shouldTouchSession,
+  unknownSession,
+} from './store-rules.js';
 
 /** Options of `openSqliteStore`. */
 export interface SqliteStoreOptions {
@@ -60,9 +70,6 @@ const LOCK_RETRY_DELAYS_MS = [1, 1, 2, 2, 3, 5];
  * says, 16% fewer page writes and 90% fewer fsyncs.
  */
 const WAL_AUTOCHECKPOINT_PAGES = 10_000;
-// "Refreshed at most once a minute": reading a session must not turn every request into a write.
-const SESSION_TOUCH_INTERVAL_MS = 60_000;
-
 /** Who said a message, for the idempotency key. */
 interface EventOwner {
   sessionId: string;
@@ -76,44 +83,8 @@ interface ClaimInput {
   now: number;
 }
 
-// A fresh object each time: callers may extend the events array they get.
-function nothingWritten(): StoredWrite {
-  return { events: [], outboxId: undefined };
-}
-
-function newId(): string {
-  return randomBytes(16).toString('base64url');
-}
-
-// Random bytes drawn in blocks: one crypto call per 256 event ids, not one per id.
-const RANDOM_BLOCK_BYTES = 12 * 256;
-let randomBlock = Buffer.alloc(0);
-let randomOffset = 0;
-
-/**
- * An event id: 48 bits of the clock (12 hex digits) then 96 random bits
- * (16 base64url characters). Unique like a random id, but ids made close in
- * time sort close together, so the unique index on `events.id` grows at its
- * end instead of dirtying a random page per event — each dirty page is
- * another 4 KiB WAL frame written at commit.
- */
-function newEventId(now: number): string {
-  if (randomOffset + 12 > randomBlock.length) {
-    randomBlock = randomBytes(RANDOM_BLOCK_BYTES);
-    randomOffset = 0;
-  }
-  const random = randomBlock.toString('base64url', randomOffset, randomOffset + 12);
-  randomOffset += 12;
-  return `${Math.max(0, Math.floor(now)).toString(16).padStart(12, '0')}${random}`;
-}
-
 function toSessionRecord(row: SessionRow): SessionRecord {
   return { id: row.id, nickname: row.nickname, createdAt: row.created_at, lastSeenAt: row.last_seen_at };
-}
-
-// SQLite treats a negative LIMIT as "no limit"; a caller's bad number must not read everything.
-function sqlLimit(limit: number): number {
-  return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
 }
 
 /**
@@ -125,14 +96,6 @@ function sqlLimit(limit: number): number {
 export function isLockBusy(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-}
-
-function roomNotFound(room: RoomName): ChatError {
-  return new ChatError('room_not_found', `room ${room} does not exist`);
-}
-
-function unknownSession(): ChatError {
-  return new ChatError('unauthorized', 'unknown session');
 }
 
 /**
@@ -159,6 +122,7 @@ export class SqliteStore implements ChatStore {
   readonly #sayInGroupTx;
   readonly #getRoomTx;
   readonly #readEventsTx;
+  readonly #roomHeadsTx;
   readonly #claimOutboxTx;
   readonly #acknowledgeOutboxTx;
 
@@ -203,6 +167,14 @@ export class SqliteStore implements ChatStore {
     this.#sayManyTx = db.transaction((inputs: readonly SayInput[]) => this.#sayManyWrite(inputs));
     this.#getRoomTx = db.transaction((room: RoomName) => this.#readRoomDetail(room));
     this.#readEventsTx = db.transaction((room: RoomName, query: HistoryQuery) => this.#readHistory(room, query));
+    this.#roomHeadsTx = db.transaction((rooms: readonly RoomName[]) => {
+      const heads = new Map<RoomName, Seq>();
+      for (const room of rooms) {
+        const seq = this.#sql.roomByName.get(room)?.seq;
+        if (seq !== undefined) heads.set(room, seq);
+      }
+      return heads;
+    });
     this.#claimOutboxTx = db.transaction((input: ClaimInput) => this.#claimOutboxWrite(input));
     this.#acknowledgeOutboxTx = db.transaction((ids: number[]) => {
       for (const id of ids) this.#sql.deleteOutboxRow.run(id);
@@ -218,8 +190,7 @@ export class SqliteStore implements ChatStore {
   async findSession(tokenHash: string, now: number, maxIdleMs = Infinity): Promise<SessionRecord | undefined> {
     const row = this.#sql.sessionByTokenHash.get(tokenHash);
     if (!row) return undefined;
-    const idleMs = now - row.last_seen_at;
-    if (idleMs > SESSION_TOUCH_INTERVAL_MS && idleMs <= maxIdleMs) {
+    if (shouldTouchSession(row.last_seen_at, now, maxIdleMs)) {
       this.#touchTx.immediate(row.id, now);
       return { ...toSessionRecord(row), lastSeenAt: now };
     }
@@ -269,7 +240,7 @@ export class SqliteStore implements ChatStore {
 
   async listRooms(limit: number): Promise<RoomSummary[]> {
     return this.#sql.roomsByOccupants
-      .all(sqlLimit(limit))
+      .all(rowLimit(limit))
       .map((row) => ({ name: row.name, seq: row.seq, occupants: row.occupants }));
   }
 
@@ -286,6 +257,11 @@ export class SqliteStore implements ChatStore {
 
   async roomSeq(room: RoomName): Promise<Seq | undefined> {
     return this.#sql.roomByName.get(room)?.seq;
+  }
+
+  async roomHeads(rooms: readonly RoomName[]): Promise<Map<RoomName, Seq>> {
+    // A deferred transaction: every head from one snapshot, as PostgreSQL's single SELECT gives.
+    return this.#roomHeadsTx.deferred(rooms);
   }
 
   async readEvents(room: RoomName, query: HistoryQuery): Promise<ChatEvent[]> {
@@ -428,7 +404,7 @@ export class SqliteStore implements ChatStore {
 
   #sayWrite(input: SayInput): SayResult {
     const checked = this.#checkSay(input);
-    if (!('nickname' in checked)) return checked;
+    if (checked.duplicate) return checked;
     const { sessionId, room, text, clientId, now } = input;
     const write = this.#append([{ room, type: 'message', at: now, nickname: checked.nickname, text }], now, { sessionId, clientId });
     const event = write.events[0];
@@ -466,37 +442,23 @@ export class SqliteStore implements ChatStore {
   /** One say of a group: its event without an outbox row. */
   #sayInGroup(input: SayInput): SayResult {
     const checked = this.#checkSay(input);
-    if (!('nickname' in checked)) return checked;
+    if (checked.duplicate) return checked;
     const { sessionId, room, text, clientId, now } = input;
     const [event] = this.#appendEvents([{ room, type: 'message', at: now, nickname: checked.nickname, text }], { sessionId, clientId });
     if (!event) throw new Error('say appended no event');
     return { event, duplicate: false, events: [], outboxId: undefined };
   }
 
-  /**
-   * The checks of a say, in order: an earlier say with the same clientId
-   * (answered as a duplicate even if the session has left the room since),
-   * then room, membership and session. Returns the duplicate's result, or the
-   * nickname to say it under; throws the refusal.
-   */
-  #checkSay(input: SayInput): SayResult | { duplicate: false; nickname: string } {
-    const { sessionId, room, text, clientId } = input;
-    // The idempotency key is checked first, so a retry gets its first answer
-    // even if the session has left the room since.
-    if (clientId !== undefined) {
-      const earlier = this.#sql.eventByClientId.get(sessionId, clientId);
-      if (earlier) {
-        if (earlier.room !== room || earlier.text !== text) {
-          throw new ChatError('client_id_conflict', 'clientId was already used for a different message');
-        }
-        return { event: rowToEvent(earlier), duplicate: true, events: [], outboxId: undefined };
-      }
-    }
-    if (!this.#sql.roomByName.get(room)) throw roomNotFound(room);
-    if (this.#sql.isMember.get(room, sessionId) === undefined) {
-      throw new ChatError('not_in_room', `enter room ${room} before saying something in it`);
-    }
-    return { duplicate: false, nickname: this.#requireSession(sessionId).nickname };
+  /** The facts of a say read under the write lock, decided by the shared rules. */
+  #checkSay(input: SayInput): SayDecision {
+    const { sessionId, room, clientId } = input;
+    const earlier = clientId === undefined ? undefined : this.#sql.eventByClientId.get(sessionId, clientId);
+    return decideSay(input, {
+      earlier: earlier === undefined ? undefined : rowToEvent(earlier),
+      roomExists: this.#sql.roomByName.get(room) !== undefined,
+      member: this.#sql.isMember.get(room, sessionId) !== undefined,
+      nickname: this.#sql.sessionById.get(sessionId)?.nickname,
+    });
   }
 
   #readRoomDetail(room: RoomName): RoomDetail | undefined {
@@ -507,7 +469,7 @@ export class SqliteStore implements ChatStore {
 
   #readHistory(room: RoomName, query: HistoryQuery): ChatEvent[] {
     if (!this.#sql.roomByName.get(room)) throw roomNotFound(room);
-    const limit = sqlLimit(query.limit);
+    const limit = rowLimit(query.limit);
     if ('after' in query) return this.#sql.eventsAfter.all(room, query.after, limit).map(rowToEvent);
     const newestFirst =
       'before' in query ? this.#sql.eventsBefore.all(room, query.before, limit) : this.#sql.eventsLatest.all(room, limit);
@@ -515,7 +477,7 @@ export class SqliteStore implements ChatStore {
   }
 
   #claimOutboxWrite(input: ClaimInput): OutboxEntry[] {
-    const rows = this.#sql.claimableOutbox.all(input.olderThan, input.now, sqlLimit(input.limit));
+    const rows = this.#sql.claimableOutbox.all(input.olderThan, input.now, rowLimit(input.limit));
     const claimedUntil = input.now + input.leaseMs;
     return rows.map((row) => {
       this.#sql.claimOutboxRow.run(claimedUntil, row.id);

@@ -606,6 +606,19 @@ export function chatStoreConformance(label: string, makeStore: () => Promise<Sto
         expect(await store.roomSeq('lobby')).to.equal(4);
       });
 
+      it('reads the heads of several rooms at once, leaving out rooms that do not exist', async () => {
+        const alice = await sessionIn('lobby', 'alice');
+        await store.enterRoom(alice.id, 'dev', T0, 0);
+        await sayMany(alice, 'lobby', 2);
+        const heads = await store.roomHeads(['dev', 'nowhere', 'lobby']);
+        expect([...heads.entries()].sort()).to.deep.equal([
+          ['dev', 1],
+          ['lobby', 3],
+        ]);
+        expect((await store.roomHeads([])).size).to.equal(0);
+        expect(await store.roomSeq('nowhere')).to.equal(undefined);
+      });
+
       it('summarises a room as its name, head seq and occupant count', async () => {
         const alice = await sessionIn('lobby', 'alice');
         await sessionIn('lobby', 'bob');

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
-import { MIGRATIONS, SchemaTooNewError, migrate, type Migration } from '../src/migrations.js';
+import { MIGRATIONS, SchemaTooNewError, migrate, type Migration } from '../src/sqlite-migrations.js';
 import { openSqliteStore, type SqliteStore } from '../src/index.js';
 import { isLockBusy } from '../src/sqlite-store.js';
 import { chatStoreConformance } from './chat-store-conformance.js';
+import { startLineChild, type LineChild } from './helpers/line-child.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const WRITER_SCRIPT = fileURLToPath(new URL('./fixtures/concurrent-writer.ts', import.meta.url));
 
 function tempDir(): Promise<string> {
@@ -238,50 +238,10 @@ describe('SqliteStore shared by several processes', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  interface Writer {
-    child: ChildProcess;
-    stderr: () => string;
-    /** Resolves with each stdout line in turn. */
-    nextLine: (timeoutMs: number) => Promise<string>;
-  }
-
-  function startWriter(path: string, nickname: string): Writer {
-    const child = spawn(process.execPath, ['--import', 'tsx', WRITER_SCRIPT, path, 'race', nickname, String(MESSAGES_PER_WRITER)], {
-      cwd: REPO_ROOT,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let stderr = '';
-    let buffered = '';
-    const lines: string[] = [];
-    const waiting: Array<(line: string) => void> = [];
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) !== -1) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        const waiter = waiting.shift();
-        if (waiter) waiter(line);
-        else lines.push(line);
-      }
-    });
-    const nextLine = (timeoutMs: number): Promise<string> => {
-      const ready = lines.shift();
-      if (ready !== undefined) return Promise.resolve(ready);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`writer ${nickname} printed nothing in ${timeoutMs} ms; stderr:\n${stderr}`)),
-          timeoutMs,
-        );
-        waiting.push((line) => {
-          clearTimeout(timer);
-          resolve(line);
-        });
-      });
-    };
-    return { child, stderr: () => stderr, nextLine };
+  function startWriter(path: string, nickname: string): LineChild {
+    const writer = startLineChild(WRITER_SCRIPT, [path, 'race', nickname, String(MESSAGES_PER_WRITER)], `writer ${nickname}`);
+    children.push(writer.child);
+    return writer;
   }
 
   it(`numbers ${WRITERS * MESSAGES_PER_WRITER} concurrent messages from ${WRITERS} processes without gap, duplicate or error`, async function () {

@@ -1,4 +1,5 @@
 import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol';
+import { checkPostgresUrl, redactPostgresUrl } from '@parley/store';
 import { parseProxyEntry } from './client-address.js';
 
 /** Everything a web process reads from its environment, validated and frozen. */
@@ -7,8 +8,17 @@ export interface WebConfig extends CommonConfig {
   host: string;
   /** `PARLEY_WEB_PORT`: listen port; 0 picks a free one. @default 3000 */
   port: number;
-  /** `PARLEY_DB_PATH`: the SQLite file; its directory is created if missing. @default './data/parley.db' */
+  /** `PARLEY_DB_PATH`: the SQLite file (when `databaseUrl` is unset); its directory is created if missing. @default './data/parley.db' */
   dbPath: string;
+  /**
+   * `PARLEY_DATABASE_URL`: a `postgres://` or `postgresql://` URL selects the
+   * PostgreSQL store (any number of web processes on any hosts); unset keeps
+   * SQLite at `dbPath`. Logged as host, port and database only.
+   * @default null
+   */
+  databaseUrl: string | null;
+  /** `PARLEY_DATABASE_POOL_SIZE`: PostgreSQL connections of this process. @default 10 */
+  databasePoolSize: number;
   /**
    * `PARLEY_COOKIE_SECURE`: always add `Secure` to the session cookie. Without
    * it the cookie is `Secure` when the request came over TLS (directly, or
@@ -66,6 +76,9 @@ const schema: ConfigSchema<WebConfig> = {
   host: { env: 'PARLEY_WEB_HOST', default: '127.0.0.1', parse: parse.internalHost },
   port: { env: 'PARLEY_WEB_PORT', default: 3000, parse: parse.port },
   dbPath: { env: 'PARLEY_DB_PATH', default: './data/parley.db', parse: parse.string },
+  // The URL may hold a password: a problem report shows it masked.
+  databaseUrl: { env: 'PARLEY_DATABASE_URL', default: null, parse: checkPostgresUrl, redact: redactPostgresUrl },
+  databasePoolSize: { env: 'PARLEY_DATABASE_POOL_SIZE', default: 10, parse: parse.integer(1, 1000) },
   cookieSecure: { env: 'PARLEY_COOKIE_SECURE', default: false, parse: parse.boolean },
   trustedProxies: { env: 'PARLEY_TRUSTED_PROXIES', default: ['127.0.0.1', '::1'], parse: parseAddressList },
   // At least the minute between last-seen refreshes, or an active session could expire.

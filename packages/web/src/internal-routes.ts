@@ -67,8 +67,10 @@ export function registerInternalRoutes(router: Router, deps: RouteDeps): void {
 
   router.post(ROOM_HEADS_PATH, async (ctx) => {
     const body = await readSignedInternalRequest(ctx, deps, MAX_HEADS_BODY_BYTES);
+    const rooms = parseRoomHeadsBody(body);
+    const known = await store.roomHeads(rooms);
     const heads: Record<RoomName, number> = {};
-    for (const room of parseRoomHeadsBody(body)) heads[room] = (await store.roomSeq(room)) ?? 0;
+    for (const room of rooms) heads[room] = known.get(room) ?? 0;
     ctx.body = { heads } satisfies RoomHeadsAnswer;
   });
 }

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { NOTIFY_QUEUE_NAME, bindScope, type Logger, type NotifyJobData } from '@parley/protocol';
-import { openSqliteStore } from '@parley/store';
+import { openStore, type ChatStore } from '@parley/store';
 import { createWebApp } from './app.js';
 import { Presence } from './presence.js';
 import { createRateLimits } from './rate-limits.js';
@@ -21,7 +21,15 @@ if (bindScope(config.host) === 'all-interfaces') {
   log.warn({ host: config.host }, 'web port (with /internal/) listens on every interface: keep it off the public network');
 }
 
-const store = openSqliteStore({ path: config.dbPath, log });
+// PostgreSQL when PARLEY_DATABASE_URL is set, else SQLite at PARLEY_DB_PATH.
+let store: ChatStore;
+try {
+  store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: config.dbPath, poolSize: config.databasePoolSize, log });
+} catch (error) {
+  // Unreachable database or a schema from a newer release: the supervisor retries with backoff.
+  log.error({ err: error }, 'store not opened');
+  process.exit(1);
+}
 // No offline queue: while Redis is down `queue.add` must fail at once (the
 // outbox carries the notification) instead of hanging the request path's
 // follow-up work for the whole outage.

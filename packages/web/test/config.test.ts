@@ -16,6 +16,8 @@ describe('web config', () => {
       host: '127.0.0.1',
       port: 3000,
       dbPath: './data/parley.db',
+      databaseUrl: null,
+      databasePoolSize: 10,
       cookieSecure: false,
       trustedProxies: ['127.0.0.1', '::1'],
       sessionTtlMs: 30 * 24 * 3600_000,
@@ -69,6 +71,29 @@ describe('web config', () => {
       notifyAttempts: 3,
       sayBatchMax: 1,
     });
+  });
+
+  it('selects PostgreSQL by a postgres:// or postgresql:// URL, with a pool size', () => {
+    const url = 'postgres://parley:s3cret@db.internal:5433/parley';
+    expect(loadConfig({ PARLEY_SECRET: SECRET, PARLEY_DATABASE_URL: url, PARLEY_DATABASE_POOL_SIZE: '4' })).to.include({
+      databaseUrl: url,
+      databasePoolSize: 4,
+    });
+    expect(loadConfig({ PARLEY_SECRET: SECRET, PARLEY_DATABASE_URL: 'postgresql://db/parley' }).databaseUrl).to.equal('postgresql://db/parley');
+  });
+
+  it('refuses a database URL of another kind without ever showing its password', () => {
+    for (const url of ['mysql://parley:s3cret@db/parley', 'postgres://parley:s3cret@/parley', 'parley:s3cret@db']) {
+      let problems = '';
+      try {
+        loadConfig({ PARLEY_SECRET: SECRET, PARLEY_DATABASE_URL: url, PARLEY_DATABASE_POOL_SIZE: '0' });
+      } catch (error) {
+        problems = (error as ConfigError).problems.join('\n');
+      }
+      expect(problems, url).to.match(/PARLEY_DATABASE_URL=.*must/);
+      expect(problems, url).to.match(/PARLEY_DATABASE_POOL_SIZE/);
+      expect(problems, url).to.not.include('s3cret');
+    }
   });
 
   it('reports every invalid variable at once', () => {

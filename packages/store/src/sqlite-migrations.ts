@@ -1,5 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import { silentLogger, type Logger } from '@parley/protocol';
+import { SchemaTooNewError, checkMigrationOrder } from './schema-version.js';
+
+export { SchemaTooNewError } from './schema-version.js';
 
 /**
  * One step of the schema. Versions are 1, 2, 3, … in array order; a step is
@@ -14,21 +17,7 @@ export interface Migration {
   up(db: Database): void;
 }
 
-/** Thrown when the database was migrated by newer code than this one. */
-export class SchemaTooNewError extends Error {
-  constructor(
-    readonly databaseVersion: number,
-    readonly supportedVersion: number,
-  ) {
-    super(
-      `database schema version ${databaseVersion} is newer than this code supports (${supportedVersion}); ` +
-        'upgrade Parley instead of opening the database with an older release',
-    );
-    this.name = 'SchemaTooNewError';
-  }
-}
-
-/** Parley's schema, oldest step first. */
+/** Parley's SQLite schema, oldest step first (PostgreSQL's is in `pg-migrations.ts`). */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -102,14 +91,6 @@ function readVersion(db: Database): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
-function checkOrder(migrations: readonly Migration[]): void {
-  migrations.forEach((migration, index) => {
-    if (migration.version !== index + 1) {
-      throw new Error(`migration ${JSON.stringify(migration.name)} has version ${migration.version}, expected ${index + 1}`);
-    }
-  });
-}
-
 /**
  * Brings the database up to the last of `migrations`, each step in its own
  * IMMEDIATE transaction together with its `PRAGMA user_version`, so a crash
@@ -123,7 +104,7 @@ export function migrate(
   migrations: readonly Migration[] = MIGRATIONS,
   log: Logger = silentLogger,
 ): number[] {
-  checkOrder(migrations);
+  checkMigrationOrder(migrations);
   const latest = migrations.length;
   const applied: number[] = [];
   const current = readVersion(db);

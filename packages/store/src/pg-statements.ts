@@ -1,0 +1,224 @@
+import type { ChatEventType, RoomName, Seq } from '@parley/protocol';
+import { EVENT_COLUMNS, type EventRow } from './event-rows.js';
+
+/**
+ * A named statement: PostgreSQL parses and plans it once per connection,
+ * then only binds values (`pg` remembers which connection prepared which name).
+ */
+export interface PgStatement {
+  readonly name: string;
+  readonly text: string;
+}
+
+function statement(name: string, text: string): PgStatement {
+  return { name: `parley_${name}`, text };
+}
+
+/** A `sessions` row as the store reads it. */
+export interface PgSessionRow {
+  id: string;
+  nickname: string;
+  created_at: number;
+  last_seen_at: number;
+}
+
+/** A `rooms` row (or its head) as the store reads it. */
+export interface PgRoomRow {
+  name: RoomName;
+  seq: Seq;
+  occupants: number;
+}
+
+/** A locked room: its name and head. */
+export interface PgRoomHeadRow {
+  name: RoomName;
+  seq: Seq;
+}
+
+/** What `sayFacts` reads about the say at `ord` (1-based) of a group. */
+export interface PgSayFactsRow {
+  ord: number;
+  /** `null` when the session does not exist. */
+  nickname: string | null;
+  member: boolean;
+  /** The columns of the event stored earlier under the say's (session, clientId): all `null` when there is none. */
+  earlier_room: RoomName | null;
+  earlier_seq: Seq | null;
+  earlier_id: string | null;
+  earlier_type: ChatEventType | null;
+  earlier_at: number | null;
+  earlier_nickname: string | null;
+  earlier_text: string | null;
+  earlier_from_nick: string | null;
+}
+
+/** An `outbox` row as the store reads it. */
+export interface PgOutboxRow {
+  id: number;
+  events_json: string;
+  created_at: number;
+}
+
+export type { EventRow };
+
+/**
+ * Every statement of `PgStore`. Several rooms are always locked by
+ * `lockRooms` or `lockRoomsOfSession`, which lock in name order (`ORDER BY` runs
+ * before `FOR NO KEY UPDATE` takes the row locks), after the session row if
+ * the write takes one: that one order everywhere is what keeps concurrent
+ * writers from deadlocking.
+ */
+export const PG_SQL = {
+  insertSession: statement(
+    'insert_session',
+    'INSERT INTO sessions (id, token_hash, nickname, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)',
+  ),
+  sessionByTokenHash: statement(
+    'session_by_token_hash',
+    'SELECT id, nickname, created_at, last_seen_at FROM sessions WHERE token_hash = $1',
+  ),
+  touchSession: statement('touch_session', 'UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $3'),
+  /**
+   * Takes the session row for a nickname change (blocks enters of the same
+   * session, which share-lock it, so no room is entered half-way through).
+   */
+  lockSessionForNick: statement('lock_session_for_nick', 'SELECT nickname FROM sessions WHERE id = $1 FOR NO KEY UPDATE'),
+  /** Takes the session row to end it, only while it is last seen before $2 (the purge re-checks under the lock). */
+  lockSessionToEnd: statement(
+    'lock_session_to_end',
+    'SELECT nickname FROM sessions WHERE id = $1 AND last_seen_at < $2 FOR UPDATE',
+  ),
+  /** Share-locks the session an enter is for: a concurrent nick change or delete finishes first. */
+  shareSession: statement('share_session', 'SELECT nickname FROM sessions WHERE id = $1 FOR SHARE'),
+  setNickname: statement('set_nickname', 'UPDATE sessions SET nickname = $1 WHERE id = $2'),
+  deleteSession: statement('delete_session', 'DELETE FROM sessions WHERE id = $1'),
+  idleSessions: statement(
+    'idle_sessions',
+    'SELECT id FROM sessions WHERE last_seen_at < $1 ORDER BY last_seen_at LIMIT $2',
+  ),
+  roomsOfSession: statement('rooms_of_session', 'SELECT room FROM memberships WHERE session_id = $1 ORDER BY room'),
+
+  insertRoom: statement(
+    'insert_room',
+    'INSERT INTO rooms (name, seq, occupants, created_at) VALUES ($1, 0, 0, $2) ON CONFLICT (name) DO NOTHING',
+  ),
+  roomByName: statement('room_by_name', 'SELECT name, seq, occupants FROM rooms WHERE name = $1'),
+  roomHeads: statement('room_heads', 'SELECT name, seq FROM rooms WHERE name = ANY($1::text[])'),
+  roomsByOccupants: statement(
+    'rooms_by_occupants',
+    'SELECT name, seq, occupants FROM rooms ORDER BY occupants DESC, name LIMIT $1',
+  ),
+  /** A room with its occupants' nicknames in the order they entered, from one snapshot. */
+  roomDetail: statement(
+    'room_detail',
+    `SELECT r.name, r.seq,
+            coalesce((SELECT json_agg(s.nickname ORDER BY m.entered_at, m.session_id)
+                      FROM memberships m JOIN sessions s ON s.id = m.session_id
+                      WHERE m.room = r.name), '[]'::json) AS occupants
+     FROM rooms r WHERE r.name = $1`,
+  ),
+  /** Locks the rooms named in $1 in name order; a room that does not exist is absent from the answer. */
+  lockRooms: statement(
+    'lock_rooms',
+    'SELECT name, seq FROM rooms WHERE name = ANY($1::text[]) ORDER BY name FOR NO KEY UPDATE',
+  ),
+  /** Locks, in name order, every room the session is in. */
+  lockRoomsOfSession: statement(
+    'lock_rooms_of_session',
+    `SELECT name, seq FROM rooms
+     WHERE name IN (SELECT room FROM memberships WHERE session_id = $1)
+     ORDER BY name FOR NO KEY UPDATE`,
+  ),
+  /** Enters only an existing session (no foreign-key error to abort the transaction); returns a row when it entered. */
+  insertMembership: statement(
+    'insert_membership',
+    `INSERT INTO memberships (room, session_id, entered_at)
+     SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $2)
+     ON CONFLICT (room, session_id) DO NOTHING
+     RETURNING 1 AS entered`,
+  ),
+  /** Leaves a room; returns the session's nickname when it was in it. */
+  deleteMembership: statement(
+    'delete_membership',
+    `DELETE FROM memberships m USING sessions s
+     WHERE m.room = $1 AND m.session_id = $2 AND s.id = m.session_id
+     RETURNING s.nickname`,
+  ),
+  deleteMembershipsOfSession: statement('delete_memberships_of_session', 'DELETE FROM memberships WHERE session_id = $1'),
+  occupantsOf: statement(
+    'occupants_of',
+    `SELECT s.nickname FROM memberships m JOIN sessions s ON s.id = m.session_id
+     WHERE m.room = $1 ORDER BY m.entered_at, m.session_id`,
+  ),
+
+  /**
+   * What decides each say of a group ($1 sessions, $2 rooms, $3 clientIds, in
+   * input order): the session's nickname, its membership, and the event already
+   * stored under its (session, clientId). Runs after the group's rooms are
+   * locked, so its snapshot holds every membership change of those rooms.
+   */
+  sayFacts: statement(
+    'say_facts',
+    `SELECT i.ord::integer AS ord, s.nickname,
+            EXISTS (SELECT 1 FROM memberships m WHERE m.room = i.room AND m.session_id = i.session_id) AS member,
+            e.room AS earlier_room, e.seq AS earlier_seq, e.id AS earlier_id, e.type AS earlier_type,
+            e.at AS earlier_at, e.nickname AS earlier_nickname, e.text AS earlier_text, e.from_nick AS earlier_from_nick
+     FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS i(session_id, room, client_id, ord)
+     LEFT JOIN sessions s ON s.id = i.session_id
+     LEFT JOIN events e ON e.session_id = i.session_id AND e.client_id = i.client_id AND e.client_id IS NOT NULL
+     ORDER BY i.ord`,
+  ),
+  /**
+   * One write, in one statement: moves each room's head by the events it gets
+   * ($1 rooms, $2 counts, $3 occupant changes), appends the events ($4..$13,
+   * one array per column) and their one outbox row ($14 JSON, $15 time). The
+   * rooms are locked already, so the heads land exactly where the caller
+   * numbered the events from. A say racing another with the same (session,
+   * clientId) fails here on the unique index, and its group is retried.
+   * (Every data-modifying WITH runs to completion whether read or not.)
+   */
+  appendWrite: statement(
+    'append_write',
+    `WITH heads AS (
+       UPDATE rooms SET seq = rooms.seq + b.added, occupants = rooms.occupants + b.occupants
+       FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS b(name, added, occupants)
+       WHERE rooms.name = b.name
+     ), appended AS (
+       INSERT INTO events (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id)
+       SELECT * FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::bigint[],
+                            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+     ), boxed AS (
+       INSERT INTO outbox (events_json, created_at) VALUES ($14, $15) RETURNING id
+     )
+     SELECT id AS outbox_id FROM boxed`,
+  ),
+
+  eventsAfter: statement(
+    'events_after',
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+  ),
+  eventsBefore: statement(
+    'events_before',
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+  ),
+  eventsLatest: statement('events_latest', `SELECT ${EVENT_COLUMNS} FROM events WHERE room = $1 ORDER BY seq DESC LIMIT $2`),
+
+  /**
+   * Claims due rows as a lease. SKIP LOCKED: rows another web process is
+   * claiming (or acknowledging) right now are left to it, never waited for
+   * and never handed out twice; a row claimed since this statement's snapshot
+   * is re-checked under its lock and dropped (its lease is in the future).
+   */
+  claimOutbox: statement(
+    'claim_outbox',
+    `UPDATE outbox SET claimed_until = $3
+     WHERE id IN (SELECT id FROM outbox
+                  WHERE created_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $2)
+                  ORDER BY id LIMIT $4
+                  FOR UPDATE SKIP LOCKED)
+       AND (claimed_until IS NULL OR claimed_until <= $2)
+     RETURNING id, events_json, created_at`,
+  ),
+  acknowledgeOutbox: statement('acknowledge_outbox', 'DELETE FROM outbox WHERE id = ANY($1::bigint[])'),
+  countOutbox: statement('count_outbox', 'SELECT count(*) AS depth FROM outbox'),
+} as const;

@@ -1,0 +1,638 @@
+import { Pool, types, type CustomTypesConfig, type PoolClient, type QueryResultRow } from 'pg';
+import {
+  ChatError,
+  silentLogger,
+  type ChatEvent,
+  type Logger,
+  type RoomDetail,
+  type RoomName,
+  type RoomSummary,
+  type Seq,
+} from '@parley/protocol';
+import type {
+  ChatStore,
+  EnterResult,
+  HistoryQuery,
+  OutboxEntry,
+  PurgeResult,
+  SayGroupResult,
+  SayInput,
+  SayOutcome,
+  SayResult,
+  SessionRecord,
+  StoredWrite,
+} from './chat-store.js';
+import { buildEvent, rowToEvent, type EventDraft, type EventRow } from './event-rows.js';
+import { newEventId, newId } from './ids.js';
+import { databaseUnavailable, isClientIdRace, isConnectionFailure } from './pg-errors.js';
+import { migratePg } from './pg-migrations.js';
+import {
+  PG_SQL,
+  type PgOutboxRow,
+  type PgRoomHeadRow,
+  type PgRoomRow,
+  type PgSayFactsRow,
+  type PgSessionRow,
+  type PgStatement,
+} from './pg-statements.js';
+import { describePostgresUrl } from './pg-url.js';
+import {
+  SESSION_TOUCH_INTERVAL_MS,
+  decideSay,
+  notInRoom,
+  nothingWritten,
+  roomNotFound,
+  rowLimit,
+  shouldTouchSession,
+  unknownSession,
+} from './store-rules.js';
+
+/** Options of `openPgStore`. */
+export interface PgStoreOptions {
+  /** `postgres://user:password@host:port/database` (libpq parameters such as `?options=` are honoured). */
+  url: string;
+  /** @default silentLogger */
+  log?: Logger;
+  /**
+   * Connections of this process. A say group holds one for two round trips,
+   * so a handful carries thousands of says a second; every web process has
+   * its own pool, so mind the server's `max_connections`.
+   * @default 10
+   */
+  poolSize?: number;
+  /** How long to wait for a connection (a new one, or a free one of a busy pool) before answering `unavailable`. @default 5000 */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * A transaction of this store whose client is idle that long is ended by the
+ * server, releasing its locks: a web process that stalls or loses its network
+ * half-way through a write must not block a room for every other process.
+ * Our transactions are idle only for one turn of the event loop.
+ */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
+/** An idle pooled connection is closed after this (a quiet process keeps few). */
+const IDLE_CONNECTION_MS = 30_000;
+/**
+ * Attempts of a say group that loses a race on the idempotency key (the
+ * same `(session, clientId)` committed by another process between our read
+ * and our insert): the retry reads the earlier event and answers a duplicate.
+ */
+const CLIENT_ID_RACE_ATTEMPTS = 3;
+
+const INT8_OID = 20;
+
+/**
+ * `bigint` columns (times, seqs, ids, counts) as numbers, parsed exactly:
+ * one beyond 2^53 fails its query instead of being rounded. Scoped to the
+ * store's pool, so nothing else in the process changes how `pg` reads int8.
+ */
+function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`bigint ${text} does not fit a JavaScript number exactly`);
+  return value;
+}
+
+const INT8_AS_NUMBER: CustomTypesConfig = {
+  // `getTypeParser` is overloaded per format in pg-types' declarations; this one
+  // answers for both, returning the library's own parser for every other type.
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary' ? parseInt8 : types.getTypeParser(oid, format ?? 'text')) as CustomTypesConfig['getTypeParser'],
+};
+
+/** Who said a message, for the idempotency key. */
+interface EventOwner {
+  sessionId: string;
+  clientId: string | undefined;
+}
+
+/** The statements of one transaction, sent on its connection without waiting for earlier answers. */
+interface Transaction {
+  query<R extends QueryResultRow>(statement: PgStatement, values: unknown[]): Promise<R[]>;
+  /** Sends COMMIT behind what was sent already; resolves when it is done. */
+  commit(): Promise<void>;
+}
+
+function toSessionRecord(row: PgSessionRow): SessionRecord {
+  return { id: row.id, nickname: row.nickname, createdAt: row.created_at, lastSeenAt: row.last_seen_at };
+}
+
+function headsOf(rows: readonly PgRoomHeadRow[]): Map<RoomName, Seq> {
+  return new Map(rows.map((row) => [row.name, row.seq]));
+}
+
+/**
+ * Numbers drafts with the next seqs of their rooms, advancing `heads` (the
+ * locked rooms' seqs): the same numbers the write's UPDATE then gives them.
+ */
+function numberEvents(heads: Map<RoomName, Seq>, drafts: readonly EventDraft[]): ChatEvent[] {
+  return drafts.map((draft) => {
+    const head = heads.get(draft.room);
+    if (head === undefined) throw new Error(`room ${draft.room} is not locked by this write`);
+    heads.set(draft.room, head + 1);
+    return buildEvent(draft, head + 1, newEventId(Date.now()));
+  });
+}
+
+function earlierEvent(facts: PgSayFactsRow | undefined): ChatEvent | undefined {
+  if (facts?.earlier_id == null || facts.earlier_room === null || facts.earlier_seq === null) return undefined;
+  const row: EventRow = {
+    room: facts.earlier_room,
+    seq: facts.earlier_seq,
+    id: facts.earlier_id,
+    type: facts.earlier_type ?? 'message',
+    at: facts.earlier_at ?? 0,
+    nickname: facts.earlier_nickname ?? '',
+    text: facts.earlier_text,
+    from_nick: facts.earlier_from_nick,
+  };
+  return rowToEvent(row);
+}
+
+/**
+ * PostgreSQL's text cannot hold U+0000 (SQLite's can). The web tier never
+ * lets one through; any other caller gets this say refused alone, instead of
+ * a database error failing its whole group.
+ */
+function refuseUnstorable(input: SayInput): void {
+  if (input.text.includes('\u0000')) throw new ChatError('invalid_text', 'text must not contain U+0000');
+  if (input.clientId?.includes('\u0000')) throw new ChatError('invalid_client_id', 'clientId must not contain U+0000');
+  if (input.room.includes('\u0000')) throw roomNotFound(input.room);
+  if (input.sessionId.includes('\u0000')) throw notInRoom(input.room);
+}
+
+/**
+ * `ChatStore` on PostgreSQL (`pg`), shared by any number of web processes on
+ * any hosts. Every write is one READ COMMITTED transaction that first locks
+ * the rows it orders by — the session row if it changes or needs one, then
+ * its rooms in name order — and only then reads what it decides on, so
+ * concurrent writers serialize per room without deadlocks. A room's `seq`
+ * moves under that lock in the same transaction as its events, so a rollback
+ * leaves no gap. Statements of a transaction are pipelined: a say group costs
+ * two round trips (lock and read; write and commit) and no savepoint.
+ * Construct it with `openPgStore`.
+ */
+export class PgStore implements ChatStore {
+  readonly #pool: Pool;
+  readonly #log: Logger;
+  /** When the database stopped answering (logged once per outage), or `undefined`. */
+  #unavailableSince: number | undefined;
+  #closed = false;
+
+  /** Takes a pool (with its `'error'` listener) on a migrated schema; use `openPgStore`. */
+  constructor(pool: Pool, log: Logger = silentLogger) {
+    this.#pool = pool;
+    this.#log = log;
+  }
+
+  async createSession(input: { tokenHash: string; nickname: string; now: number }): Promise<SessionRecord> {
+    const id = newId();
+    await this.#read(PG_SQL.insertSession, [id, input.tokenHash, input.nickname, input.now]);
+    return { id, nickname: input.nickname, createdAt: input.now, lastSeenAt: input.now };
+  }
+
+  async findSession(tokenHash: string, now: number, maxIdleMs = Infinity): Promise<SessionRecord | undefined> {
+    const [row] = await this.#read<PgSessionRow>(PG_SQL.sessionByTokenHash, [tokenHash]);
+    if (row === undefined) return undefined;
+    if (shouldTouchSession(row.last_seen_at, now, maxIdleMs)) {
+      await this.#read(PG_SQL.touchSession, [now, row.id, now - SESSION_TOUCH_INTERVAL_MS]);
+      return { ...toSessionRecord(row), lastSeenAt: now };
+    }
+    return toSessionRecord(row);
+  }
+
+  async deleteSession(sessionId: string, now: number): Promise<StoredWrite> {
+    // Deleting twice (a retried DELETE) is not an error: the session is gone either way.
+    return (await this.#endSession(sessionId, now, Number.MAX_SAFE_INTEGER)) ?? nothingWritten();
+  }
+
+  async purgeIdleSessions(input: { idleSince: number; limit: number; now: number }): Promise<PurgeResult> {
+    // Found by a plain read; each end re-checks under the session's lock that
+    // it is still idle (another web process may be purging it, or it was used).
+    const ids = await this.#read<{ id: string }>(PG_SQL.idleSessions, [input.idleSince, rowLimit(input.limit)]);
+    const result: PurgeResult = { ended: 0, writes: [] };
+    for (const { id } of ids) {
+      const write = await this.#endSession(id, input.now, input.idleSince);
+      if (write === undefined) continue;
+      result.ended++;
+      if (write.events.length > 0) result.writes.push(write);
+    }
+    return result;
+  }
+
+  async sessionRooms(sessionId: string): Promise<RoomName[]> {
+    const rows = await this.#read<{ room: RoomName }>(PG_SQL.roomsOfSession, [sessionId]);
+    return rows.map((row) => row.room);
+  }
+
+  async changeNickname(sessionId: string, nickname: string, now: number): Promise<StoredWrite> {
+    return this.#transaction(async (tx) => {
+      // The session row, then its rooms in order, then (a fresh snapshot) the
+      // rooms it is still in: a leave may have committed while we waited.
+      const [sessions, locked, rooms] = await Promise.all([
+        tx.query<{ nickname: string }>(PG_SQL.lockSessionForNick, [sessionId]),
+        tx.query<PgRoomHeadRow>(PG_SQL.lockRoomsOfSession, [sessionId]),
+        tx.query<{ room: RoomName }>(PG_SQL.roomsOfSession, [sessionId]),
+      ]);
+      const from = sessions[0]?.nickname;
+      if (from === undefined) throw unknownSession();
+      if (from === nickname) return nothingWritten();
+      const renamed = tx.query(PG_SQL.setNickname, [nickname, sessionId]);
+      if (rooms.length === 0) {
+        await Promise.all([renamed, tx.commit()]);
+        return nothingWritten();
+      }
+      const events = numberEvents(
+        headsOf(locked),
+        rooms.map(({ room }): EventDraft => ({ room, type: 'nick', at: now, nickname, from })),
+      );
+      const [, outboxId] = await Promise.all([renamed, this.#append(tx, events, now), tx.commit()]);
+      return { events, outboxId };
+    });
+  }
+
+  async enterRoom(sessionId: string, room: RoomName, now: number, recentLimit: number): Promise<EnterResult> {
+    return this.#transaction(async (tx) => {
+      // Share-lock the session (a nick change or delete of it finishes first),
+      // create the room if new, lock it, then enter; an unknown session is
+      // refused below and the room insert rolls back with it.
+      const [sessions, , locked, entered] = await Promise.all([
+        tx.query<{ nickname: string }>(PG_SQL.shareSession, [sessionId]),
+        tx.query(PG_SQL.insertRoom, [room, now]),
+        tx.query<PgRoomHeadRow>(PG_SQL.lockRooms, [[room]]),
+        tx.query<{ entered: number }>(PG_SQL.insertMembership, [room, sessionId, now]),
+      ]);
+      const nickname = sessions[0]?.nickname;
+      if (nickname === undefined) throw unknownSession();
+      let events: ChatEvent[] = [];
+      let appended: Promise<number | undefined> = Promise.resolve(undefined);
+      if (entered.length > 0) {
+        events = numberEvents(headsOf(locked), [{ room, type: 'enter', at: now, nickname }]);
+        appended = this.#append(tx, events, now, { occupants: new Map([[room, 1]]) });
+      }
+      // Read after the write, in the same transaction: the answer shows it.
+      const [outboxId, details, recent] = await Promise.all([
+        appended,
+        tx.query<{ name: RoomName; seq: Seq; occupants: string[] }>(PG_SQL.roomDetail, [room]),
+        tx.query<EventRow>(PG_SQL.eventsLatest, [room, rowLimit(recentLimit)]),
+        tx.commit(),
+      ]);
+      const detail = details[0];
+      if (detail === undefined) throw new Error(`room ${room} vanished inside a write`);
+      return {
+        events,
+        outboxId,
+        room: { name: detail.name, seq: detail.seq, occupants: detail.occupants.map((occupant) => ({ nickname: occupant })) },
+        recent: recent.reverse().map(rowToEvent),
+      };
+    });
+  }
+
+  async leaveRoom(sessionId: string, room: RoomName, now: number): Promise<StoredWrite> {
+    return this.#transaction(async (tx) => {
+      const [locked, left] = await Promise.all([
+        tx.query<PgRoomHeadRow>(PG_SQL.lockRooms, [[room]]),
+        tx.query<{ nickname: string }>(PG_SQL.deleteMembership, [room, sessionId]),
+      ]);
+      if (locked.length === 0) throw roomNotFound(room);
+      const nickname = left[0]?.nickname;
+      if (nickname === undefined) return nothingWritten();
+      const events = numberEvents(headsOf(locked), [{ room, type: 'leave', at: now, nickname }]);
+      const [outboxId] = await Promise.all([this.#append(tx, events, now, { occupants: new Map([[room, -1]]) }), tx.commit()]);
+      return { events, outboxId };
+    });
+  }
+
+  async say(input: SayInput): Promise<SayResult> {
+    const group = await this.sayMany([input]);
+    const outcome = group.outcomes[0];
+    if (outcome === undefined) throw new Error('say group returned no outcome');
+    if (!outcome.ok) throw outcome.error;
+    if (outcome.result.duplicate) return outcome.result;
+    this.#log.debug({ room: input.room, seq: outcome.result.event.seq }, 'event stored');
+    return { ...outcome.result, events: group.write.events, outboxId: group.write.outboxId };
+  }
+
+  async sayMany(inputs: readonly SayInput[]): Promise<SayGroupResult> {
+    if (inputs.length === 0) return { outcomes: [], write: nothingWritten() };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const group = await this.#sayGroup(inputs);
+        this.#log.debug({ says: inputs.length, events: group.write.events.length }, 'say group stored');
+        return group;
+      } catch (error) {
+        if (!isClientIdRace(error) || attempt >= CLIENT_ID_RACE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  async listRooms(limit: number): Promise<RoomSummary[]> {
+    const rows = await this.#read<PgRoomRow>(PG_SQL.roomsByOccupants, [rowLimit(limit)]);
+    return rows.map((row) => ({ name: row.name, seq: row.seq, occupants: row.occupants }));
+  }
+
+  async getRoom(room: RoomName): Promise<RoomDetail | undefined> {
+    // One statement: the seq and the occupant list come from one snapshot.
+    const [row] = await this.#read<{ name: RoomName; seq: Seq; occupants: string[] }>(PG_SQL.roomDetail, [room]);
+    if (row === undefined) return undefined;
+    return { name: row.name, seq: row.seq, occupants: row.occupants.map((nickname) => ({ nickname })) };
+  }
+
+  async roomSummary(room: RoomName): Promise<RoomSummary | undefined> {
+    const [row] = await this.#read<PgRoomRow>(PG_SQL.roomByName, [room]);
+    return row === undefined ? undefined : { name: row.name, seq: row.seq, occupants: row.occupants };
+  }
+
+  async roomSeq(room: RoomName): Promise<Seq | undefined> {
+    const [row] = await this.#read<PgRoomRow>(PG_SQL.roomByName, [room]);
+    return row?.seq;
+  }
+
+  async roomHeads(rooms: readonly RoomName[]): Promise<Map<RoomName, Seq>> {
+    if (rooms.length === 0) return new Map();
+    return headsOf(await this.#read<PgRoomHeadRow>(PG_SQL.roomHeads, [rooms]));
+  }
+
+  async readEvents(room: RoomName, query: HistoryQuery): Promise<ChatEvent[]> {
+    const limit = rowLimit(query.limit);
+    let rows: EventRow[];
+    if ('after' in query) rows = await this.#read<EventRow>(PG_SQL.eventsAfter, [room, query.after, limit]);
+    else if ('before' in query) rows = (await this.#read<EventRow>(PG_SQL.eventsBefore, [room, query.before, limit])).reverse();
+    else rows = (await this.#read<EventRow>(PG_SQL.eventsLatest, [room, limit])).reverse();
+    // Rooms are never deleted: a room with events exists, so only an empty page asks.
+    if (rows.length === 0 && (await this.roomSeq(room)) === undefined) throw roomNotFound(room);
+    return rows.map(rowToEvent);
+  }
+
+  async claimOutbox(input: { olderThan: number; limit: number; leaseMs: number; now: number }): Promise<OutboxEntry[]> {
+    const rows = await this.#read<PgOutboxRow>(PG_SQL.claimOutbox, [
+      input.olderThan,
+      input.now,
+      input.now + input.leaseMs,
+      rowLimit(input.limit),
+    ]);
+    // RETURNING has no order of its own.
+    return rows
+      .sort((a, b) => a.id - b.id)
+      .map((row) => ({ id: row.id, events: JSON.parse(row.events_json) as ChatEvent[], createdAt: row.created_at }));
+  }
+
+  async acknowledgeOutbox(ids: number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.#read(PG_SQL.acknowledgeOutbox, [ids]);
+  }
+
+  async outboxDepth(): Promise<number> {
+    const [row] = await this.#read<{ depth: number }>(PG_SQL.countOutbox, []);
+    return row?.depth ?? 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+
+  // ---- writes ------------------------------------------------------------------
+
+  /**
+   * One say group in one transaction, no savepoint: lock the group's rooms
+   * (name order), read every say's facts under those locks, decide each say
+   * in JavaScript with the shared rules (a refusal is just an outcome, so it
+   * never aborts the others), then append all accepted events and one outbox
+   * row in one statement and commit.
+   */
+  async #sayGroup(inputs: readonly SayInput[]): Promise<SayGroupResult> {
+    return this.#transaction(async (tx) => {
+      const storable: number[] = [];
+      const refusals = new Map<number, ChatError>();
+      inputs.forEach((input, index) => {
+        try {
+          refuseUnstorable(input);
+          storable.push(index);
+        } catch (error) {
+          refusals.set(index, error as ChatError);
+        }
+      });
+      const asked = storable.map((index) => inputs[index] as SayInput);
+      const [locked, factRows] = await Promise.all([
+        tx.query<PgRoomHeadRow>(PG_SQL.lockRooms, [[...new Set(asked.map((input) => input.room))]]),
+        tx.query<PgSayFactsRow>(PG_SQL.sayFacts, [
+          asked.map((input) => input.sessionId),
+          asked.map((input) => input.room),
+          asked.map((input) => input.clientId ?? null),
+        ]),
+      ]);
+      const heads = headsOf(locked);
+      const factsOf = new Map(factRows.map((row) => [storable[row.ord - 1], row]));
+      const firstInGroup = new Map<string, ChatEvent>();
+      const events: ChatEvent[] = [];
+      const owners: EventOwner[] = [];
+      const outcomes = inputs.map((input, index): SayOutcome => {
+        const refusal = refusals.get(index);
+        if (refusal !== undefined) return { ok: false, error: refusal };
+        const facts = factsOf.get(index);
+        // sessionId holds no U+0000 (refused above), so the key is unambiguous.
+        const key = input.clientId === undefined ? undefined : `${input.sessionId}\u0000${input.clientId}`;
+        try {
+          const decision = decideSay(input, {
+            earlier: (key === undefined ? undefined : firstInGroup.get(key)) ?? earlierEvent(facts),
+            roomExists: heads.has(input.room),
+            member: facts?.member === true,
+            nickname: facts?.nickname ?? undefined,
+          });
+          if (decision.duplicate) return { ok: true, result: decision };
+          const [event] = numberEvents(heads, [
+            { room: input.room, type: 'message', at: input.now, nickname: decision.nickname, text: input.text },
+          ]);
+          if (event === undefined) throw new Error('say numbered no event');
+          events.push(event);
+          owners.push({ sessionId: input.sessionId, clientId: input.clientId });
+          if (key !== undefined) firstInGroup.set(key, event);
+          return { ok: true, result: { event, duplicate: false, events: [], outboxId: undefined } };
+        } catch (error) {
+          if (error instanceof ChatError) return { ok: false, error };
+          throw error;
+        }
+      });
+      if (events.length === 0) return { outcomes, write: nothingWritten() };
+      const last = inputs[inputs.length - 1];
+      const [outboxId] = await Promise.all([this.#append(tx, events, last?.now ?? Date.now(), { owners }), tx.commit()]);
+      return { outcomes, write: { events, outboxId } };
+    });
+  }
+
+  /**
+   * Ends a session last seen before `seenBefore` exactly as `deleteSession`
+   * does: one leave per room, one outbox row. `undefined` when there is no
+   * such session (or it was used since).
+   */
+  async #endSession(sessionId: string, now: number, seenBefore: number): Promise<StoredWrite | undefined> {
+    return this.#transaction(async (tx) => {
+      const [sessions, locked, rooms] = await Promise.all([
+        tx.query<{ nickname: string }>(PG_SQL.lockSessionToEnd, [sessionId, seenBefore]),
+        tx.query<PgRoomHeadRow>(PG_SQL.lockRoomsOfSession, [sessionId]),
+        tx.query<{ room: RoomName }>(PG_SQL.roomsOfSession, [sessionId]),
+      ]);
+      const nickname = sessions[0]?.nickname;
+      if (nickname === undefined) return undefined;
+      const left = tx.query(PG_SQL.deleteMembershipsOfSession, [sessionId]);
+      let events: ChatEvent[] = [];
+      let appended: Promise<number | undefined> = Promise.resolve(undefined);
+      if (rooms.length > 0) {
+        events = numberEvents(
+          headsOf(locked),
+          rooms.map(({ room }): EventDraft => ({ room, type: 'leave', at: now, nickname })),
+        );
+        appended = this.#append(tx, events, now, { occupants: new Map(rooms.map(({ room }) => [room, -1])) });
+      }
+      const [, outboxId] = await Promise.all([left, appended, tx.query(PG_SQL.deleteSession, [sessionId]), tx.commit()]);
+      return { events, outboxId };
+    });
+  }
+
+  /**
+   * Sends the statement that appends numbered `events` (rooms already locked),
+   * moves their rooms' heads and occupant counts, and writes one outbox row
+   * holding exactly them; resolves with the row's id.
+   */
+  #append(
+    tx: Transaction,
+    events: readonly ChatEvent[],
+    now: number,
+    options: { owners?: readonly EventOwner[]; occupants?: ReadonlyMap<RoomName, number> } = {},
+  ): Promise<number> {
+    const added = new Map<RoomName, number>();
+    for (const event of events) added.set(event.room, (added.get(event.room) ?? 0) + 1);
+    const rooms = [...new Set([...added.keys(), ...(options.occupants?.keys() ?? [])])];
+    const owners = options.owners;
+    const values = [
+      rooms,
+      rooms.map((room) => added.get(room) ?? 0),
+      rooms.map((room) => options.occupants?.get(room) ?? 0),
+      events.map((event) => event.room),
+      events.map((event) => event.seq),
+      events.map((event) => event.id),
+      events.map((event) => event.type),
+      events.map((event) => event.at),
+      events.map((event) => event.nickname),
+      events.map((event) => (event.type === 'message' ? event.text : null)),
+      events.map((event) => (event.type === 'nick' ? event.from : null)),
+      events.map((_, index) => owners?.[index]?.sessionId ?? null),
+      events.map((_, index) => owners?.[index]?.clientId ?? null),
+      JSON.stringify(events),
+      now,
+    ];
+    return tx.query<{ outbox_id: number }>(PG_SQL.appendWrite, values).then(([row]) => {
+      if (row === undefined) throw new Error('outbox insert returned no id');
+      return row.outbox_id;
+    });
+  }
+
+  // ---- plumbing -------------------------------------------------------------------
+
+  /** One statement outside a transaction. */
+  async #read<R extends QueryResultRow>(statement: PgStatement, values: unknown[]): Promise<R[]> {
+    return this.#guard(async () => (await this.#pool.query<R>({ ...statement, values })).rows);
+  }
+
+  /**
+   * Runs `work` in a transaction on one connection. BEGIN goes out at once and
+   * `work` pipelines its statements behind it; it may send COMMIT itself
+   * (`tx.commit()`) together with its last write, else COMMIT follows its
+   * result. Anything thrown rolls back (a COMMIT behind a failed statement
+   * already did).
+   */
+  async #transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.#guard(async () => {
+      const client: PoolClient = await this.#pool.connect();
+      let committing: Promise<unknown> | undefined;
+      let failure: unknown;
+      try {
+        const begun = client.query('BEGIN');
+        // A failed BEGIN fails every statement behind it; those are awaited.
+        begun.catch(() => undefined);
+        const tx: Transaction = {
+          query: async (statement, values) => (await client.query({ ...statement, values })).rows,
+          commit: () => {
+            committing ??= client.query('COMMIT');
+            return committing.then(() => undefined);
+          },
+        };
+        const result = await work(tx);
+        await begun;
+        await tx.commit();
+        return result;
+      } catch (error) {
+        failure = error;
+        if (!isConnectionFailure(error)) {
+          await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+            failure = rollbackError;
+          });
+        }
+        throw error;
+      } finally {
+        // A connection that failed is closed, not handed to the next caller.
+        client.release(failure !== undefined && isConnectionFailure(failure) ? (failure as Error) : undefined);
+      }
+    });
+  }
+
+  /**
+   * Maps a database that cannot be reached to `unavailable` (503), logging
+   * the start and the end of an outage once each.
+   */
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      const result = await work();
+      if (this.#unavailableSince !== undefined) {
+        this.#log.info({ downMs: Date.now() - this.#unavailableSince }, 'database connection restored');
+        this.#unavailableSince = undefined;
+      }
+      return result;
+    } catch (error) {
+      if (!isConnectionFailure(error)) throw error;
+      if (this.#unavailableSince === undefined && !this.#closed) {
+        this.#unavailableSince = Date.now();
+        this.#log.warn({ err: error }, 'database unavailable');
+      }
+      throw databaseUnavailable();
+    }
+  }
+}
+
+/**
+ * Opens the PostgreSQL store at `url`: a pool of `poolSize` connections
+ * (with an `'error'` listener: an idle connection's failure is logged, never
+ * fatal) and the schema migrated under an advisory lock. Logs host, port and
+ * database, never the URL (it may hold a password). Throws
+ * `SchemaTooNewError` for a schema written by a newer release, and the
+ * driver's error when the server cannot be reached.
+ */
+export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
+  const log = options.log ?? silentLogger;
+  const poolSize = options.poolSize ?? 10;
+  const pool = new Pool({
+    connectionString: options.url,
+    max: poolSize,
+    types: INT8_AS_NUMBER,
+    pipeline: true,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    idleTimeoutMillis: IDLE_CONNECTION_MS,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    keepAlive: true,
+    application_name: 'parley',
+  });
+  pool.on('error', (error: Error) => log.warn({ err: error }, 'idle database connection failed'));
+  // A connection that fails while checked out also emits 'error' (after its
+  // query rejected, which is what callers see); unheard, it would end the process.
+  pool.on('connect', (client) => client.on('error', (error: Error) => log.debug({ err: error }, 'database connection failed')));
+  try {
+    const applied = await migratePg(pool, undefined, log);
+    log.info({ ...describePostgresUrl(options.url), poolSize, migrationsApplied: applied.length }, 'store opened');
+    return new PgStore(pool, log);
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+}
