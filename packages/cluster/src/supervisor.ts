@@ -209,6 +209,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
             dir: join(runDir, 'postgres'),
             durable: options.postgresDurable ?? true,
             detached: options.detached ?? false,
+            settings: { max_connections: String(postgresConnections(webCount, options.env ?? {})) },
             ...supervision,
           }).then((started) => (postgres = started))
         : Promise.resolve(undefined),
@@ -370,6 +371,17 @@ async function waitForRegistry(url: string, key: string, count: number, deadline
   } finally {
     client.disconnect();
   }
+}
+
+// PostgreSQL's own default; a few more are kept for psql and the migration tool.
+const POSTGRES_MIN_CONNECTIONS = 100;
+const POSTGRES_SPARE_CONNECTIONS = 10;
+
+/** Enough connections for every web process's pool (`PARLEY_DATABASE_POOL_SIZE`, 10 by default). */
+function postgresConnections(webCount: number, env: Readonly<Record<string, string>>): number {
+  const poolSize = Number(env.PARLEY_DATABASE_POOL_SIZE ?? process.env.PARLEY_DATABASE_POOL_SIZE ?? 10);
+  const needed = webCount * (Number.isInteger(poolSize) && poolSize > 0 ? poolSize : 10) + POSTGRES_SPARE_CONNECTIONS;
+  return Math.max(POSTGRES_MIN_CONNECTIONS, needed);
 }
 
 /** Distinct free ports (asked together, so one call never returns the same port twice). */

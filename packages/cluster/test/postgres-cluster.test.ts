@@ -1,0 +1,121 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import pg from 'pg';
+import type { ChatEvent } from '@parley/protocol';
+import type { ClusterProcessInfo } from '../src/cluster-file.js';
+import { collectEvents, createSession, enterRoom, json, messages, say, uniqueRoom } from './helpers/api.js';
+import { useCluster } from './helpers/cluster-fixture.js';
+import { DELIVERED_WITHIN_MS, awaitDeliveryPath, clusterEntry, killNineAndAwaitBack, sayToParkedObserver } from './helpers/restarts.js';
+
+/** Runs one query on its own connection (the test's view of the database, not the web tier's). */
+async function query<Row>(url: string, sql: string, values: unknown[] = []): Promise<Row[]> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return (await client.query(sql, values)).rows as Row[];
+  } finally {
+    await client.end();
+  }
+}
+
+/** The web port (`upstream=127.0.0.1:PORT`) of every say to `room` in nginx's access log. */
+function sayUpstreams(runDir: string, room: string): string[] {
+  return readFileSync(join(runDir, 'nginx', 'access.log'), 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(`POST /api/rooms/${room}/say `))
+    .map((line) => /upstream=127\.0\.0\.1:(\d+)/.exec(line)?.[1] ?? 'none');
+}
+
+describe('cluster on PostgreSQL (PARLEY_STORE=postgres)', function () {
+  this.timeout(60_000);
+  // Durable, as npm start runs it: with synchronous_commit off a kill -9 could lose the last say.
+  const fixture = useCluster({ store: 'postgres' });
+
+  it('lists its private PostgreSQL in cluster.json with pid, port and a URL without a password', () => {
+    const { cluster } = fixture;
+    const entry = clusterEntry(cluster, 'postgres');
+    expect(entry).to.deep.equal({
+      role: 'postgres',
+      name: 'postgres',
+      pid: cluster.postgres?.pid,
+      port: cluster.postgres?.port,
+      url: `postgres://parley@127.0.0.1:${cluster.postgres?.port}/parley`,
+    });
+    expect(entry.port).to.not.equal(5432);
+    // The SQLite file of the default store is never made.
+    expect(existsSync(join(cluster.runDir, 'data', 'parley.db'))).to.equal(false);
+  });
+
+  it('says, observes and pages history through nginx, every event stored in PostgreSQL', async () => {
+    const { cluster } = fixture;
+    const room = uniqueRoom('pg');
+    const alice = await createSession(cluster.publicUrl, 'alice');
+    const head = await enterRoom(cluster.publicUrl, alice, room);
+    const count = 12;
+    const observer = collectEvents(cluster.publicUrl, `${room}:${head}`, (events) => messages(events).length >= count, 20_000);
+    const said: Array<Extract<ChatEvent, { type: 'message' }>> = [];
+    for (let i = 0; i < count; i++) said.push(...messages([await say(cluster.publicUrl, alice, room, `message ${i}`, `c-${i}`)]));
+    const observed = await observer;
+    expect(observed.map((event) => event.seq)).to.deep.equal(said.map((event) => event.seq));
+    expect(said.map((event) => event.seq)).to.deep.equal(Array.from({ length: count }, (_, i) => head + 1 + i));
+
+    // A retried say (same clientId) answers the same event.
+    const again = await say(cluster.publicUrl, alice, room, 'message 3', 'c-3');
+    expect(again).to.deep.equal(said[3]);
+
+    const page = await json<{ events: ChatEvent[] }>(`${cluster.publicUrl}/api/rooms/${room}/events?after=${head}&limit=5`, { session: alice, expected: 200 });
+    expect(page.events).to.deep.equal(said.slice(0, 5));
+    const before = await json<{ events: ChatEvent[] }>(`${cluster.publicUrl}/api/rooms/${room}/events?before=${head + count + 1}&limit=3`, { session: alice, expected: 200 });
+    expect(before.events).to.deep.equal(said.slice(-3));
+
+    const rows = await query<{ seq: string; text: string }>(
+      clusterEntry(cluster, 'postgres').url as string,
+      "SELECT seq, text FROM events WHERE room = $1 AND type = 'message' ORDER BY seq",
+      [room],
+    );
+    expect(rows.map((row) => [Number(row.seq), row.text])).to.deep.equal(said.map((event) => [event.seq, event.text]));
+  });
+
+  it('spreads says over both web processes, with one gapless seq per room', async () => {
+    const { cluster } = fixture;
+    const room = uniqueRoom('spread');
+    const sessions = await Promise.all(['ann', 'ben', 'cat', 'dan'].map((name) => createSession(cluster.publicUrl, name)));
+    for (const session of sessions) await enterRoom(cluster.publicUrl, session, room);
+    const head = await enterRoom(cluster.publicUrl, sessions[0] as string, room);
+    // Four speakers at once, five says each.
+    await Promise.all(sessions.map(async (session, speaker) => {
+      for (let i = 0; i < 5; i++) await say(cluster.publicUrl, session, room, `${speaker}-${i}`);
+    }));
+    const webPorts = cluster.processes().filter((entry) => entry.role === 'web').map((entry) => String(entry.port));
+    const upstreams = sayUpstreams(cluster.runDir, room);
+    expect(upstreams).to.have.length(20);
+    for (const port of webPorts) expect(upstreams.filter((upstream) => upstream === port).length, `says taken by web on ${port}`).to.be.above(0);
+
+    const { events } = await json<{ events: ChatEvent[] }>(`${cluster.publicUrl}/api/rooms/${room}/events?after=${head}&limit=50`, { session: sessions[0] as string, expected: 200 });
+    expect(events.map((event) => event.seq)).to.deep.equal(Array.from({ length: 20 }, (_, i) => head + 1 + i));
+    expect(new Set(messages(events).map((event) => event.text)).size).to.equal(20);
+  });
+
+  it('restarts a SIGKILLed PostgreSQL within 5 s; a say then reaches a parked observer within 1 s, history intact', async () => {
+    const { cluster } = fixture;
+    const room = uniqueRoom('pgkill');
+    const alice = await createSession(cluster.publicUrl, 'alice');
+    await enterRoom(cluster.publicUrl, alice, room);
+    const before = await say(cluster.publicUrl, alice, room, 'before the kill');
+    const serving = async (entry: ClusterProcessInfo): Promise<boolean> => {
+      const [row] = await query<{ one: number }>(entry.url as string, 'SELECT 1 AS one');
+      return row?.one === 1;
+    };
+    const back = await killNineAndAwaitBack(cluster, 'postgres', serving);
+    expect(back.after.port).to.equal(back.before.port);
+    expect(back.after.url).to.equal(back.before.url);
+    console.log(`      postgres back after ${back.backMs} ms`);
+    await cluster.waitUntilReady(15_000);
+    await awaitDeliveryPath(cluster, 15_000);
+    expect(await sayToParkedObserver(cluster)).to.be.at.most(DELIVERED_WITHIN_MS);
+    const { events } = await json<{ events: ChatEvent[] }>(`${cluster.publicUrl}/api/rooms/${room}/events?after=0&limit=10`, { session: alice, expected: 200 });
+    expect(messages(events)).to.deep.equal([before]);
+  });
+});
