@@ -237,7 +237,8 @@ async function waitUntilAccepting(install: PostgresInstallation, port: number, s
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (signal.aborted) throw new Error(`postgres exited at start; see ${logFile}`);
-    const ready = await execFileAsync(join(install.binDir, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port)], {
+    // As our role, on a database that always exists: a probe as "root" fills the log with FATAL lines.
+    const ready = await execFileAsync(join(install.binDir, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port), '-U', POSTGRES_USER, '-d', 'postgres'], {
       timeout: 5000,
     }).then(
       () => true,
