@@ -42,6 +42,14 @@ describe('nginx configuration', () => {
     expect(text).to.not.match(/\{\{[A-Z_]+\}\}/);
   });
 
+  it('keeps the single-writer say route for SQLite and spreads says for PostgreSQL', () => {
+    const sayUpstream = (singleSayWriter: boolean): string =>
+      /upstream parley_say \{([^}]*)\}/.exec(renderNginxConfig({ runDir, publicPort: 18080, webPorts: [13001, 13002, 13003], chatPorts: [14001], singleSayWriter }))?.[1] ?? '';
+    const servers = (text: string): string[] => [...text.matchAll(/server (127\.0\.0\.1:\d+)[^;]*?( backup)?;/g)].map((match) => `${match[1]}${match[2] ?? ''}`);
+    expect(servers(sayUpstream(true))).to.deep.equal(['127.0.0.1:13001', '127.0.0.1:13002 backup', '127.0.0.1:13003 backup']);
+    expect(servers(sayUpstream(false))).to.deep.equal(['127.0.0.1:13001', '127.0.0.1:13002', '127.0.0.1:13003']);
+  });
+
   it('never retries a timed-out observe on another chatserver', () => {
     const text = renderNginxConfig({ runDir, publicPort: 18080, webPorts: [13001], chatPorts: [14001] });
     const observe = /location = \/api\/observe \{([^}]*)\}/.exec(text)?.[1] ?? '';
@@ -161,9 +169,9 @@ describe('nginx configuration', () => {
     }
   });
 
-  it('routes says to one web process in the docker config too', () => {
+  it('spreads says over every web process in the docker config (PostgreSQL)', () => {
     const docker = readFileSync(join(REPO_ROOT, 'nginx', 'docker.conf'), 'utf8');
-    expect(docker).to.match(/upstream parley_say \{\s*server web-1:3000 [^;]*;\s*server web-2:3000 [^;]* backup;/);
+    expect(docker).to.match(/upstream parley_say \{\s*server web-1:3000 max_fails=1 fail_timeout=2s;\s*server web-2:3000 max_fails=1 fail_timeout=2s;\s*keepalive/);
     expect(docker).to.match(/location ~ \^\/api\/rooms\/\[\^\/\]\+\/say\$ \{\s*proxy_pass http:\/\/parley_say;/);
   });
 
