@@ -15,7 +15,7 @@ export interface SqliteToPostgresOptions {
   batchSize?: number;
   /** @default silentLogger */
   log?: Logger;
-  /** Aborting stops the copy between two batches (a later run resumes from there). */
+  /** Aborting stops the copy between two batches (a later run resumes from there). @default none: runs to the end */
   signal?: AbortSignal;
 }
 
