@@ -178,6 +178,6 @@ export interface ChatStore {
   /** Number of outbox rows not yet acknowledged. */
   outboxDepth(): Promise<number>;
 
-  /** Releases the connection. */
+  /** Releases its connections (waits for writes in flight); a second call does nothing. */
   close(): Promise<void>;
 }

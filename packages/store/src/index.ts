@@ -16,3 +16,4 @@ export { PgStore, openPgStore, type PgStoreOptions } from './pg-store.js';
 export { openStore, type StoreChoice } from './open-store.js';
 export { checkPostgresUrl, describePostgresUrl, redactPostgresUrl, type PostgresTarget } from './pg-url.js';
 export { SchemaTooNewError } from './schema-version.js';
+export { CopyConflictError, copySqliteToPostgres, type CopyReport, type SqliteToPostgresOptions } from './sqlite-to-postgres.js';

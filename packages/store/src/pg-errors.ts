@@ -5,9 +5,10 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 /**
  * SQLSTATEs that mean "this server cannot serve you now": class 08
  * (connection exception), admin/crash shutdown, cannot connect now (starting
- * or recovering), too many connections.
+ * or recovering), too many connections, and a transaction ended by
+ * `idle_in_transaction_session_timeout` (this process stalled mid-write).
  */
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '25P03']);
 // `pg` reports a dropped connection and a full pool without a code.
 const DRIVER_MESSAGES = [
   'Connection terminated',

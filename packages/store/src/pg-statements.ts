@@ -126,7 +126,7 @@ export const PG_SQL = {
   lockRoomsOfSession: statement(
     'lock_rooms_of_session',
     `SELECT name, seq FROM rooms
-     WHERE name IN (SELECT room FROM memberships WHERE session_id = $1)
+     WHERE name = ANY (ARRAY(SELECT room FROM memberships WHERE session_id = $1))
      ORDER BY name FOR NO KEY UPDATE`,
   ),
   /** Enters only an existing session (no foreign-key error to abort the transaction); returns a row when it entered. */
@@ -159,13 +159,20 @@ export const PG_SQL = {
    */
   sayFacts: statement(
     'say_facts',
-    `SELECT i.ord::integer AS ord, s.nickname,
-            EXISTS (SELECT 1 FROM memberships m WHERE m.room = i.room AND m.session_id = i.session_id) AS member,
+    // Index lookups per say (scalar sub-selects, and a LATERAL that LIMIT
+    // keeps from being flattened into a join a planner could run as a scan of
+    // every event): the cost grows with the group, never with the history.
+    `SELECT i.ord::integer AS ord,
+            (SELECT s.nickname FROM sessions s WHERE s.id = i.session_id) AS nickname,
+            coalesce((SELECT true FROM memberships m WHERE m.room = i.room AND m.session_id = i.session_id), false) AS member,
             e.room AS earlier_room, e.seq AS earlier_seq, e.id AS earlier_id, e.type AS earlier_type,
             e.at AS earlier_at, e.nickname AS earlier_nickname, e.text AS earlier_text, e.from_nick AS earlier_from_nick
      FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS i(session_id, room, client_id, ord)
-     LEFT JOIN sessions s ON s.id = i.session_id
-     LEFT JOIN events e ON e.session_id = i.session_id AND e.client_id = i.client_id AND e.client_id IS NOT NULL
+     LEFT JOIN LATERAL (
+       SELECT room, seq, id, type, at, nickname, text, from_nick FROM events
+       WHERE session_id = i.session_id AND client_id = i.client_id
+       LIMIT 1
+     ) e ON true
      ORDER BY i.ord`,
   ),
   /**
@@ -211,11 +218,12 @@ export const PG_SQL = {
    */
   claimOutbox: statement(
     'claim_outbox',
+    // ARRAY(…): the claimed ids are looked up by primary key, never by a scan of the outbox.
     `UPDATE outbox SET claimed_until = $3
-     WHERE id IN (SELECT id FROM outbox
-                  WHERE created_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $2)
-                  ORDER BY id LIMIT $4
-                  FOR UPDATE SKIP LOCKED)
+     WHERE id = ANY (ARRAY(SELECT id FROM outbox
+                           WHERE created_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $2)
+                           ORDER BY id LIMIT $4
+                           FOR UPDATE SKIP LOCKED))
        AND (claimed_until IS NULL OR claimed_until <= $2)
      RETURNING id, events_json, created_at`,
   ),

@@ -1,4 +1,4 @@
-import { Pool, types, type CustomTypesConfig, type PoolClient, type QueryResultRow } from 'pg';
+import { Pool, type PoolClient, type QueryResultRow } from 'pg';
 import {
   ChatError,
   silentLogger,
@@ -25,6 +25,7 @@ import type {
 import { buildEvent, rowToEvent, type EventDraft, type EventRow } from './event-rows.js';
 import { newEventId, newId } from './ids.js';
 import { databaseUnavailable, isClientIdRace, isConnectionFailure } from './pg-errors.js';
+import { INT8_AS_NUMBER } from './pg-int8.js';
 import { migratePg } from './pg-migrations.js';
 import {
   PG_SQL,
@@ -79,26 +80,6 @@ const IDLE_CONNECTION_MS = 30_000;
  * and our insert): the retry reads the earlier event and answers a duplicate.
  */
 const CLIENT_ID_RACE_ATTEMPTS = 3;
-
-const INT8_OID = 20;
-
-/**
- * `bigint` columns (times, seqs, ids, counts) as numbers, parsed exactly:
- * one beyond 2^53 fails its query instead of being rounded. Scoped to the
- * store's pool, so nothing else in the process changes how `pg` reads int8.
- */
-function parseInt8(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value)) throw new RangeError(`bigint ${text} does not fit a JavaScript number exactly`);
-  return value;
-}
-
-const INT8_AS_NUMBER: CustomTypesConfig = {
-  // `getTypeParser` is overloaded per format in pg-types' declarations; this one
-  // answers for both, returning the library's own parser for every other type.
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary' ? parseInt8 : types.getTypeParser(oid, format ?? 'text')) as CustomTypesConfig['getTypeParser'],
-};
 
 /** Who said a message, for the idempotency key. */
 interface EventOwner {

@@ -7,7 +7,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServerHandle } from '@parley/cluster';
 import { NOTIFY_QUEUE_NAME, silentLogger, type ChatEvent, type NotifyJobData } from '@parley/protocol';
-import { openSqliteStore, type SqliteStore } from '@parley/store';
+import { openStore, type ChatStore } from '@parley/store';
+import { startPrivatePostgres, type PrivatePostgres } from '../../store/test/helpers/private-postgres.js';
 import { createWebApp, type WebApp } from '../src/app.js';
 import type { Asset } from '../src/assets.js';
 import { loadConfig, type WebConfig } from '../src/config.js';
@@ -20,11 +21,17 @@ import { Registry } from 'prom-client';
 /** The secret every harness signs internal requests with. */
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 
+/** The stores a route suite can run on: each parametrised suite runs once per entry. */
+export const HARNESS_STORES = ['sqlite', 'postgres'] as const;
+export type HarnessStore = (typeof HARNESS_STORES)[number];
+
 /** A web app on a real port with its real store, Redis and queue. */
 export interface Harness {
   baseUrl: string;
   config: Readonly<WebConfig>;
-  store: SqliteStore;
+  store: ChatStore;
+  /** The private PostgreSQL behind `store` (stop it to take the database away), when the harness runs on it. */
+  postgres: PrivatePostgres | undefined;
   redis: RedisServerHandle;
   connection: Redis;
   queue: Queue<NotifyJobData>;
@@ -46,21 +53,32 @@ export interface HarnessOptions {
   rateLimits?: boolean;
   /** Record and serve metrics (`GET /metrics`) with a fresh registry. @default false */
   metrics?: boolean;
+  /**
+   * The store behind the app, chosen through the config as `main.ts` does:
+   * `postgres` starts a private PostgreSQL and sets `PARLEY_DATABASE_URL`.
+   * @default 'sqlite'
+   */
+  store?: HarnessStore;
 }
 
-/** Starts a private redis-server, a SQLite store in a temp dir, the queue and the web app on port 0. */
+/**
+ * Starts a private redis-server, a store (SQLite in a temp dir, or a private
+ * PostgreSQL), the queue and the web app on port 0.
+ */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'parley-web-'));
   const redis = await startRedisServer({ dir: join(dir, 'redis') });
+  const postgres = options.store === 'postgres' ? await startPrivatePostgres() : undefined;
   const prefix = `t${Math.random().toString(36).slice(2, 8)}:`;
   const config = loadConfig({
     PARLEY_SECRET: TEST_SECRET,
     PARLEY_REDIS_URL: redis.url,
     PARLEY_REDIS_PREFIX: prefix,
     PARLEY_DB_PATH: join(dir, 'parley.db'),
+    ...(postgres === undefined ? {} : { PARLEY_DATABASE_URL: postgres.server.url }),
     ...options.env,
   });
-  const store = openSqliteStore({ path: config.dbPath });
+  const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: config.dbPath, poolSize: config.databasePoolSize });
   // Reconnect quickly after a restart so the outage test stays short.
   const connection = new Redis(config.redisUrl, {
     enableOfflineQueue: false,
@@ -105,6 +123,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     baseUrl: `http://127.0.0.1:${port}`,
     config,
     store,
+    postgres,
     redis,
     connection,
     queue,
@@ -117,6 +136,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await queue.close().catch(() => undefined);
       connection.disconnect();
       await store.close();
+      await postgres?.stop();
       await redis.stop();
       await rm(dir, { recursive: true, force: true });
     },
