@@ -106,7 +106,7 @@ export interface ClusterHandle {
    * @default signal 'SIGTERM'
    */
   kill(role: ChildRole, index: number, signal?: NodeJS.Signals): void;
-  /** Resolves once every child answers `/healthz`, nginx routes, and every chatserver is registered. */
+  /** Resolves once every child answers `/healthz`, nginx routes, PostgreSQL (if any) accepts connections, and every chatserver is registered. */
   waitUntilReady(timeoutMs?: number): Promise<void>;
   /** Stops every child (SIGTERM, bounded, SIGKILL stragglers), then nginx, then Redis and PostgreSQL. Idempotent. */
   stop(): Promise<void>;
@@ -327,6 +327,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
     const deadline = Date.now() + timeoutMs;
     await Promise.all(slots.map((slot) => waitForSlot(slot, deadline)));
     if (nginx) await waitForHealthy(`${nginx.url}/healthz`, Math.max(deadline - Date.now(), 0));
+    if (postgres) await waitForPort(postgres.port, Math.max(deadline - Date.now(), 0));
     if (redis) await waitForRegistry(redis.url, registryKey(redisPrefix), chatCount, deadline);
   }
 
