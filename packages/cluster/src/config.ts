@@ -1,4 +1,4 @@
-import { parse, readConfig, type ConfigSchema } from '@parley/protocol';
+import { parse, readConfig, type ConfigSchema } from '@parley/protocol/node';
 
 /** What `npm start` reads from the environment. */
 export interface ClusterConfig {

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { pino } from 'pino';
-import { ConfigError } from '@parley/protocol';
+import { ConfigError } from '@parley/protocol/node';
 import { readClusterFile } from './cluster-file.js';
 import { loadConfig } from './config.js';
 import { REPO_ROOT, startCluster, type ClusterHandle } from './supervisor.js';

@@ -1,4 +1,4 @@
-import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol';
+import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol/node';
 import { parseProxyEntry } from './client-address.js';
 
 /** Everything a web process reads from its environment, validated and frozen. */
