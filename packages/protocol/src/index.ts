@@ -38,7 +38,7 @@ export {
   parseNickname,
   parseRoomName,
 } from './validation.js';
-export { MAX_CURSOR_ROOMS, formatCursor, parseCursor, type Cursor } from './cursor.js';
+export { MAX_CURSOR_ROOMS, formatCursor, parseCursor, readCursor, type Cursor } from './cursor.js';
 export {
   JSONP_HEADERS,
   MAX_CALLBACK_LENGTH,
