@@ -32,3 +32,17 @@ export {
 export { parseInternalJsonBody, readLimitedBody } from './http-body.js';
 export { METRICS_PATH, isMetricsScrapeAllowed } from './metrics-auth.js';
 export { hashSessionToken } from './session-token-hash.js';
+export {
+  UsageError,
+  environmentHelp,
+  formatHelp,
+  numberValue,
+  parseCommandLine,
+  readCommandLine,
+  type CommandEnvironmentVariable,
+  type CommandIo,
+  type CommandLine,
+  type CommandOption,
+  type CommandSpec,
+  type CommandValues,
+} from './command-line.js';
