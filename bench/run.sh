@@ -5,6 +5,8 @@
 # runs bench/main.ts. See docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# --help answers at once, before the dependency checks.
+for arg in "$@"; do case "$arg" in --help | -h) exec node --import tsx bench/main.ts --help ;; --) break ;; esac; done
 bash bench/setup.sh >&2
 ulimit -n "$(ulimit -Hn)"
 exec node --import tsx bench/main.ts "$@"

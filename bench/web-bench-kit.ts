@@ -10,10 +10,10 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join, relative } from 'node:path';
 import { Pool } from 'undici';
 import { startCluster, type ClusterHandle } from '@parley/cluster';
+import { UsageError, numberValue, readCommandLine, type CommandOption, type CommandSpec } from '@parley/protocol/node';
 import { readClusterProcesses, sampleAll, usageBetween, type ProcessUsage } from '@parley/loadtest';
 
 /** CPU lists for `taskset -c`. */
@@ -310,32 +310,45 @@ export function machineLine(): string {
   return `${new Date().toISOString()} · node ${process.version} · ${uptime}`;
 }
 
-/** Parses `--name value` options with defaults (all numbers but `--server-cpus`, `--generator-cpus`, `--markdown`). */
-export function benchArgs<T extends Record<string, number>>(defaults: T): { numbers: T; pinning: Pinning; markdownPath: string | undefined } {
-  const options: Record<string, { type: 'string' }> = {
-    'server-cpus': { type: 'string' },
-    'generator-cpus': { type: 'string' },
-    markdown: { type: 'string' },
-  };
-  for (const name of Object.keys(defaults)) options[name] = { type: 'string' };
-  const { values } = parseArgs({ args: process.argv.slice(2), options, strict: true, allowPositionals: false });
-  const numbers: Record<string, number> = { ...defaults };
-  for (const name of Object.keys(defaults)) {
-    const raw = values[name];
-    if (typeof raw !== 'string') continue;
-    const parsed = Number(raw);
-    if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`--${name} must be a non-negative number, got ${raw}`);
-    numbers[name] = parsed;
+/** What a bench's `--help` says beyond its options' names and defaults. */
+export interface BenchCommand<T extends Record<string, number>> {
+  /** How it is run: `npm run bench:chat-mix --`. */
+  command: string;
+  summary: string;
+  /** One line per numeric option (the option's name when missing). */
+  help?: { readonly [K in keyof T]?: string };
+  notes?: string;
+}
+
+/**
+ * Reads the bench's command line (`readCommandLine`: `--help` exits 0, an
+ * unknown option or a bad value exits 2): numeric `--name value` options with
+ * `defaults`, plus `--server-cpus`, `--generator-cpus` and `--markdown`.
+ */
+export function benchArgs<T extends Record<string, number>>(
+  defaults: T,
+  command: BenchCommand<T> = { command: `node --import tsx ${relative(process.cwd(), process.argv[1] ?? 'bench')} --`, summary: 'A web-tier benchmark.' },
+): { numbers: T; pinning: Pinning; markdownPath: string | undefined } {
+  const options: Record<string, CommandOption> = {};
+  for (const [name, value] of Object.entries(defaults)) {
+    options[name] = { type: 'string', placeholder: 'N', default: String(value), help: command.help?.[name] ?? name };
   }
-  const cpus = (name: string, fallback: string): string => {
-    const raw = values[name];
-    if (typeof raw !== 'string') return fallback;
-    if (!/^[0-9,-]*$/.test(raw)) throw new Error(`--${name} must be a taskset CPU list like 0 or 0-1`);
-    return raw;
-  };
-  return {
-    numbers: numbers as T,
-    pinning: { server: cpus('server-cpus', '0'), generator: cpus('generator-cpus', '1') },
-    markdownPath: typeof values.markdown === 'string' ? values.markdown : undefined,
-  };
+  options['server-cpus'] = { type: 'string', placeholder: 'CPUS', default: '0', help: 'taskset CPU list of the cluster' };
+  options['generator-cpus'] = { type: 'string', placeholder: 'CPUS', default: '1', help: 'taskset CPU list of this generator' };
+  options.markdown = { type: 'string', placeholder: 'FILE', help: 'also write the Markdown report here' };
+  const spec: CommandSpec = { command: command.command, summary: command.summary, options, ...(command.notes === undefined ? {} : { notes: command.notes }) };
+  return readCommandLine(spec, process.argv.slice(2), ({ values }) => {
+    const numbers: Record<string, number> = {};
+    for (const name of Object.keys(defaults)) numbers[name] = numberValue(name, String(values[name]), { min: 0 });
+    const cpus = (name: string): string => {
+      const raw = String(values[name]);
+      if (!/^[0-9,-]*$/.test(raw)) throw new UsageError(`--${name} must be a taskset CPU list like 0 or 0-1`);
+      return raw;
+    };
+    return {
+      numbers: numbers as T,
+      pinning: { server: cpus('server-cpus'), generator: cpus('generator-cpus') },
+      markdownPath: typeof values.markdown === 'string' ? values.markdown : undefined,
+    };
+  });
 }
