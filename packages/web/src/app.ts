@@ -14,6 +14,7 @@ import { commonHeadersMiddleware } from './headers.js';
 import { registerInternalRoutes } from './internal-routes.js';
 import { jsonpMiddleware } from './jsonp.js';
 import { notFoundMiddleware } from './not-found.js';
+import { loadOpenApiDocument, registerOpenApiRoute, type OpenApiDocument } from './openapi-route.js';
 import { createNotifier, type NotifyQueue } from './notifier.js';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 import type { Presence } from './presence.js';
@@ -48,6 +49,8 @@ export interface WebAppOptions {
   now?: () => number;
   /** Built browser files served under `/assets/`. @default loadAssets() (packages/web/dist/public) */
   assets?: Map<string, Asset>;
+  /** The contract served as `GET /api/openapi.json`. @default loadOpenApiDocument() (packages/web/dist/openapi.json) */
+  openApiDocument?: OpenApiDocument;
   /**
    * Presence records: enter records the session as seen in the room, leave and
    * the end of a session forget it (the worker's sweeper leaves sessions that
@@ -129,6 +132,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
   const assets = options.assets ?? loadAssets();
   registerAssetRoutes(router, assets);
   registerBadgeRoutes(router, store, assets);
+  registerOpenApiRoute(router, options.openApiDocument ?? loadOpenApiDocument());
   registerSessionRoutes(router, deps);
   registerRoomRoutes(router, deps);
   registerInternalRoutes(router, deps);
