@@ -16,33 +16,21 @@ import { writeFileSync } from 'node:fs';
 import { defaultSourceCount, runLoadTest, type LoadTestReport } from '@parley/loadtest';
 import { benchArgs, cpuByRole, fmt, machineLine, markdownTable, median, startPinnedCluster } from './web-bench-kit.js';
 
-const { numbers, pinning, markdownPath } = benchArgs(
-  {
-    runs: 3,
-    observers: 5000,
-    rooms: 200,
-    rate: 200,
-    sessions: 500,
-    seconds: 20,
-    'text-bytes': 200,
+const { numbers, pinning, markdownPath } = benchArgs({
+  usage: 'npm run bench:chat-mix --',
+  summary: `Chat mix through nginx and a whole cluster (2 web, 1 worker, 2 chatservers):
+long-poll observers over rooms, says at a fixed open-loop rate; say p99 and
+say -> deliver p99, with group commit on and off in the same run.`,
+  numbers: {
+    runs: { default: 3, help: 'runs of each variant; medians over them' },
+    observers: { default: 5000, help: 'parked long-poll observers' },
+    rooms: { default: 200, help: 'rooms the observers and says spread over' },
+    rate: { default: 200, help: 'says per second, open loop' },
+    sessions: { default: 500, help: 'sessions saying' },
+    seconds: { default: 20, help: 'measured seconds of each run' },
+    'text-bytes': { default: 200, help: 'bytes of every message text' },
   },
-  {
-    command: 'npm run bench:chat-mix --',
-    summary:
-      'Chat mix through nginx and a whole cluster (2 web, 1 worker, 2 chatservers): long-poll observers over\n' +
-      'rooms, says at a fixed open-loop rate, with group commit on and off (the baseline) in the same run.\n' +
-      'Prints say p99 and say->deliver p99 (medians over the runs) as Markdown.',
-    help: {
-      runs: 'runs of each variant; the report gives medians',
-      observers: 'long-poll observers',
-      rooms: 'rooms they spread over',
-      rate: 'says per second, open loop',
-      sessions: 'sessions that say',
-      seconds: 'seconds of saying per run',
-      'text-bytes': "bytes of each say's text",
-    },
-  },
-);
+});
 
 type Variant = 'groupOn' | 'groupOff';
 const TITLES: Record<Variant, string> = { groupOn: 'group commit on (default)', groupOff: 'group commit off (baseline)' };

@@ -13,14 +13,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Pool } from 'undici';
 import { startCluster, type ClusterHandle } from '@parley/cluster';
-import { UsageError, numberValue, readCommandLine, type CommandOption, type CommandSpec } from '@parley/protocol/node';
 import { readClusterProcesses, sampleAll, usageBetween, type ProcessUsage } from '@parley/loadtest';
+import { benchArgs as benchArgsOf, type BenchCommand, type BenchOptions, type Pinning } from './bench-args.js';
 
-/** CPU lists for `taskset -c`. */
-export interface Pinning {
-  server: string;
-  generator: string;
-}
+export type { Pinning } from './bench-args.js';
 
 /** Pins every thread of this process to `cpus` (a `taskset -c` list); a no-op when cpus is ''. */
 export function pinSelf(cpus: string): void {
@@ -310,45 +306,15 @@ export function machineLine(): string {
   return `${new Date().toISOString()} · node ${process.version} · ${uptime}`;
 }
 
-/** What a bench's `--help` says beyond its options' names and defaults. */
-export interface BenchCommand<T extends Record<string, number>> {
-  /** How it is run: `npm run bench:chat-mix --`. */
-  command: string;
-  summary: string;
-  /** One line per numeric option (the option's name when missing). */
-  help?: { readonly [K in keyof T]?: string };
-  notes?: string;
-}
-
 /**
- * Reads the bench's command line (`readCommandLine`: `--help` exits 0, an
- * unknown option or a bad value exits 2): numeric `--name value` options with
- * `defaults`, plus `--server-cpus`, `--generator-cpus` and `--markdown`.
+ * The bench's options (bench-args.ts: `--help` exits 0, a bad command line
+ * exits 2). Also takes the older form — bare numeric defaults, no help —
+ * which bench:say uses until it describes its options.
  */
-export function benchArgs<T extends Record<string, number>>(
-  defaults: T,
-  command: BenchCommand<T> = { command: `node --import tsx ${relative(process.cwd(), process.argv[1] ?? 'bench')} --`, summary: 'A web-tier benchmark.' },
-): { numbers: T; pinning: Pinning; markdownPath: string | undefined } {
-  const options: Record<string, CommandOption> = {};
-  for (const [name, value] of Object.entries(defaults)) {
-    options[name] = { type: 'string', placeholder: 'N', default: String(value), help: command.help?.[name] ?? name };
-  }
-  options['server-cpus'] = { type: 'string', placeholder: 'CPUS', default: '0', help: 'taskset CPU list of the cluster' };
-  options['generator-cpus'] = { type: 'string', placeholder: 'CPUS', default: '1', help: 'taskset CPU list of this generator' };
-  options.markdown = { type: 'string', placeholder: 'FILE', help: 'also write the Markdown report here' };
-  const spec: CommandSpec = { command: command.command, summary: command.summary, options, ...(command.notes === undefined ? {} : { notes: command.notes }) };
-  return readCommandLine(spec, process.argv.slice(2), ({ values }) => {
-    const numbers: Record<string, number> = {};
-    for (const name of Object.keys(defaults)) numbers[name] = numberValue(name, String(values[name]), { min: 0 });
-    const cpus = (name: string): string => {
-      const raw = String(values[name]);
-      if (!/^[0-9,-]*$/.test(raw)) throw new UsageError(`--${name} must be a taskset CPU list like 0 or 0-1`);
-      return raw;
-    };
-    return {
-      numbers: numbers as T,
-      pinning: { server: cpus('server-cpus'), generator: cpus('generator-cpus') },
-      markdownPath: typeof values.markdown === 'string' ? values.markdown : undefined,
-    };
-  });
+export function benchArgs<N extends string, S extends string = never>(command: BenchCommand<N, S>): BenchOptions<N, S>;
+export function benchArgs<T extends Record<string, number>>(defaults: T): { numbers: T; pinning: Pinning; markdownPath: string | undefined };
+export function benchArgs(arg: BenchCommand<string, string> | Record<string, number>): BenchOptions<string, string> {
+  if (typeof arg.usage === 'string') return benchArgsOf(arg as BenchCommand<string, string>);
+  const numbers = Object.fromEntries(Object.entries(arg as Record<string, number>).map(([name, value]) => [name, { default: value, help: name }]));
+  return benchArgsOf({ usage: `node --import tsx ${relative(process.cwd(), process.argv[1] ?? 'bench')} --`, summary: 'A web-tier benchmark.', numbers });
 }
