@@ -30,6 +30,10 @@ const LIMITS = {
   PARLEY_CHAT_MAX_OBSERVES_PER_SESSION: '1',
   PARLEY_CHAT_MAX_OBSERVERS: '3',
 };
+// Documented answers this test cannot produce on a healthy cluster (a full
+// disk, a database down), each with the reason and the test that does
+// produce it. Keys as `contract.unexercised()` lists them. Keep it short.
+const PRODUCED_ELSEWHERE: Readonly<Record<string, string>> = {};
 const TOO_LARGE = JSON.stringify({ nickname: 'x'.repeat(20_000) }); // over the web tier's 16 KiB, under nginx's 64 KiB
 
 /** One request of the test. */
@@ -413,7 +417,12 @@ describe('the public contract (docs/openapi.yaml), through nginx', function () {
   // A suite of its own: mocha runs a suite's own tests before its child suites.
   describe('coverage', () => {
     it('produced every status the document lists, of every operation', () => {
-      expect(contract.unexercised()).to.deep.equal([]);
+      expect(contract.unexercised().filter((key) => !(key in PRODUCED_ELSEWHERE))).to.deep.equal([]);
+    });
+
+    it('lists as produced elsewhere only answers the document has and this test did not produce', () => {
+      const unexercised = new Set(contract.unexercised());
+      expect(Object.keys(PRODUCED_ELSEWHERE).filter((key) => !unexercised.has(key))).to.deep.equal([]);
     });
   });
 });
