@@ -1,9 +1,21 @@
 /**
- * Command-line options of the web-tier benches: every option has a default
+ * Command-line options of the web-tier benches, on the shared reader
+ * (`readCommandLine` of `@parley/protocol/node`): every option has a default
  * and a line of help; `--help` prints them (exit 0), and an unknown option or
  * a bad value prints the problem and the help (exit 2), never a stack trace.
  */
-import { parseArgs } from 'node:util';
+import {
+  UsageError,
+  formatHelp,
+  numberValue,
+  parseCommandLine,
+  readCommandLine,
+  type CommandLine,
+  type CommandOption,
+  type CommandSpec,
+} from '@parley/protocol/node';
+
+export { UsageError };
 
 /** One option: its default and what it means (a short line). */
 export interface OptionSpec<T> {
@@ -41,10 +53,8 @@ export interface BenchOptions<N extends string, S extends string> {
   markdownPath: string | undefined;
 }
 
-/** A bad command line: the message is for the user, the help follows it. */
-export class UsageError extends Error {}
-
-const CPU_LIST = /^[0-9][0-9,-]*$/;
+// '' leaves the process unpinned (pinSelf does nothing).
+const CPU_LIST = /^[0-9,-]*$/;
 
 /** The options every web-tier bench has besides its own. */
 function commonStrings(): Record<string, OptionSpec<string>> {
@@ -56,27 +66,48 @@ function commonStrings(): Record<string, OptionSpec<string>> {
   };
 }
 
+/** `command` as the shared reader's spec. */
+function commandSpec<N extends string, S extends string>(command: BenchCommand<N, S>): CommandSpec {
+  const options: Record<string, CommandOption> = {};
+  for (const [name, spec] of Object.entries<OptionSpec<number>>(command.numbers)) {
+    options[name] = { type: 'string', placeholder: spec.value ?? 'N', default: String(spec.default), help: spec.help };
+  }
+  for (const [name, spec] of Object.entries({ ...(command.strings ?? {}), ...commonStrings() } as Record<string, OptionSpec<string>>)) {
+    options[name] = { type: 'string', placeholder: spec.value ?? 'VALUE', help: spec.help, ...(spec.default === '' ? {} : { default: spec.default }) };
+  }
+  return { command: command.usage, summary: command.summary.trim(), options };
+}
+
+/** Checks and converts the values of a parsed command line; throws `UsageError` listing every problem. */
+function benchOptions<N extends string, S extends string>(command: BenchCommand<N, S>, { values }: CommandLine<Record<string, CommandOption>>): BenchOptions<N, S> {
+  const problems: string[] = [];
+  const numbers: Record<string, number> = {};
+  for (const name of Object.keys(command.numbers)) {
+    try {
+      numbers[name] = numberValue(name, String(values[name]), { min: 0 });
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  const strings: Record<string, string> = {};
+  for (const [name, spec] of Object.entries({ ...(command.strings ?? {}), ...commonStrings() } as Record<string, OptionSpec<string>>)) {
+    const raw = values[name];
+    strings[name] = typeof raw === 'string' ? raw : spec.default;
+    const problem = typeof raw === 'string' ? spec.check?.(raw) : undefined;
+    if (problem !== undefined) problems.push(`--${name} ${problem}, got ${raw as string}`);
+  }
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  return {
+    numbers: numbers as Record<N, number>,
+    strings: strings as Record<S, string>,
+    pinning: { server: strings['server-cpus'] ?? '0', generator: strings['generator-cpus'] ?? '1' },
+    markdownPath: strings.markdown === '' ? undefined : strings.markdown,
+  };
+}
+
 /** The help text of `command`: usage, summary, every option with its default. */
 export function benchHelp<N extends string, S extends string>(command: BenchCommand<N, S>): string {
-  const rows: Array<[string, string]> = [];
-  for (const [name, spec] of Object.entries<OptionSpec<number>>(command.numbers)) {
-    rows.push([`--${name} ${spec.value ?? 'N'}`, `${spec.help} [${spec.default}]`]);
-  }
-  const strings: Record<string, OptionSpec<string>> = { ...(command.strings ?? {}), ...commonStrings() };
-  for (const [name, spec] of Object.entries(strings)) {
-    rows.push([`--${name} ${spec.value ?? 'VALUE'}`, spec.default === '' ? spec.help : `${spec.help} [${spec.default}]`]);
-  }
-  rows.push(['--help', 'print this help and exit']);
-  const width = Math.max(...rows.map(([flag]) => flag.length)) + 2;
-  return [
-    `usage: ${command.usage} [options]`,
-    '',
-    command.summary.trim(),
-    '',
-    'options [default]:',
-    ...rows.map(([flag, text]) => `  ${flag.padEnd(width)}${text}`),
-    '',
-  ].join('\n');
+  return formatHelp(commandSpec(command));
 }
 
 /**
@@ -84,40 +115,8 @@ export function benchHelp<N extends string, S extends string>(command: BenchComm
  * `UsageError` for an unknown option, a positional argument or a bad value.
  */
 export function parseBenchArgs<N extends string, S extends string>(command: BenchCommand<N, S>, argv: readonly string[]): BenchOptions<N, S> | 'help' {
-  const strings: Record<string, OptionSpec<string>> = { ...(command.strings ?? {}), ...commonStrings() };
-  const options: Record<string, { type: 'string' } | { type: 'boolean' }> = { help: { type: 'boolean' } };
-  for (const name of [...Object.keys(command.numbers), ...Object.keys(strings)]) options[name] = { type: 'string' };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
-  } catch (error) {
-    // node:util's messages name the option ("Unknown option '--x'"); drop its hint about "--" for positionals.
-    throw new UsageError((error as Error).message.split('. To specify a positional')[0] ?? 'bad arguments');
-  }
-  if (values.help === true) return 'help';
-  const problems: string[] = [];
-  const numbers: Record<string, number> = {};
-  for (const [name, spec] of Object.entries<OptionSpec<number>>(command.numbers)) {
-    const raw = values[name];
-    const value = typeof raw === 'string' ? Number(raw) : spec.default;
-    if (raw === '' || !Number.isFinite(value) || value < 0) problems.push(`--${name} must be a non-negative number, got ${String(raw)}`);
-    numbers[name] = value;
-  }
-  const parsedStrings: Record<string, string> = {};
-  for (const [name, spec] of Object.entries(strings)) {
-    const raw = values[name];
-    const value = typeof raw === 'string' ? raw : spec.default;
-    const problem = typeof raw === 'string' ? spec.check?.(raw) : undefined;
-    if (problem !== undefined) problems.push(`--${name} ${problem}, got ${raw as string}`);
-    parsedStrings[name] = value;
-  }
-  if (problems.length > 0) throw new UsageError(problems.join('\n'));
-  return {
-    numbers: numbers as Record<N, number>,
-    strings: parsedStrings as Record<S, string>,
-    pinning: { server: parsedStrings['server-cpus'] ?? '0', generator: parsedStrings['generator-cpus'] ?? '1' },
-    markdownPath: parsedStrings.markdown === '' ? undefined : parsedStrings.markdown,
-  };
+  if (argv.includes('--help') || argv.includes('-h')) return 'help';
+  return benchOptions(command, parseCommandLine(commandSpec(command), argv));
 }
 
 /**
@@ -125,19 +124,7 @@ export function parseBenchArgs<N extends string, S extends string>(command: Benc
  * `--help`, prints the problem and the help and exits 2 on a bad command line.
  */
 export function benchArgs<N extends string, S extends string = never>(command: BenchCommand<N, S>): BenchOptions<N, S> {
-  let parsed: BenchOptions<N, S> | 'help';
-  try {
-    parsed = parseBenchArgs(command, process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`${error.message}\n\n${benchHelp(command)}`);
-    process.exit(2);
-  }
-  if (parsed === 'help') {
-    process.stdout.write(benchHelp(command));
-    process.exit(0);
-  }
-  return parsed;
+  return readCommandLine(commandSpec(command), process.argv.slice(2), (line) => benchOptions(command, line));
 }
 
 /** A `--store` check: a comma list of `sqlite` and `postgres`, each at most once. */

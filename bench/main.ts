@@ -1,4 +1,4 @@
-// `npm run bench -- fanout|idle|capacity|fullpath [options]` (`--help` lists them)
+// `npm run bench -- fanout|idle|capacity|fullpath [--quick] [--runs N] [--out DIR]` (`--help` lists every option)
 //
 // Comet tier against comet tier: the chatserver (driven directly, as the
 // worker would: signed notify in, observe out), Nchan (nginx, one worker) and
@@ -15,10 +15,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultSourceCount, Histogram, lineChartSvg, runLoadTest, sampleProcess, startObservers, type ChartSeries, type HistogramSummary } from '@parley/loadtest';
 import type { ClusterStore } from '@parley/cluster';
+import { UsageError, numberValue, readCommandLine, type CommandSpec } from '@parley/protocol/node';
 import { REPO, startChatserver, startFloor, startNchan, type BenchServer } from './servers.js';
 import { startPinnedCluster } from './web-bench-kit.js';
 
@@ -61,88 +61,55 @@ interface IdleResult {
   bytesPerObserve: number;
 }
 
-const USAGE = `usage: npm run bench -- fanout|idle|capacity|fullpath [options]
+const BENCH_COMMAND = {
+  command: 'npm run bench --',
+  positionals: 'fanout|idle|capacity|fullpath',
+  summary:
+    'Comet tier against comet tier, in the same run: the chatserver, Nchan and the Node floor (fanout, idle,\n' +
+    'capacity), or the whole Parley cluster against Nchan (fullpath). Servers on one core, the generator on\n' +
+    'the other. Writes Markdown, JSON and SVG charts to --out. See docs/BENCHMARKS.md.',
+  options: {
+    quick: { type: 'boolean', help: 'one short run with fewer observers (a smoke test)' },
+    runs: { type: 'string', placeholder: 'N', defaultHelp: '3; 1 with --quick', help: 'runs of each cell; the report gives medians' },
+    out: { type: 'string', placeholder: 'DIR', default: join(REPO, 'bench/results'), help: 'where the reports go' },
+    observers: {
+      type: 'string',
+      placeholder: 'N,N…',
+      defaultHelp: 'fanout 1000,5000,9000; idle and fullpath 5000; capacity 18000; fewer with --quick',
+      help: 'parked observers of each cell',
+    },
+    rates: { type: 'string', placeholder: 'R,R…', defaultHelp: 'fanout 4,20; capacity 1; fullpath 4', help: 'messages per second into the room' },
+    duration: { type: 'string', placeholder: 'S', defaultHelp: '10; capacity 15; 5 with --quick', help: 'seconds of publishing per cell' },
+    targets: {
+      type: 'string',
+      placeholder: 'T,T…',
+      defaultHelp: 'chatserver,nchan,floor; fullpath parley,parley-direct,nchan',
+      help: `what to measure, of ${TARGETS.join(', ')}`,
+    },
+    warmup: { type: 'string', placeholder: 'S', defaultHelp: '1 + observers/2000', help: 'seconds between parking the observers and the first publish' },
+    store: { type: 'string', placeholder: 'sqlite|postgres', default: 'sqlite', help: "fullpath: the cluster's store (postgres: a private PostgreSQL, says spread over both web processes)" },
+  },
+} as const satisfies CommandSpec;
 
-  fanout    one room, N parked observers, messages at a fixed rate: CPU per
-            delivery and latency of the chatserver, Nchan and the Node floor
-  idle      RSS per parked observe of each server
-  capacity  many parked observes of one room at 1 message/s
-  fullpath  the whole cluster, say -> deliver through nginx (parley) and
-            straight to the chatservers (parley-direct), against Nchan
-
-options [default]:
-  --quick              shorter runs and fewer observers (1 run, 5 s) [off]
-  --runs N             runs; medians over them [3, 1 with --quick]
-  --observers LIST     parked observers per cell, comma list
-                       [fanout 1000,5000,9000; idle 5000; capacity 18000;
-                        fullpath 5000; --quick: 1000, capacity 9000]
-  --rates LIST         messages per second per cell [fanout 4,20; fullpath 4;
-                       capacity 1; --quick 4]
-  --duration S         seconds of each cell [10; capacity 15; --quick 5]
-  --warmup S           seconds between parking and measuring [1 + observers/2000]
-  --targets LIST       servers to compare [fanout, idle, capacity:
-                       chatserver,nchan,floor; fullpath: parley,parley-direct,nchan]
-  --store NAME         fullpath: the cluster's store, sqlite or postgres [sqlite]
-  --out DIR            where the JSON, Markdown and SVG results go [bench/results]
-  --help               print this help and exit
-`;
-
-function usageError(message: string): never {
-  process.stderr.write(`${message}\n\n${USAGE}`);
-  process.exit(2);
-}
-
-const { values, positionals } = (() => {
-  try {
-    return parseArgs({
-      allowPositionals: true,
-      strict: true,
-      options: {
-        help: { type: 'boolean', default: false },
-        quick: { type: 'boolean', default: false },
-        runs: { type: 'string' },
-        out: { type: 'string', default: join(REPO, 'bench/results') },
-        observers: { type: 'string' },
-        rates: { type: 'string' },
-        duration: { type: 'string' },
-        targets: { type: 'string' },
-        warmup: { type: 'string' },
-        store: { type: 'string', default: 'sqlite' },
-      },
-    });
-  } catch (error) {
-    // node:util names the option; its hint about positionals starting with '-' does not help here.
-    return usageError((error as Error).message.split('. To specify a positional')[0] ?? 'bad arguments');
+const { values, scenario, store } = readCommandLine(BENCH_COMMAND, process.argv.slice(2), (line) => {
+  const [scenario, ...extra] = line.positionals;
+  if (scenario !== 'fanout' && scenario !== 'idle' && scenario !== 'capacity' && scenario !== 'fullpath') {
+    throw new UsageError(scenario === undefined ? 'which scenario? fanout, idle, capacity or fullpath' : `unknown scenario ${JSON.stringify(scenario)}`);
   }
-})();
-if (values.help === true) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
-const scenario = positionals[0];
-if (scenario !== 'fanout' && scenario !== 'idle' && scenario !== 'capacity' && scenario !== 'fullpath') {
-  usageError(scenario === undefined ? 'which scenario?' : `unknown scenario ${scenario}`);
-}
-if (positionals.length > 1) usageError(`one scenario at a time, got ${positionals.join(' ')}`);
-if (values.store !== 'sqlite' && values.store !== 'postgres') usageError(`--store must be sqlite or postgres, got ${values.store}`);
-const store: ClusterStore = values.store;
-if (store !== 'sqlite' && scenario !== 'fullpath') usageError('--store applies to fullpath only (the other scenarios run no store)');
-const numberList = (name: string, text: string | undefined): number[] | undefined => {
-  if (text === undefined) return undefined;
-  const numbers = text.split(',').map(Number);
-  if (numbers.some((value) => !Number.isFinite(value) || value <= 0)) usageError(`--${name} must be a comma list of positive numbers, got ${text}`);
-  return numbers;
-};
-for (const name of ['runs', 'duration', 'warmup'] as const) {
-  const text = values[name];
-  if (text !== undefined && !(Number(text) >= 0 && text !== '')) usageError(`--${name} must be a non-negative number, got ${text}`);
-}
-const targetList = values.targets?.split(',');
-if (targetList?.some((target) => !(TARGETS as readonly string[]).includes(target))) usageError(`--targets must be a comma list of ${TARGETS.join(', ')}, got ${values.targets}`);
+  if (extra.length > 0) throw new UsageError(`one scenario at a time, got ${line.positionals.join(' ')}`);
+  for (const target of line.values.targets?.split(',') ?? []) {
+    if (!(TARGETS as readonly string[]).includes(target)) throw new UsageError(`--targets: unknown target ${JSON.stringify(target)}`);
+  }
+  if (line.values.runs !== undefined) numberValue('runs', line.values.runs, { min: 1, integer: true });
+  const store = line.values.store;
+  if (store !== 'sqlite' && store !== 'postgres') throw new UsageError(`--store must be sqlite or postgres, got ${JSON.stringify(store)}`);
+  if (store !== 'sqlite' && scenario !== 'fullpath') throw new UsageError('--store applies to fullpath only (the other scenarios run no store)');
+  return { values: line.values, scenario, store: store as ClusterStore };
+});
 const quick = values.quick === true;
 const runs = Number(values.runs ?? (quick ? 1 : 3));
-const list = (name: 'observers' | 'rates', fallback: number[]): number[] => numberList(name, values[name]) ?? fallback;
-const targets = (targetList ?? (scenario === 'fullpath' ? ['parley', 'parley-direct', 'nchan'] : ['chatserver', 'nchan', 'floor'])) as TargetName[];
+const list = (text: string | undefined, fallback: number[]): number[] => (text === undefined ? fallback : text.split(',').map(Number));
+const targets = (values.targets?.split(',') ?? (scenario === 'fullpath' ? ['parley', 'parley-direct', 'nchan'] : ['chatserver', 'nchan', 'floor'])) as TargetName[];
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -428,7 +395,7 @@ async function main(): Promise<void> {
     await startServers(runDir, servers);
     const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, loadBefore: uptime, nofile: limit };
     if (scenario === 'idle') {
-      const observers = list('observers', [quick ? 1000 : 5000])[0] as number;
+      const observers = list(values.observers, [quick ? 1000 : 5000])[0] as number;
       const results: IdleResult[] = [];
       for (let run = 1; run <= runs; run++) {
         // Fresh processes each run: memory a server once grew to is not given back.
@@ -454,8 +421,8 @@ async function main(): Promise<void> {
       process.stdout.write(`${markdown}\n`);
       return;
     }
-    const observerCounts = list('observers', scenario === 'capacity' ? [quick ? 9000 : 18_000] : scenario === 'fullpath' ? [quick ? 1000 : 5000] : quick ? [1000] : [1000, 5000, 9000]);
-    const rates = list('rates', scenario === 'capacity' ? [1] : scenario === 'fullpath' ? [4] : quick ? [4] : [4, 20]);
+    const observerCounts = list(values.observers, scenario === 'capacity' ? [quick ? 9000 : 18_000] : scenario === 'fullpath' ? [quick ? 1000 : 5000] : quick ? [1000] : [1000, 5000, 9000]);
+    const rates = list(values.rates, scenario === 'capacity' ? [1] : scenario === 'fullpath' ? [4] : quick ? [4] : [4, 20]);
     const durationS = Number(values.duration ?? (quick ? 5 : scenario === 'capacity' ? 15 : 10));
     const need = Math.max(...observerCounts) + 200;
     if (limit < need) throw new Error(`open files limit ${limit} < ${need}: run through \`npm run bench\` (bench/run.sh raises it)`);

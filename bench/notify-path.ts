@@ -23,7 +23,8 @@ import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { MAX_NOTIFY_BODY_BYTES } from '@parley/chatserver';
-import { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, readLimitedBody, registryKey, type ChatEvent, type NotifyJobData } from '@parley/protocol';
+import { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, registryKey, type ChatEvent, type NotifyJobData } from '@parley/protocol';
+import { readLimitedBody } from '@parley/protocol/node';
 import { benchArgs, fmt, machineLine, markdownTable, median, quantile, startPinnedCluster, withCpuByRole } from './web-bench-kit.js';
 
 const { numbers, pinning, markdownPath } = benchArgs({
