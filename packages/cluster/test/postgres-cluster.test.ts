@@ -6,7 +6,7 @@ import type { ChatEvent } from '@parley/protocol';
 import type { ClusterProcessInfo } from '../src/cluster-file.js';
 import { collectEvents, createSession, enterRoom, json, messages, say, uniqueRoom } from './helpers/api.js';
 import { useCluster } from './helpers/cluster-fixture.js';
-import { DELIVERED_WITHIN_MS, awaitDeliveryPath, clusterEntry, killNineAndAwaitBack, sayToParkedObserver } from './helpers/restarts.js';
+import { BACK_WITHIN_MS, DELIVERED_WITHIN_MS, awaitPromptDelivery, clusterEntry, killNineAndAwaitBack, sayToParkedObserver } from './helpers/restarts.js';
 
 /** Runs one query on its own connection (the test's view of the database, not the web tier's). */
 async function query<Row>(url: string, sql: string, values: unknown[] = []): Promise<Row[]> {
@@ -113,7 +113,9 @@ describe('cluster on PostgreSQL (PARLEY_STORE=postgres)', function () {
     expect(back.after.url).to.equal(back.before.url);
     console.log(`      postgres back after ${back.backMs} ms`);
     await cluster.waitUntilReady(15_000);
-    await awaitDeliveryPath(cluster, 15_000);
+    // Clients reconnect with their own backoff: prompt again within 5 s of being back.
+    const probes = await awaitPromptDelivery(cluster, BACK_WITHIN_MS);
+    console.log(`      delivering promptly again after ${probes} probe(s)`);
     expect(await sayToParkedObserver(cluster)).to.be.at.most(DELIVERED_WITHIN_MS);
     const { events } = await json<{ events: ChatEvent[] }>(`${cluster.publicUrl}/api/rooms/${room}/events?after=0&limit=10`, { session: alice, expected: 200 });
     expect(messages(events)).to.deep.equal([before]);

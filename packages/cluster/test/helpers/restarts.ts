@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { readClusterFile, type ClusterProcessInfo } from '../../src/cluster-file.js';
 import type { ClusterHandle } from '../../src/supervisor.js';
 import { sleep } from '../../src/wait.js';
-import { collectEvents, createSession, enterRoom, messages, observe, request, say, uniqueRoom } from './api.js';
+import { createSession, enterRoom, messages, observe, request, say, uniqueRoom } from './api.js';
 
 /** The issue's bound on a killed server being back: new pid in cluster.json, serving. */
 export const BACK_WITHIN_MS = 5000;
@@ -67,17 +67,20 @@ export async function parkedObserves(cluster: ClusterHandle): Promise<number> {
 }
 
 /**
- * Waits (bounded) until the whole path delivers again: a say through nginx
- * reaches an observer through nginx. Clients of a restarted server reconnect
- * with their own backoff; this is the moment they all have.
+ * Waits (bounded) until the whole path delivers promptly again: a say through
+ * nginx reaches a parked observer within `DELIVERED_WITHIN_MS`. Clients of a
+ * restarted server reconnect with their own backoff (BullMQ's blocking
+ * connection waits at least 1 s between attempts); until they have, a say is
+ * delivered late, by the outbox relay or the catch-up. Resolves with the
+ * probes it took.
  */
-export async function awaitDeliveryPath(cluster: ClusterHandle, timeoutMs: number): Promise<void> {
-  const room = uniqueRoom('probe');
-  const session = await createSession(cluster.publicUrl, 'probe');
-  const head = await enterRoom(cluster.publicUrl, session, room);
-  const observer = collectEvents(cluster.publicUrl, `${room}:${head}`, (events) => messages(events).length >= 1, timeoutMs);
-  await say(cluster.publicUrl, session, room, 'probe');
-  await observer;
+export async function awaitPromptDelivery(cluster: ClusterHandle, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (let probes = 1; ; probes++) {
+    const tookMs = await sayToParkedObserver(cluster);
+    if (tookMs <= DELIVERED_WITHIN_MS) return probes;
+    if (Date.now() > deadline) throw new Error(`no say reached a parked observer within ${DELIVERED_WITHIN_MS} ms for ${timeoutMs} ms (last took ${tookMs} ms)`);
+  }
 }
 
 /**
