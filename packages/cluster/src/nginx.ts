@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +7,7 @@ import { silentLogger, type Logger } from '@parley/protocol';
 import { killLeftovers } from './leftovers.js';
 import { findFreePort, waitForPort } from './ports.js';
 import { SupervisedProcess } from './supervised-process.js';
+import { sleep } from './wait.js';
 
 /** The template shipped in the repository (`nginx/parley.conf.template`). */
 export const DEFAULT_NGINX_TEMPLATE = fileURLToPath(new URL('../../../nginx/parley.conf.template', import.meta.url));
@@ -154,7 +156,7 @@ export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
     restartOnCrash: options.restartOnCrash ?? false,
     // The kernel names a process after the first 15 bytes of its program's file name.
     afterExit: () => void killLeftovers({ comm: basename(binary).slice(0, 15), cwd: runDir }),
-    ready: (signal) => waitForPort(publicPort, options.startTimeoutMs ?? 10_000, host === '0.0.0.0' ? '127.0.0.1' : host, signal),
+    ready: (signal, pid) => waitForOwnNginx(runDir, pid, publicPort, host === '0.0.0.0' ? '127.0.0.1' : host, options.startTimeoutMs ?? 10_000, signal),
     onPidChange: options.onPidChange ?? (() => undefined),
   });
   try {
@@ -173,6 +175,22 @@ export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
     configPath,
     stop: (timeoutMs = 5000) => server.stop(timeoutMs),
   };
+}
+
+/**
+ * Waits until the master `pid` has written `nginx.pid` (nginx does once it has
+ * bound its ports) and the public port accepts connections. The port alone
+ * could be answered by another program that took it meanwhile, or by the
+ * workers of a master that was killed.
+ */
+async function waitForOwnNginx(runDir: string, pid: number, port: number, host: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await readFile(join(runDir, 'nginx.pid'), 'utf8').catch(() => '')).trim() !== String(pid)) {
+    signal.throwIfAborted();
+    if (Date.now() > deadline) throw new Error(`nginx (pid ${pid}) wrote no nginx.pid within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+  await waitForPort(port, Math.max(deadline - Date.now(), 0), host, signal);
 }
 
 function tail(path: string, lines = 10): string {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { silentLogger, type Logger } from '@parley/protocol';
 import { killLeftovers } from './leftovers.js';
@@ -203,7 +204,7 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
     // notice; a new postmaster refuses to start while they do. They all run
     // in the data directory.
     afterExit: () => void killLeftovers({ comm: 'postgres', cwd: dataDir }),
-    ready: (signal) => waitUntilAccepting(install, port, signal, logFile),
+    ready: (signal, pid) => waitUntilReady(dataDir, pid, signal, logFile),
     onPidChange: options.onPidChange ?? (() => undefined),
   });
   // A fast shutdown waits for the checkpoint; 30 s is far above what a test database needs.
@@ -231,21 +232,25 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   };
 }
 
-/** Polls `pg_isready` until the server takes connections; gives up at once when `signal` aborts (it exited). */
-async function waitUntilAccepting(install: PostgresInstallation, port: number, signal: AbortSignal, logFile: string): Promise<void> {
+/**
+ * Waits until the postmaster `pid` writes "ready" in its own `postmaster.pid`
+ * (what `pg_ctl -w` reads): it has bound its port and accepts connections.
+ * A probe of the port could be answered by another program's PostgreSQL that
+ * took the port meanwhile; this file is ours. Gives up at once when `signal`
+ * aborts (it exited).
+ */
+async function waitUntilReady(dataDir: string, pid: number, signal: AbortSignal, logFile: string): Promise<void> {
   // Crash recovery after `kill -9` replays the WAL first: allow it time.
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (signal.aborted) throw new Error(`postgres exited at start; see ${logFile}`);
-    // As our role, on a database that always exists: a probe as "root" fills the log with FATAL lines.
-    const ready = await execFileAsync(join(install.binDir, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port), '-U', POSTGRES_USER, '-d', 'postgres'], {
-      timeout: 5000,
-    }).then(
-      () => true,
-      () => false,
+    // Lines: pid, data dir, start time, port, socket dir, listen address, shared memory key, status.
+    const lines = await readFile(join(dataDir, 'postmaster.pid'), 'utf8').then(
+      (text) => text.split('\n'),
+      () => [],
     );
-    if (ready) return;
-    if (Date.now() > deadline) throw new Error(`postgres on port ${port} not ready after 60 s; see ${logFile}`);
+    if (Number(lines[0]) === pid && lines[7]?.trim() === 'ready') return;
+    if (Date.now() > deadline) throw new Error(`postgres (pid ${pid}) not ready after 60 s; see ${logFile}`);
     await sleep(50);
   }
 }

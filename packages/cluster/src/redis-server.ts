@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '@parley/protocol';
-import { findFreePort, waitForPort } from './ports.js';
+import { findFreePort } from './ports.js';
 import { SupervisedProcess } from './supervised-process.js';
+import { sleep } from './wait.js';
 
 /** A private redis-server started by Parley, never the system one. */
 export interface RedisServerHandle {
@@ -71,7 +73,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     log: options.log ?? silentLogger,
     detached: options.detached ?? false,
     restartOnCrash: options.restartOnCrash ?? false,
-    ready: (signal) => waitForPort(port, READY_TIMEOUT_MS, '127.0.0.1', signal),
+    ready: (signal, pid) => waitForOwnRedis(port, pid, signal),
     onPidChange: options.onPidChange ?? (() => undefined),
   });
   try {
@@ -92,4 +94,35 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
       if (server.kill('SIGKILL')) await server.waitForExit(READY_TIMEOUT_MS);
     },
   };
+}
+
+/**
+ * Waits until the redis-server answering on `port` is the child `pid` (its
+ * `INFO server` says so) and has loaded its data. Something else answering
+ * the port (another program took it meanwhile) is not ready.
+ */
+async function waitForOwnRedis(port: number, pid: number, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    signal.throwIfAborted();
+    if ((await answeringPid(port)) === pid) return;
+    if (Date.now() > deadline) throw new Error(`redis-server (pid ${pid}) not answering on port ${port} after ${READY_TIMEOUT_MS} ms`);
+    await sleep(50);
+  }
+}
+
+/** The pid of the redis-server answering on `port`, once it has loaded its data; undefined when none answers. */
+async function answeringPid(port: number): Promise<number | undefined> {
+  // connect() resolves after ioredis's ready check, which waits out the loading of the append-only file.
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const info = await client.info('server');
+    return Number(/^process_id:(\d+)/m.exec(info)?.[1]);
+  } catch {
+    return undefined;
+  } finally {
+    client.disconnect();
+  }
 }

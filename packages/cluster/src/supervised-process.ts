@@ -39,12 +39,15 @@ export interface SupervisedProcessOptions {
   /** The signal of a graceful stop (PostgreSQL's fast shutdown is SIGINT). @default 'SIGTERM' */
   stopSignal?: NodeJS.Signals;
   /**
-   * Resolves once a freshly spawned child serves (its port accepts, it answers
-   * a ping); `signal` aborts when that child exits, so the check can give up
-   * at once. `start()` resolves after it; a restart logs when it fails.
+   * Resolves once the freshly spawned child `pid` serves. Check that it is
+   * this child that answers, not just that something does: on a shared
+   * machine another program may bind a port we picked as free, and our
+   * server then fails while the port still answers. `signal` aborts when
+   * the child exits, so the check can give up at once. `start()` resolves
+   * after it; a restart logs when it fails.
    * @default none: spawned means ready
    */
-  ready?: (signal: AbortSignal) => Promise<void>;
+  ready?: (signal: AbortSignal, pid: number) => Promise<void>;
   /**
    * Restart the child after an exit nobody asked for (`stop()` is the only
    * way to end it for good). Helpers that tests drive by hand turn it off:
@@ -206,7 +209,7 @@ export class SupervisedProcess {
     const aborted = new Promise<never>((_resolve, reject) => gone.addEventListener('abort', () => reject(exitedEarly()), { once: true }));
     aborted.catch(() => undefined);
     try {
-      await Promise.race([ready(gone), aborted]);
+      await Promise.race([ready(gone, child.pid ?? -1), aborted]);
     } catch (error) {
       if (!gone.aborted) {
         this.options.log.warn({ process: this.name, childPid: child.pid ?? null, err: (error as Error).message }, 'process not ready');

@@ -114,13 +114,12 @@ describe('supervised process', () => {
   it('resolves start() only once the readiness check passes, on every start', async () => {
     let checks = 0;
     const child = create("require('node:fs').writeFileSync('up', String(process.pid)); setInterval(() => {}, 1000);", {
-      ready: async (signal) => {
+      ready: async (signal, pid) => {
         checks++;
-        // Ready once this very child has written its pid: a check of the child, not of time.
+        // Ready once this very child (the pid given) has written its pid: a check of the child, not of time.
         for (;;) {
           signal.throwIfAborted();
-          const pid = Number(await readFile(join(dir, 'up'), 'utf8').catch(() => '0'));
-          if (pid === child.pid) return;
+          if (Number(await readFile(join(dir, 'up'), 'utf8').catch(() => '0')) === pid) return;
           await sleep(20);
         }
       },
