@@ -221,7 +221,10 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
     if (postgres) log.info({ port: postgres.port, childPid: postgres.pid ?? null }, 'postgres started');
     rewriteClusterFile();
 
-    const webPorts = await freePorts(webCount);
+    // Every port a child will bind, picked before any of them binds: the
+    // kernel may offer the same free port twice, so no port is handed out twice.
+    const picked = new Set<number>();
+    const webPorts = await freePorts(webCount, picked);
     const webUrls = webPorts.map((port) => `http://127.0.0.1:${port}`);
     const shared: Record<string, string> = {
       PARLEY_REDIS_URL: redis.url,
@@ -267,7 +270,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
       addSlot('web', i + 1, port, { PARLEY_WEB_HOST: '127.0.0.1', PARLEY_WEB_PORT: String(port), ...storeEnv }),
     );
     for (let i = 1; i <= workerCount; i++) {
-      const port = await findFreePort();
+      const [port] = (await freePorts(1, picked)) as [number];
       addSlot('worker', i, port, {
         PARLEY_WORKER_HOST: '127.0.0.1',
         PARLEY_WORKER_PORT: String(port),
@@ -276,7 +279,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
       });
     }
     for (let i = 1; i <= chatCount; i++) {
-      const [port, internalPort] = (await freePorts(2)) as [number, number];
+      const [port, internalPort] = (await freePorts(2, picked)) as [number, number];
       addSlot(
         'chatserver',
         i,
@@ -351,9 +354,19 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
   return cluster;
 }
 
-/** Waits until a child answers `/healthz` (and a chatserver's internal port accepts connections). */
+/**
+ * Waits until a child answers `/healthz` as its role (another process on the
+ * port would answer too) and a chatserver's internal port accepts connections.
+ */
 async function waitForSlot(slot: ChildSlot, deadline: number): Promise<void> {
-  await waitForHealthy(`http://127.0.0.1:${slot.port}/healthz`, Math.max(deadline - Date.now(), 0));
+  const ownRole = (body: string): boolean => {
+    try {
+      return (JSON.parse(body) as { role?: unknown }).role === slot.role;
+    } catch {
+      return false;
+    }
+  };
+  await waitForHealthy(`http://127.0.0.1:${slot.port}/healthz`, Math.max(deadline - Date.now(), 0), ownRole);
   if (slot.internalPort !== undefined) await waitForPort(slot.internalPort, Math.max(deadline - Date.now(), 0));
 }
 
@@ -385,11 +398,16 @@ function postgresConnections(webCount: number, env: Readonly<Record<string, stri
   return Math.max(POSTGRES_MIN_CONNECTIONS, needed);
 }
 
-/** Distinct free ports (asked together, so one call never returns the same port twice). */
-async function freePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < count) ports.add(await findFreePort());
-  return [...ports];
+/** `count` free ports, none of them in `picked`, which they are added to. */
+async function freePorts(count: number, picked: Set<number>): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = await findFreePort();
+    if (picked.has(port)) continue;
+    picked.add(port);
+    ports.push(port);
+  }
+  return ports;
 }
 
 /** The environment children inherit: ours, plus the caller's overrides. */

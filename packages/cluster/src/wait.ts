@@ -20,18 +20,19 @@ export async function settlesWithin(promise: Promise<unknown>, ms: number): Prom
 }
 
 /**
- * Answers once `GET url` returns 200, polling every 100 ms; rejects after
- * `timeoutMs` with the last problem seen.
+ * Answers once `GET url` returns 200 (with a body `accept` takes, when
+ * given), polling every 100 ms; rejects after `timeoutMs` with the last
+ * problem seen.
  */
-export async function waitForHealthy(url: string, timeoutMs: number): Promise<void> {
+export async function waitForHealthy(url: string, timeoutMs: number, accept?: (body: string) => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastProblem = 'no answer yet';
   for (;;) {
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      await response.arrayBuffer();
-      if (response.status === 200) return;
-      lastProblem = `status ${response.status}`;
+      const body = await response.text();
+      if (response.status === 200 && (accept === undefined || accept(body))) return;
+      lastProblem = response.status === 200 ? `answered by something else: ${body.slice(0, 100)}` : `status ${response.status}`;
     } catch (error) {
       lastProblem = (error as Error).message;
     }
