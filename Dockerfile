@@ -15,10 +15,15 @@ COPY packages/web/package.json packages/web/
 COPY packages/worker/package.json packages/worker/
 COPY packages/chatserver/package.json packages/chatserver/
 COPY packages/cluster/package.json packages/cluster/
+COPY packages/client/package.json packages/client/
+COPY packages/loadtest/package.json packages/loadtest/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY packages packages
-RUN npx tsc -b && npm prune --omit=dev --no-audit --no-fund
+COPY scripts/build-ui.mjs scripts/
+COPY docs/openapi.yaml docs/
+# The browser bundles (pages, badge.js) and /api/openapi.json are built with dev dependencies, before the prune.
+RUN npx tsc -b && node scripts/build-ui.mjs && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

@@ -17,13 +17,19 @@ import { defaultSourceCount, runLoadTest, type LoadTestReport } from '@parley/lo
 import { benchArgs, cpuByRole, fmt, machineLine, markdownTable, median, startPinnedCluster } from './web-bench-kit.js';
 
 const { numbers, pinning, markdownPath } = benchArgs({
-  runs: 3,
-  observers: 5000,
-  rooms: 200,
-  rate: 200,
-  sessions: 500,
-  seconds: 20,
-  'text-bytes': 200,
+  usage: 'npm run bench:chat-mix --',
+  summary: `Chat mix through nginx and a whole cluster (2 web, 1 worker, 2 chatservers):
+long-poll observers over rooms, says at a fixed open-loop rate; say p99 and
+say -> deliver p99, with group commit on and off in the same run.`,
+  numbers: {
+    runs: { default: 3, help: 'runs of each variant; medians over them' },
+    observers: { default: 5000, help: 'parked long-poll observers' },
+    rooms: { default: 200, help: 'rooms the observers and says spread over' },
+    rate: { default: 200, help: 'says per second, open loop' },
+    sessions: { default: 500, help: 'sessions saying' },
+    seconds: { default: 20, help: 'measured seconds of each run' },
+    'text-bytes': { default: 200, help: 'bytes of every message text' },
+  },
 });
 
 type Variant = 'groupOn' | 'groupOff';

@@ -1,4 +1,4 @@
-// `npm run bench -- fanout|idle|capacity|fullpath [--quick] [--runs N] [--out DIR]`
+// `npm run bench -- fanout|idle|capacity|fullpath [--quick] [--runs N] [--out DIR]` (`--help` lists every option)
 //
 // Comet tier against comet tier: the chatserver (driven directly, as the
 // worker would: signed notify in, observe out), Nchan (nginx, one worker) and
@@ -14,9 +14,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultSourceCount, Histogram, lineChartSvg, runLoadTest, sampleProcess, startObservers, type ChartSeries, type HistogramSummary } from '@parley/loadtest';
+import { UsageError, numberValue, readCommandLine, type CommandSpec } from '@parley/protocol/node';
 import { REPO, startChatserver, startFloor, startNchan, type BenchServer } from './servers.js';
 import { startPinnedCluster } from './web-bench-kit.js';
 
@@ -59,24 +59,47 @@ interface IdleResult {
   bytesPerObserve: number;
 }
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
+const BENCH_COMMAND = {
+  command: 'npm run bench --',
+  positionals: 'fanout|idle|capacity|fullpath',
+  summary:
+    'Comet tier against comet tier, in the same run: the chatserver, Nchan and the Node floor (fanout, idle,\n' +
+    'capacity), or the whole Parley cluster against Nchan (fullpath). Servers on one core, the generator on\n' +
+    'the other. Writes Markdown, JSON and SVG charts to --out. See docs/BENCHMARKS.md.',
   options: {
-    quick: { type: 'boolean', default: false },
-    runs: { type: 'string' },
-    out: { type: 'string', default: join(REPO, 'bench/results') },
-    observers: { type: 'string' },
-    rates: { type: 'string' },
-    duration: { type: 'string' },
-    targets: { type: 'string' },
-    warmup: { type: 'string' },
+    quick: { type: 'boolean', help: 'one short run with fewer observers (a smoke test)' },
+    runs: { type: 'string', placeholder: 'N', defaultHelp: '3; 1 with --quick', help: 'runs of each cell; the report gives medians' },
+    out: { type: 'string', placeholder: 'DIR', default: join(REPO, 'bench/results'), help: 'where the reports go' },
+    observers: {
+      type: 'string',
+      placeholder: 'N,N…',
+      defaultHelp: 'fanout 1000,5000,9000; idle and fullpath 5000; capacity 18000; fewer with --quick',
+      help: 'parked observers of each cell',
+    },
+    rates: { type: 'string', placeholder: 'R,R…', defaultHelp: 'fanout 4,20; capacity 1; fullpath 4', help: 'messages per second into the room' },
+    duration: { type: 'string', placeholder: 'S', defaultHelp: '10; capacity 15; 5 with --quick', help: 'seconds of publishing per cell' },
+    targets: {
+      type: 'string',
+      placeholder: 'T,T…',
+      defaultHelp: 'chatserver,nchan,floor; fullpath parley,parley-direct,nchan',
+      help: `what to measure, of ${TARGETS.join(', ')}`,
+    },
+    warmup: { type: 'string', placeholder: 'S', defaultHelp: '1 + observers/2000', help: 'seconds between parking the observers and the first publish' },
   },
+} as const satisfies CommandSpec;
+
+const { values, scenario } = readCommandLine(BENCH_COMMAND, process.argv.slice(2), (line) => {
+  const [scenario, ...extra] = line.positionals;
+  if (scenario !== 'fanout' && scenario !== 'idle' && scenario !== 'capacity' && scenario !== 'fullpath') {
+    throw new UsageError(scenario === undefined ? 'which scenario? fanout, idle, capacity or fullpath' : `unknown scenario ${JSON.stringify(scenario)}`);
+  }
+  if (extra.length > 0) throw new UsageError(`one scenario at a time, got ${line.positionals.join(' ')}`);
+  for (const target of line.values.targets?.split(',') ?? []) {
+    if (!(TARGETS as readonly string[]).includes(target)) throw new UsageError(`--targets: unknown target ${JSON.stringify(target)}`);
+  }
+  if (line.values.runs !== undefined) numberValue('runs', line.values.runs, { min: 1, integer: true });
+  return { values: line.values, scenario };
 });
-const scenario = positionals[0];
-if (scenario !== 'fanout' && scenario !== 'idle' && scenario !== 'capacity' && scenario !== 'fullpath') {
-  process.stderr.write('usage: npm run bench -- fanout|idle|capacity|fullpath [--quick] [--runs N] [--observers 1000,5000] [--rates 4,20] [--duration S] [--targets chatserver,nchan,floor,parley,parley-direct] [--out DIR]\n');
-  process.exit(2);
-}
 const quick = values.quick === true;
 const runs = Number(values.runs ?? (quick ? 1 : 3));
 const list = (text: string | undefined, fallback: number[]): number[] => (text === undefined ? fallback : text.split(',').map(Number));

@@ -23,10 +23,21 @@ import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { MAX_NOTIFY_BODY_BYTES } from '@parley/chatserver';
-import { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, readLimitedBody, registryKey, type ChatEvent, type NotifyJobData } from '@parley/protocol';
+import { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, registryKey, type ChatEvent, type NotifyJobData } from '@parley/protocol';
+import { readLimitedBody } from '@parley/protocol/node';
 import { benchArgs, fmt, machineLine, markdownTable, median, quantile, startPinnedCluster, withCpuByRole } from './web-bench-kit.js';
 
-const { numbers, pinning, markdownPath } = benchArgs({ runs: 3, rate: 1000, seconds: 10, 'events-per-job': 1 });
+const { numbers, pinning, markdownPath } = benchArgs({
+  usage: 'npm run bench:notify --',
+  summary: `Notify path: enqueue of a notify job -> receipt of its events by a chatserver,
+through the real Redis, BullMQ and worker of a cluster; batching on and off.`,
+  numbers: {
+    runs: { default: 3, help: 'runs of each variant; medians over them' },
+    rate: { default: 1000, help: 'jobs enqueued per second, open loop' },
+    seconds: { default: 10, help: 'measured seconds of each run' },
+    'events-per-job': { default: 1, help: 'events in every notify job' },
+  },
+});
 
 type Variant = 'batchOn' | 'batchOff';
 const BATCH_EVENTS: Record<Variant, string> = { batchOn: '1000', batchOff: '1' };

@@ -5,6 +5,10 @@
 # runs bench/main.ts. See docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Help needs nothing installed.
+for arg in "$@"; do
+  if [ "$arg" = "--help" ] || [ "$arg" = "-h" ]; then exec node --import tsx bench/main.ts --help; fi
+done
 bash bench/setup.sh >&2
 ulimit -n "$(ulimit -Hn)"
 exec node --import tsx bench/main.ts "$@"

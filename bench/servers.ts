@@ -8,7 +8,8 @@ import { request, Agent } from 'node:http';
 import { join, resolve } from 'node:path';
 import { findFreePort, startRedisServer, waitForPort, type RedisServerHandle } from '@parley/cluster';
 import type { DeliveredMessage, LongPollDialect, RawAnswer } from '@parley/loadtest';
-import { signRequest, type ChatEvent } from '@parley/protocol';
+import type { ChatEvent } from '@parley/protocol';
+import { signRequest } from '@parley/protocol/node';
 
 export const REPO = resolve(import.meta.dirname, '..');
 export const NCHAN_MODULE = process.env.NCHAN_MODULE ?? '/usr/lib/nginx/modules/ngx_nchan_module.so';

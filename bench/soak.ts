@@ -19,18 +19,30 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startCluster, type ClusterHandle } from '@parley/cluster';
+import { numberValue, readCommandLine, type CommandLine, type CommandSpec } from '@parley/protocol/node';
 import { parseLoadTestArgs, readClusterProcesses, runLoadTest, sampleProcess, type LoadTestReport, type MeasuredProcess } from '@parley/loadtest';
 
-const USAGE = `usage: npm run soak -- [--minutes M=10] [--observers N=400] [--rooms R=20] [--rate S=20]
-       [--base http://127.0.0.1:PORT --cluster .run/cluster.json]
-Without --base a private cluster (2 web, 1 worker, 2 chatservers) is started in a temp dir.
-With --base, start that cluster with PARLEY_PRESENCE_TIMEOUT_MS above the soak's length
+const SOAK_COMMAND = {
+  command: 'npm run soak --',
+  summary:
+    'Holds a steady load on a cluster for a long while and reports whether any process leaks memory or file\n' +
+    'descriptors, and whether any say was lost or delivered twice (exit 1 if so). Without --base it starts a\n' +
+    'private cluster (2 web, 1 worker, 2 chatservers) in a temp dir; run `npx tsc -b` first.',
+  options: {
+    minutes: { type: 'string', placeholder: 'M', default: '10', help: 'minutes of load' },
+    observers: { type: 'string', placeholder: 'N', default: '400', help: 'long-poll observers' },
+    rooms: { type: 'string', placeholder: 'R', default: '20', help: 'rooms the observers and says spread over' },
+    rate: { type: 'string', placeholder: 'N', default: '20', help: 'says per second, open loop' },
+    base: { type: 'string', placeholder: 'URL', defaultHelp: 'a private cluster', help: 'attach to the running cluster at this origin, http://127.0.0.1:PORT' },
+    cluster: { type: 'string', placeholder: 'FILE', default: '.run/cluster.json', help: 'with --base: the processes to sample' },
+  },
+  notes: `With --base, start that cluster with PARLEY_PRESENCE_TIMEOUT_MS above the soak's length
 (the sayers never observe: presence would sweep them out of their rooms and they would
 enter again after each sweep, which the soak's figures are not about) and with
 PARLEY_RATE_SAY_PER_IP=0 PARLEY_RATE_SAY_PER_SESSION=0 PARLEY_RATE_SESSION_PER_IP=0
-PARLEY_RATE_ENTER_PER_SESSION=0 (every say comes from one address).`;
+PARLEY_RATE_ENTER_PER_SESSION=0 (every say comes from one address).`,
+} as const satisfies CommandSpec;
 
 const SAMPLE_INTERVAL_MS = 60_000;
 
@@ -53,29 +65,12 @@ interface SoakOptions {
   clusterPath: string;
 }
 
-function parseSoakArgs(argv: readonly string[]): SoakOptions {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    options: {
-      minutes: { type: 'string', default: '10' },
-      observers: { type: 'string', default: '400' },
-      rooms: { type: 'string', default: '20' },
-      rate: { type: 'string', default: '20' },
-      base: { type: 'string' },
-      cluster: { type: 'string', default: '.run/cluster.json' },
-    },
-  });
-  const positive = (name: string, raw: string, max: number): number => {
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value <= 0 || value > max) throw new Error(`--${name} must be a number in (0, ${max}], got ${JSON.stringify(raw)}`);
-    return value;
-  };
+function soakOptions({ values }: CommandLine<typeof SOAK_COMMAND.options>): SoakOptions {
   const options: SoakOptions = {
-    minutes: positive('minutes', values.minutes, 24 * 60),
-    observers: Math.round(positive('observers', values.observers, 9000)),
-    rooms: Math.round(positive('rooms', values.rooms, 10_000)),
-    rate: positive('rate', values.rate, 10_000),
+    minutes: numberValue('minutes', values.minutes, { min: 0.1, max: 24 * 60 }),
+    observers: numberValue('observers', values.observers, { min: 1, max: 9000, integer: true }),
+    rooms: numberValue('rooms', values.rooms, { min: 1, max: 10_000, integer: true }),
+    rate: numberValue('rate', values.rate, { min: 0.1, max: 10_000 }),
     clusterPath: values.cluster,
   };
   if (values.base !== undefined) options.base = values.base;
@@ -147,13 +142,8 @@ function formatReport(options: SoakOptions, series: SampleSeries, report: LoadTe
 }
 
 async function main(): Promise<number> {
-  let options: SoakOptions;
-  try {
-    options = parseSoakArgs(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  // --help exits 0, a bad command line exits 2 (with the help on stderr).
+  const options = readCommandLine(SOAK_COMMAND, process.argv.slice(2), soakOptions);
 
   let cluster: ClusterHandle | undefined;
   let runDir: string | undefined;

@@ -10,17 +10,13 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join, relative } from 'node:path';
 import { Pool } from 'undici';
 import { startCluster, type ClusterHandle } from '@parley/cluster';
 import { readClusterProcesses, sampleAll, usageBetween, type ProcessUsage } from '@parley/loadtest';
+import { benchArgs as benchArgsOf, type BenchCommand, type BenchOptions, type Pinning } from './bench-args.js';
 
-/** CPU lists for `taskset -c`. */
-export interface Pinning {
-  server: string;
-  generator: string;
-}
+export type { Pinning } from './bench-args.js';
 
 /** Pins every thread of this process to `cpus` (a `taskset -c` list); a no-op when cpus is ''. */
 export function pinSelf(cpus: string): void {
@@ -310,32 +306,15 @@ export function machineLine(): string {
   return `${new Date().toISOString()} · node ${process.version} · ${uptime}`;
 }
 
-/** Parses `--name value` options with defaults (all numbers but `--server-cpus`, `--generator-cpus`, `--markdown`). */
-export function benchArgs<T extends Record<string, number>>(defaults: T): { numbers: T; pinning: Pinning; markdownPath: string | undefined } {
-  const options: Record<string, { type: 'string' }> = {
-    'server-cpus': { type: 'string' },
-    'generator-cpus': { type: 'string' },
-    markdown: { type: 'string' },
-  };
-  for (const name of Object.keys(defaults)) options[name] = { type: 'string' };
-  const { values } = parseArgs({ args: process.argv.slice(2), options, strict: true, allowPositionals: false });
-  const numbers: Record<string, number> = { ...defaults };
-  for (const name of Object.keys(defaults)) {
-    const raw = values[name];
-    if (typeof raw !== 'string') continue;
-    const parsed = Number(raw);
-    if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`--${name} must be a non-negative number, got ${raw}`);
-    numbers[name] = parsed;
-  }
-  const cpus = (name: string, fallback: string): string => {
-    const raw = values[name];
-    if (typeof raw !== 'string') return fallback;
-    if (!/^[0-9,-]*$/.test(raw)) throw new Error(`--${name} must be a taskset CPU list like 0 or 0-1`);
-    return raw;
-  };
-  return {
-    numbers: numbers as T,
-    pinning: { server: cpus('server-cpus', '0'), generator: cpus('generator-cpus', '1') },
-    markdownPath: typeof values.markdown === 'string' ? values.markdown : undefined,
-  };
+/**
+ * The bench's options (bench-args.ts: `--help` exits 0, a bad command line
+ * exits 2). Also takes the older form — bare numeric defaults, no help —
+ * which bench:say uses until it describes its options.
+ */
+export function benchArgs<N extends string, S extends string = never>(command: BenchCommand<N, S>): BenchOptions<N, S>;
+export function benchArgs<T extends Record<string, number>>(defaults: T): { numbers: T; pinning: Pinning; markdownPath: string | undefined };
+export function benchArgs(arg: BenchCommand<string, string> | Record<string, number>): BenchOptions<string, string> {
+  if (typeof arg.usage === 'string') return benchArgsOf(arg as BenchCommand<string, string>);
+  const numbers = Object.fromEntries(Object.entries(arg as Record<string, number>).map(([name, value]) => [name, { default: value, help: name }]));
+  return benchArgsOf({ usage: `node --import tsx ${relative(process.cwd(), process.argv[1] ?? 'bench')} --`, summary: 'A web-tier benchmark.', numbers });
 }

@@ -1,9 +1,11 @@
-// Bundles the browser code served by the web tier: every packages/web/ui/*.ts
+// Builds what the web tier serves besides its code: every packages/web/ui/*.ts
 // entry becomes packages/web/dist/public/<name>.js (one self-contained,
-// minified script each: the chat pages and badge.js), and ui/*.css is copied.
+// minified script each: the chat pages and badge.js), ui/*.css is copied, and
+// docs/openapi.yaml becomes packages/web/dist/openapi.json (GET /api/openapi.json).
 // Prints each file's gzipped size, since the badge is meant to stay small.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -34,3 +36,8 @@ for (const file of readdirSync(outDir).sort()) {
   const bytes = readFileSync(join(outDir, file));
   console.log(`ui: ${file} ${bytes.length} B, ${gzipSync(bytes, { level: 9 }).length} B gzipped`);
 }
+
+// The contract as JSON, converted once here so the web tier needs no YAML parser.
+const openApi = parse(readFileSync(join(root, 'docs/openapi.yaml'), 'utf8'), { uniqueKeys: true });
+writeFileSync(join(root, 'packages/web/dist/openapi.json'), `${JSON.stringify(openApi)}\n`);
+console.log(`ui: openapi.json ${Object.keys(openApi.paths).length} paths`);

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # `npm start`: install what is missing, build, run the whole cluster in the
 # foreground (Ctrl-C stops it). PORT, PARLEY_WEB_COUNT, PARLEY_WORKER_COUNT,
-# PARLEY_CHAT_COUNT and PARLEY_LOG_LEVEL are read from the environment.
+# PARLEY_CHAT_COUNT and PARLEY_LOG_LEVEL are read from the environment;
+# `npm start -- --help` lists them. The supervisor reads the command line.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+main=packages/cluster/dist/main.js
+# --help answers at once from an earlier build rather than after setup and build.
+if [ -f "$main" ]; then
+  for arg in "$@"; do case "$arg" in --help | -h) exec node "$main" --help ;; --) break ;; esac; done
+fi
 bash scripts/setup.sh
 npm run build --silent
 # exec: Ctrl-C and SIGTERM go straight to the supervisor, which stops everything.
-exec node packages/cluster/dist/main.js
+exec node "$main" "$@"

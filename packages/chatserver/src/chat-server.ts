@@ -2,14 +2,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { ChatError, METRICS_PATH, ReplayGuard, registryKey, type Logger } from '@parley/protocol';
+import { ChatError, NOTIFY_PATH, registryKey, type Logger } from '@parley/protocol';
+import { METRICS_PATH, ReplayGuard } from '@parley/protocol/node';
 import { CatchUp } from './catch-up.js';
 import { defaultAdvertiseUrl, type ChatServerConfig } from './config.js';
 import { AnswerCache } from './answer-cache.js';
 import { createHeartbeat, type Heartbeat } from './heartbeat.js';
 import { parseTarget, sendError, sendJson } from './http-util.js';
 import { createLeanServer, type LeanRequest, type LeanResponse, type LeanServer } from './lean-http.js';
-import { NOTIFY_PATH, handleNotify } from './notify.js';
+import { handleNotify } from './notify.js';
 import { handleObserve, type ObserveContext } from './observe.js';
 import { createPresenceRecorder, observingSession } from './presence.js';
 import { ObserverRegistry } from './observer-registry.js';

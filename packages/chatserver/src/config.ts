@@ -1,4 +1,4 @@
-import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol';
+import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol/node';
 
 /** Everything a chatserver reads from its environment, validated and frozen. */
 export interface ChatServerConfig extends CommonConfig {

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { ConfigError, bindScope } from '@parley/protocol';
+import { ConfigError, bindScope } from '@parley/protocol/node';
 import { createChatServer } from './chat-server.js';
 import { loadConfig } from './config.js';
 import { createMetricsRegistry } from './metrics.js';

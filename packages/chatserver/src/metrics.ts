@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ChatError, isMetricsScrapeAllowed } from '@parley/protocol';
+import { ChatError } from '@parley/protocol';
+import { isMetricsScrapeAllowed } from '@parley/protocol/node';
 import { sendError } from './http-util.js';
 
 /** Prefix of every Parley metric name. */

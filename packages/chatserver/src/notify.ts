@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ChatError, parseInternalJsonBody, readLimitedBody, signatureHeaders, verifySignedRequest, type Logger, type NotifyBody, type ReplayGuard } from '@parley/protocol';
-import { isEventList } from './event-shape.js';
+import { ChatError, NOTIFY_PATH, isEventList, type Logger, type NotifyBody } from '@parley/protocol';
+import { parseInternalJsonBody, readLimitedBody, signatureHeaders, verifySignedRequest, type ReplayGuard } from '@parley/protocol/node';
 import { sendError, toChatError } from './http-util.js';
 import type { RoomDirectory } from './room-directory.js';
 
-/** Path of the internal notification endpoint. */
-export const NOTIFY_PATH = '/internal/notify';
 /** Largest notify body accepted: a batch of events, far below this. */
 export const MAX_NOTIFY_BODY_BYTES = 1024 * 1024;
 

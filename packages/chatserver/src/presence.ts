@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { SESSION_COOKIE, hashSessionToken, isTokenShaped, presenceKey, presenceRoomsKey, type Logger, type RoomName } from '@parley/protocol';
+import { SESSION_COOKIE, isTokenShaped, presenceKey, presenceRoomsKey, type Logger, type RoomName } from '@parley/protocol';
+import { hashSessionToken } from '@parley/protocol/node';
 
 /**
  * Records which sessions observe which rooms (see `presenceKey`). Every call is

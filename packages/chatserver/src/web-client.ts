@@ -1,14 +1,14 @@
 import { Pool } from 'undici';
 import {
   ROOM_HEADS_PATH,
-  signRequest,
+  isChatEvent,
   type Logger,
   type RoomEventsInternalAnswer,
   type RoomHeadsBody,
   type RoomName,
   type Seq,
 } from '@parley/protocol';
-import { isChatEvent } from './event-shape.js';
+import { signRequest } from '@parley/protocol/node';
 import { SingleFlight } from './single-flight.js';
 
 /** Most events the web tier returns for one request. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError } from '@parley/protocol';
+import { ConfigError } from '@parley/protocol/node';
 import { defaultAdvertiseUrl, loadConfig } from '../src/config.js';
 
 const secret = 'k'.repeat(32);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { signRequest } from '@parley/protocol';
+import { signRequest } from '@parley/protocol/node';
 import { get, postNotify, SECRET, startChatFixture, startRedisFixture, type ChatFixture, type RedisFixture } from './support/harness.js';
 import { messageEvent } from './support/web-stand-in.js';
 

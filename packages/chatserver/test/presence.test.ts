@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { hashSessionToken, presenceKey, presenceRoomsKey } from '@parley/protocol';
+import { presenceKey, presenceRoomsKey } from '@parley/protocol';
+import { hashSessionToken } from '@parley/protocol/node';
 import { startChatFixture, startRedisFixture, waitFor, type ChatFixture, type RedisFixture } from './support/harness.js';
 
 /** A token shaped like the web tier's (the chatserver never checks it against the database). */

@@ -1,4 +1,4 @@
-import type { ChatEvent, RoomName } from '@parley/protocol';
+import { formatCursor, readCursor, type ChatEvent, type Cursor, type RoomName } from '@parley/protocol';
 import { ParleyError } from './errors.js';
 import type { ObserveTransport } from './transports.js';
 
@@ -31,7 +31,7 @@ export interface ObserveLoopOptions {
  * nothing is shown twice or out of order.
  */
 export class ObserveLoop {
-  private readonly cursor = new Map<RoomName, number | null>();
+  private readonly cursor: Cursor = new Map();
   private controller: AbortController | undefined;
   private running = false;
   private failures = 0;
@@ -42,7 +42,12 @@ export class ObserveLoop {
 
   /** The cursor as the server reads it (`lobby:41,dev`). */
   get cursorText(): string {
-    return [...this.cursor].map(([room, seq]) => (seq === null ? room : `${room}:${seq}`)).join(',');
+    return formatCursor(this.cursor);
+  }
+
+  /** The rooms watched, in the order they were added. */
+  rooms(): RoomName[] {
+    return [...this.cursor.keys()];
   }
 
   /** Last seq handed on for `room` (`null`: watching from now, nothing yet; `undefined`: not watched). */
@@ -136,11 +141,12 @@ export class ObserveLoop {
       this.cursor.set(event.room, event.seq);
       fresh.push(event);
     }
-    for (const entry of answeredCursor.split(',')) {
-      const [room, seqText] = entry.split(':');
-      if (room === undefined || seqText === undefined || !this.cursor.has(room)) continue;
-      const seen = this.cursor.get(room);
-      if (seen === null || seen === undefined) this.cursor.set(room, Number(seqText));
+    // Pins each "from now" room to the head the server answered with. An
+    // unreadable cursor pins nothing: the events were still good, and the
+    // next answer pins the room. The server answers for the rooms asked, so
+    // the loop's own room count is not bounded here.
+    for (const [room, seq] of readCursor(answeredCursor, Number.MAX_SAFE_INTEGER) ?? []) {
+      if (seq !== null && this.cursor.get(room) === null) this.cursor.set(room, seq);
     }
     if (fresh.length > 0) this.options.onEvents(fresh);
   }

@@ -148,12 +148,7 @@ export class SharedObserve {
       }
     }
     for (const [room, seq] of wanted) this.loop.watch(room, seq);
-    for (const room of this.roomsOfLoop()) if (!wanted.has(room)) this.loop.unwatch(room);
-  }
-
-  private roomsOfLoop(): RoomName[] {
-    const text = this.loop?.cursorText ?? '';
-    return text === '' ? [] : text.split(',').map((entry) => entry.split(':')[0] ?? '');
+    for (const room of this.loop.rooms()) if (!wanted.has(room)) this.loop.unwatch(room);
   }
 
   private announce(): void {

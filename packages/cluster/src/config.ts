@@ -1,4 +1,4 @@
-import { parse, readConfig, type ConfigSchema } from '@parley/protocol';
+import { parse, readConfig, type ConfigSchema } from '@parley/protocol/node';
 
 /** What `npm start` reads from the environment. */
 export interface ClusterConfig {
@@ -16,7 +16,8 @@ export interface ClusterConfig {
   secret: string;
 }
 
-const schema: ConfigSchema<ClusterConfig> = {
+/** The variables `npm start` reads, in the order its `--help` lists them. */
+export const clusterConfigSchema: ConfigSchema<ClusterConfig> = {
   publicPort: { env: 'PORT', default: 8080, parse: parse.port },
   // Upper bounds keep a typo from forking hundreds of processes on a laptop.
   webCount: { env: 'PARLEY_WEB_COUNT', default: 2, parse: parse.integer(1, 32) },
@@ -32,5 +33,5 @@ const schema: ConfigSchema<ClusterConfig> = {
 
 /** Reads and validates the cluster's settings; throws `ConfigError` listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv): Readonly<ClusterConfig> {
-  return readConfig(schema, env);
+  return readConfig(clusterConfigSchema, env);
 }

@@ -2,15 +2,18 @@
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { pino } from 'pino';
-import { ConfigError } from '@parley/protocol';
+import { ConfigError, readCommandLine } from '@parley/protocol/node';
 import { readClusterFile } from './cluster-file.js';
 import { loadConfig } from './config.js';
+import { START_COMMAND } from './start-command.js';
 import { REPO_ROOT, startCluster, type ClusterHandle } from './supervisor.js';
 
 // Children get 5 s to exit after SIGTERM, inside the 10 s bound of the whole shutdown.
 const CHILD_STOP_TIMEOUT_MS = 5000;
 const FORCED_EXIT_AFTER_MS = 10_000;
 
+// `--help` exits 0; any option exits 2: the cluster is configured by the environment.
+readCommandLine(START_COMMAND);
 const config = readConfigOrExit();
 // The supervisor's lines carry the same kind of prefix as the children's.
 const log = pino({ level: config.logLevel }, { write: (line: string) => process.stdout.write(`cluster | ${line}`) });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { signRequest, type ChatEvent, type ObserveAnswer } from '@parley/protocol';
+import type { ChatEvent, ObserveAnswer } from '@parley/protocol';
+import { signRequest } from '@parley/protocol/node';
 import { readClusterFile } from '../src/cluster-file.js';
 import { collectEvents, createSession, enterRoom, messages, request, say, uniqueRoom } from './helpers/api.js';
 import { useCluster } from './helpers/cluster-fixture.js';

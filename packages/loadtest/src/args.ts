@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { parseArgs } from 'node:util';
+import { UsageError, parseCommandLine, type CommandLine, type CommandSpec } from '@parley/protocol/node';
 import { defaultSourceCount } from './long-poll-client.js';
 
 /** Everything one load-test run needs; every field is validated by `parseLoadTestArgs`. */
@@ -44,17 +44,34 @@ export interface LoadTestOptions {
   runId?: string;
 }
 
-/** A bad command line; `message` says every problem found. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
-/** One line per option, for `--help` and usage errors. */
-export const USAGE = `usage: npm run loadtest -- --base URL --observers N --rooms R --rate M --duration S
-       [--grace S=5] [--warmup S=1] [--sessions K=R] [--text-bytes B=200] [--wait S=25]
-       [--sources A=ceil(N/2500)] [--say-connections C=64] [--run-id ID]
-       [--json out.json] [--markdown out.md] [--cluster .run/cluster.json]
-URL must be http:// on 127.0.0.0/8 (an IPv4 literal); every request goes there only.`;
+/** What `npm run loadtest -- --help` says; the options `parseLoadTestArgs` reads. */
+export const LOADTEST_COMMAND = {
+  command: 'npm run loadtest --',
+  summary:
+    'Drives a running cluster (from `npm start`): long-polls spread over rooms, says at a fixed open-loop rate\n' +
+    'through nginx, then prints say latency, say->deliver latency, lost / duplicated / reordered counts and\n' +
+    'the CPU and RSS of every process of the cluster file. Every request goes to --base only.',
+  options: {
+    base: { type: 'string', placeholder: 'URL', required: true, help: 'origin of the cluster: http:// on 127.0.0.0/8, an IPv4 literal' },
+    observers: { type: 'string', placeholder: 'N', required: true, help: 'long-poll observers, round-robin over the rooms' },
+    rooms: { type: 'string', placeholder: 'R', required: true, help: 'rooms (lt-<run id>-<i>)' },
+    rate: { type: 'string', placeholder: 'M', required: true, help: 'says per second, open loop' },
+    duration: { type: 'string', placeholder: 'S', required: true, help: 'seconds of saying' },
+    grace: { type: 'string', placeholder: 'S', default: '5', help: 'seconds after the says for the last deliveries' },
+    warmup: { type: 'string', placeholder: 'S', default: '1', help: 'seconds between opening the observes and the first say' },
+    sessions: { type: 'string', placeholder: 'K', defaultHelp: 'R', help: 'sessions that say, each in at least one room' },
+    'text-bytes': { type: 'string', placeholder: 'B', default: '200', help: 'bytes of each say\'s text' },
+    wait: { type: 'string', placeholder: 'S', default: '25', help: '`wait` of every observe in seconds, at most 55' },
+    sources: { type: 'string', placeholder: 'A', defaultHelp: 'ceil(N/2500)', help: 'source addresses 127.0.0.2… the observes are spread over' },
+    'say-connections': { type: 'string', placeholder: 'C', default: '64', help: 'keep-alive connections of the say pool' },
+    'run-id': { type: 'string', placeholder: 'ID', defaultHelp: 'random', help: 'run id in room names and nicknames, 1–16 of [a-z0-9]' },
+    json: { type: 'string', placeholder: 'FILE', defaultHelp: 'stdout', help: 'write the JSON report here' },
+    markdown: { type: 'string', placeholder: 'FILE', defaultHelp: 'stdout', help: 'write the Markdown report here' },
+    cluster: { type: 'string', placeholder: 'FILE', default: '.run/cluster.json', help: 'processes to measure; skipped when missing' },
+  },
+} as const satisfies CommandSpec;
 
 // Observers are spread over 127.0.0.2…127.0.0.(1+sources): at most 250 addresses.
 const MAX_SOURCES = 250;
@@ -83,36 +100,13 @@ export function parseLoopbackBase(text: string): string {
 
 /** Parses and validates the command line (without `node` and the script); throws `UsageError` listing every problem. */
 export function parseLoadTestArgs(argv: readonly string[]): LoadTestOptions {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        base: { type: 'string' },
-        observers: { type: 'string' },
-        rooms: { type: 'string' },
-        rate: { type: 'string' },
-        duration: { type: 'string' },
-        grace: { type: 'string' },
-        warmup: { type: 'string' },
-        sessions: { type: 'string' },
-        'text-bytes': { type: 'string' },
-        wait: { type: 'string' },
-        sources: { type: 'string' },
-        'say-connections': { type: 'string' },
-        'run-id': { type: 'string' },
-        json: { type: 'string' },
-        markdown: { type: 'string' },
-        cluster: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
-  }
+  return loadTestOptions(parseCommandLine(LOADTEST_COMMAND, argv));
+}
+
+/** Validates a parsed command line; throws `UsageError` listing every problem. */
+export function loadTestOptions({ values }: CommandLine<typeof LOADTEST_COMMAND.options>): LoadTestOptions {
   const problems: string[] = [];
-  const number = (name: string, fallback: number | undefined, min: number, max: number, integer: boolean): number => {
+  const number = (name: keyof typeof values, fallback: number | undefined, min: number, max: number, integer: boolean): number => {
     const raw = values[name];
     if (raw === undefined) {
       if (fallback === undefined) problems.push(`--${name} is required`);
@@ -139,17 +133,18 @@ export function parseLoadTestArgs(argv: readonly string[]): LoadTestOptions {
   const rooms = number('rooms', undefined, 1, 10_000, true);
   const rate = number('rate', undefined, 0, 100_000, false);
   const duration = number('duration', undefined, 0.1, 3600, false);
-  const grace = number('grace', 5, 0, 600, false);
-  const warmup = number('warmup', 1, 0, 60, false);
+  // Options with a default in LOADTEST_COMMAND always have a value here.
+  const grace = number('grace', undefined, 0, 600, false);
+  const warmup = number('warmup', undefined, 0, 60, false);
   const sessions = number('sessions', rooms, 1, 100_000, true);
-  const textBytes = number('text-bytes', 200, 1, 2000, true);
+  const textBytes = number('text-bytes', undefined, 1, 2000, true);
   // The chatserver holds at most 55 s.
-  const wait = number('wait', 25, 1, 55, true);
+  const wait = number('wait', undefined, 1, 55, true);
   const sources = number('sources', Math.min(MAX_SOURCES, defaultSourceCount(observers)), 1, MAX_SOURCES, true);
-  const sayConnections = number('say-connections', 64, 1, 10_000, true);
+  const sayConnections = number('say-connections', undefined, 1, 10_000, true);
   const runId = values['run-id'];
   if (runId !== undefined && (typeof runId !== 'string' || !RUN_ID.test(runId))) problems.push('--run-id must be 1–16 of [a-z0-9]');
-  if (problems.length > 0) throw new UsageError(`${problems.join('\n')}\n${USAGE}`);
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
 
   const options: LoadTestOptions = {
     base,
@@ -164,7 +159,7 @@ export function parseLoadTestArgs(argv: readonly string[]): LoadTestOptions {
     wait,
     sources,
     sayConnections,
-    clusterPath: typeof values.cluster === 'string' ? values.cluster : '.run/cluster.json',
+    clusterPath: values.cluster,
   };
   if (typeof values.json === 'string') options.jsonPath = values.json;
   if (typeof values.markdown === 'string') options.markdownPath = values.markdown;

@@ -1,4 +1,4 @@
-export { USAGE, UsageError, parseLoadTestArgs, parseLoopbackBase, type LoadTestOptions } from './args.js';
+export { LOADTEST_COMMAND, UsageError, loadTestOptions, parseLoadTestArgs, parseLoopbackBase, type LoadTestOptions } from './args.js';
 export { DeliveryTracker, type DeliveryCounts, type ObserverLedger } from './accounting.js';
 export { Histogram, type HistogramSummary } from './histogram.js';
 export { runLoadTest, type LoadTestHooks, type LoadTestProgress, type LoadTestReport } from './load-test.js';

@@ -11,27 +11,15 @@
  * address has only ~28,000 ephemeral ports.
  */
 import { writeFileSync } from 'node:fs';
-import { USAGE, UsageError, parseLoadTestArgs } from './args.js';
+import { readCommandLine } from '@parley/protocol/node';
+import { LOADTEST_COMMAND, loadTestOptions } from './args.js';
 import { runLoadTest } from './load-test.js';
 import { progressLine } from './progress.js';
 import { formatMarkdown } from './report.js';
 
 async function main(): Promise<number> {
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  let options;
-  try {
-    options = parseLoadTestArgs(argv);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
+  // --help exits 0, a bad command line exits 2 (with the help on stderr).
+  const options = readCommandLine(LOADTEST_COMMAND, process.argv.slice(2), loadTestOptions);
   const interrupt = new AbortController();
   const onSignal = (): void => interrupt.abort();
   process.once('SIGINT', onSignal);

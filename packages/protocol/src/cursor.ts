@@ -19,25 +19,42 @@ const SEQ = /^(0|[1-9]\d{0,14})$/;
  * followed by `:seq`; a room may appear once.
  */
 export function parseCursor(text: unknown, maxRooms: number = MAX_CURSOR_ROOMS): Cursor {
+  const cursor = decodeCursor(text, maxRooms);
+  if (typeof cursor === 'string') throw new ChatError('invalid_cursor', cursor);
+  return cursor;
+}
+
+/**
+ * Reads a cursor a server wrote (an observe answer's `cursor`) by the same
+ * rules as `parseCursor`, or gives `undefined`. For clients: it leaves out the
+ * error table, which a browser bundle would otherwise carry.
+ */
+export function readCursor(text: string, maxRooms: number = MAX_CURSOR_ROOMS): Cursor | undefined {
+  const cursor = decodeCursor(text, maxRooms);
+  return typeof cursor === 'string' ? undefined : cursor;
+}
+
+/** The cursor, or what is wrong with it. */
+function decodeCursor(text: unknown, maxRooms: number): Cursor | string {
   if (typeof text !== 'string' || text.length === 0) {
-    throw new ChatError('invalid_cursor', 'rooms is required: room:lastSeenSeq pairs separated by commas');
+    return 'rooms is required: room:lastSeenSeq pairs separated by commas';
   }
   // Cheap bound before splitting hostile input: a room entry is at most 64 + 1 + 15 chars.
-  if (text.length > maxRooms * 81) throw new ChatError('invalid_cursor', `at most ${maxRooms} rooms per observe`);
+  if (text.length > maxRooms * 81) return `at most ${maxRooms} rooms per observe`;
   const entries = text.split(',');
-  if (entries.length > maxRooms) throw new ChatError('invalid_cursor', `at most ${maxRooms} rooms per observe`);
+  if (entries.length > maxRooms) return `at most ${maxRooms} rooms per observe`;
   const cursor: Cursor = new Map();
   for (const entry of entries) {
     const colon = entry.indexOf(':');
     const room = colon === -1 ? entry : entry.slice(0, colon);
-    if (!isRoomName(room)) throw new ChatError('invalid_cursor', `invalid room name in cursor: ${JSON.stringify(String(room).slice(0, 70))}`);
-    if (cursor.has(room)) throw new ChatError('invalid_cursor', `room ${room} appears twice in cursor`);
+    if (!isRoomName(room)) return `invalid room name in cursor: ${JSON.stringify(String(room).slice(0, 70))}`;
+    if (cursor.has(room)) return `room ${room} appears twice in cursor`;
     if (colon === -1) {
       cursor.set(room, null);
       continue;
     }
     const seqText = entry.slice(colon + 1);
-    if (!SEQ.test(seqText)) throw new ChatError('invalid_cursor', `invalid seq for room ${room}`);
+    if (!SEQ.test(seqText)) return `invalid seq for room ${room}`;
     cursor.set(room, Number(seqText));
   }
   return cursor;

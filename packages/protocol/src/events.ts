@@ -48,6 +48,9 @@ export interface RoomDetail {
   occupants: Array<{ nickname: string }>;
 }
 
+/** Path of the chatserver's signed endpoint a worker sends events to (internal port only). */
+export const NOTIFY_PATH = '/internal/notify';
+
 /**
  * Body of the signed `POST /internal/notify` a worker sends to a chatserver.
  * Events may belong to several rooms; within a room they are in ascending seq.

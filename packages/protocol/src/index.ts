@@ -1,3 +1,12 @@
+/**
+ * `@parley/protocol`: what every tier and the browser share — event and answer
+ * types, the error table, validation, the cursor and JSONP codecs, the event
+ * shape check, Redis key names and internal paths. It runs in a browser:
+ * nothing under this entry may import a `node:` module (test/browser-safe.test.ts
+ * bundles it for the browser to prove it). Node-only parts — config reading,
+ * request signing, body reading, metrics auth, token hashing — are in
+ * `@parley/protocol/node` (src/node/).
+ */
 export type {
   ChatEvent,
   ChatEventType,
@@ -16,7 +25,8 @@ export type {
   RoomSummary,
   Seq,
 } from './events.js';
-export { MAX_ROOM_HEADS, ROOM_HEADS_PATH } from './events.js';
+export { MAX_ROOM_HEADS, NOTIFY_PATH, ROOM_HEADS_PATH } from './events.js';
+export { isChatEvent, isEventList, isSeq } from './event-shape.js';
 export { ChatError, ERROR_STATUS, isErrorCode, type ErrorBody, type ErrorCode } from './errors.js';
 export {
   MAX_NICKNAME_LENGTH,
@@ -28,7 +38,7 @@ export {
   parseNickname,
   parseRoomName,
 } from './validation.js';
-export { MAX_CURSOR_ROOMS, formatCursor, parseCursor, type Cursor } from './cursor.js';
+export { MAX_CURSOR_ROOMS, formatCursor, parseCursor, readCursor, type Cursor } from './cursor.js';
 export {
   JSONP_HEADERS,
   MAX_CALLBACK_LENGTH,
@@ -37,39 +47,11 @@ export {
   parseCallbackName,
   wrapJsonp,
 } from './jsonp.js';
-export {
-  DEFAULT_SIGNATURE_WINDOW_MS,
-  NONCE_HEADER,
-  ReplayGuard,
-  SIGNATURE_HEADER,
-  TIMESTAMP_HEADER,
-  signRequest,
-  signatureHeaders,
-  verifySignedRequest,
-  type ReplayGuardOptions,
-  type SignatureHeaders,
-  type SignedRequestParts,
-} from './signing.js';
 export { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, registryKey } from './registry.js';
 export { silentLogger, type Logger } from './logger.js';
 export {
-  ConfigError,
-  bindScope,
-  commonConfigSchema,
-  parse,
-  readConfig,
-  type BindScope,
-  type CommonConfig,
-  type ConfigField,
-  type ConfigSchema,
-  type LogLevel,
-} from './config.js';
-export { parseInternalJsonBody, readLimitedBody } from './http-body.js';
-export { METRICS_PATH, isMetricsScrapeAllowed } from './metrics-auth.js';
-export {
   MAX_PRESENCE_EXPIRE_HASHES,
   PRESENCE_EXPIRE_PATH,
-  hashSessionToken,
   SESSION_COOKIE,
   isTokenShaped,
   presenceKey,

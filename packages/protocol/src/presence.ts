@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { RoomName } from './events.js';
 
 /**
@@ -36,11 +35,6 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]{20,128}$/;
 /** Could `token` be a session token of ours? */
 export function isTokenShaped(token: string): boolean {
   return TOKEN_SHAPE.test(token);
-}
-
-/** The store's `tokenHash` of a session token: its SHA-256, hex. */
-export function hashSessionToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
 }
 
 /** Path of the web tier's signed endpoint that leaves stale sessions. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError, bindScope, parse, readConfig } from '../src/config.js';
+import { ConfigError, bindScope, parse, readConfig } from '../src/node/config.js';
 
 interface ExampleConfig {
   port: number;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { formatCursor, parseCursor } from '../src/cursor.js';
+import { formatCursor, parseCursor, readCursor } from '../src/cursor.js';
 import { ChatError } from '../src/errors.js';
 
 function cursorError(text: unknown, maxRooms?: number): string {
@@ -72,5 +72,14 @@ describe('cursor codec', () => {
 
   it('refuses a huge hostile cursor before splitting it', () => {
     expect(cursorError('a:1,'.repeat(1_000_000), 50)).to.equal('invalid_cursor');
+  });
+
+  it('readCursor reads what parseCursor accepts and gives undefined where it throws', () => {
+    expect([...(readCursor('lobby:41,dev') ?? [])]).to.deep.equal([
+      ['lobby', 41],
+      ['dev', null],
+    ]);
+    for (const text of ['', 'Lobby:1', 'lobby:1,lobby:2', 'lobby:01']) expect(readCursor(text), text).to.equal(undefined);
+    expect(readCursor('a:1,b:2', 1)).to.equal(undefined);
   });
 });

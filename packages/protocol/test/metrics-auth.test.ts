@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { isMetricsScrapeAllowed } from '../src/metrics-auth.js';
+import { isMetricsScrapeAllowed } from '../src/node/metrics-auth.js';
 
 describe('isMetricsScrapeAllowed', () => {
   it('lets every scrape in when no token is configured', () => {

@@ -9,7 +9,7 @@ import {
   signatureHeaders,
   verifySignedRequest,
   type SignatureHeaders,
-} from '../src/signing.js';
+} from '../src/node/signing.js';
 
 const secret = 's'.repeat(40);
 const request = { method: 'POST', path: '/internal/notify', body: '{"events":[]}' };

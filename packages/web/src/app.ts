@@ -2,7 +2,8 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { loadAssets, registerAssetRoutes, type Asset } from './assets.js';
 import { registerBadgeRoutes } from './badge-routes.js';
-import { ReplayGuard, type Logger } from '@parley/protocol';
+import type { Logger } from '@parley/protocol';
+import { ReplayGuard } from '@parley/protocol/node';
 import type { ChatStore } from '@parley/store';
 import { createAuthenticator } from './auth.js';
 import { trustedProxies } from './client-address.js';
@@ -13,6 +14,7 @@ import { commonHeadersMiddleware } from './headers.js';
 import { registerInternalRoutes } from './internal-routes.js';
 import { jsonpMiddleware } from './jsonp.js';
 import { notFoundMiddleware } from './not-found.js';
+import { loadOpenApiDocument, registerOpenApiRoute, type OpenApiDocument } from './openapi-route.js';
 import { createNotifier, type NotifyQueue } from './notifier.js';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 import type { Presence } from './presence.js';
@@ -47,6 +49,8 @@ export interface WebAppOptions {
   now?: () => number;
   /** Built browser files served under `/assets/`. @default loadAssets() (packages/web/dist/public) */
   assets?: Map<string, Asset>;
+  /** The contract served as `GET /api/openapi.json`. @default loadOpenApiDocument() (packages/web/dist/openapi.json) */
+  openApiDocument?: OpenApiDocument;
   /**
    * Presence records: enter records the session as seen in the room, leave and
    * the end of a session forget it (the worker's sweeper leaves sessions that
@@ -128,6 +132,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
   const assets = options.assets ?? loadAssets();
   registerAssetRoutes(router, assets);
   registerBadgeRoutes(router, store, assets);
+  registerOpenApiRoute(router, options.openApiDocument ?? loadOpenApiDocument());
   registerSessionRoutes(router, deps);
   registerRoomRoutes(router, deps);
   registerInternalRoutes(router, deps);

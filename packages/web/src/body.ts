@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
-import { ChatError, readLimitedBody } from '@parley/protocol';
+import { ChatError } from '@parley/protocol';
+import { readLimitedBody } from '@parley/protocol/node';
 
 /**
  * Largest accepted request body. The biggest legitimate one is a `say` of

@@ -1,4 +1,4 @@
-import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol';
+import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol/node';
 import { checkPostgresUrl, redactPostgresUrl } from '@parley/store';
 import { parseProxyEntry } from './client-address.js';
 

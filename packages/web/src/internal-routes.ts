@@ -1,7 +1,6 @@
 import type Router from '@koa/router';
 import {
   ChatError,
-  parseInternalJsonBody,
   MAX_ROOM_HEADS,
   ROOM_HEADS_PATH,
   parseIntegerParameter,
@@ -10,6 +9,7 @@ import {
   type RoomHeadsAnswer,
   type RoomName,
 } from '@parley/protocol';
+import { parseInternalJsonBody } from '@parley/protocol/node';
 import { readSignedInternalRequest, type RouteDeps } from './route-deps.js';
 
 /** Default and largest `limit` of the internal gap-repair read. */

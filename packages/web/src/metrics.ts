@@ -1,7 +1,8 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ChatError, METRICS_PATH, isMetricsScrapeAllowed } from '@parley/protocol';
+import { ChatError } from '@parley/protocol';
+import { METRICS_PATH, isMetricsScrapeAllowed } from '@parley/protocol/node';
 import type { ChatStore } from '@parley/store';
 
 /** Prefix of every Parley metric name. */

@@ -1,13 +1,13 @@
 import type Router from '@koa/router';
 import {
   ChatError,
-  parseInternalJsonBody,
   MAX_PRESENCE_EXPIRE_HASHES,
   PRESENCE_EXPIRE_PATH,
   parseRoomName,
   type PresenceExpireAnswer,
   type PresenceExpireBody,
 } from '@parley/protocol';
+import { parseInternalJsonBody } from '@parley/protocol/node';
 import { publishWrite, readSignedInternalRequest, type RouteDeps } from './route-deps.js';
 
 // 1000 hashes of 64 hex characters with quotes and commas, plus the room: ~68 KiB.

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
-import { readLimitedBody, signatureHeaders, verifySignedRequest, type Logger, type ReplayGuard } from '@parley/protocol';
+import type { Logger } from '@parley/protocol';
+import { readLimitedBody, signatureHeaders, verifySignedRequest, type ReplayGuard } from '@parley/protocol/node';
 import type { ChatStore, StoredWrite } from '@parley/store';
 import type { Authenticate } from './auth.js';
 import type { TrustedProxies } from './client-address.js';

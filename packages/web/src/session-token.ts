@@ -11,7 +11,8 @@ export function newSessionToken(): string {
 
 // The cookie name, the token shape and its hash (the only thing stored) are
 // shared with the chatservers, which read sessions for presence.
-export { SESSION_COOKIE, hashSessionToken, isTokenShaped } from '@parley/protocol';
+export { SESSION_COOKIE, isTokenShaped } from '@parley/protocol';
+export { hashSessionToken } from '@parley/protocol/node';
 
 /** Options of the session cookie. */
 export interface SessionCookieOptions {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError } from '@parley/protocol';
+import { ConfigError } from '@parley/protocol/node';
 import { loadConfig } from '../src/config.js';
 
 const SECRET = 's'.repeat(32);

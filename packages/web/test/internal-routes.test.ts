@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { MAX_ROOM_HEADS, ROOM_HEADS_PATH, signRequest } from '@parley/protocol';
+import { MAX_ROOM_HEADS, ROOM_HEADS_PATH } from '@parley/protocol';
+import { signRequest } from '@parley/protocol/node';
 import { HARNESS_STORES, call, newSession, startHarness, TEST_SECRET, uniqueRoom, type Harness, type HarnessStore } from './harness.js';
 
 /** A harness with one new room that alice entered and said `texts` in, in order (seqs 2, 3, …). */

@@ -1,12 +1,14 @@
 import { expect } from 'chai';
 import {
   PRESENCE_EXPIRE_PATH,
-  hashSessionToken,
   presenceKey,
   presenceRoomsKey,
-  signRequest,
   type ChatEvent,
 } from '@parley/protocol';
+import {
+  hashSessionToken,
+  signRequest,
+} from '@parley/protocol/node';
 import { call, jobOfEvent, newSession, settle, startHarness, TEST_SECRET, uniqueRoom, waitFor, type Harness } from './harness.js';
 
 describe('presence in the web tier', () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { PRESENCE_EXPIRE_PATH, hashSessionToken, signRequest } from '@parley/protocol';
+import { PRESENCE_EXPIRE_PATH } from '@parley/protocol';
+import { hashSessionToken, signRequest } from '@parley/protocol/node';
 import { TEST_SECRET, call, newSession, snapshot, startHarness, uniqueRoom, type Harness } from './harness.js';
 
 const MINUTE = 60_000;

@@ -1,4 +1,5 @@
-import { signRequest, type ChatEvent, type Logger, type NotifyBody } from '@parley/protocol';
+import { NOTIFY_PATH, type ChatEvent, type Logger, type NotifyBody } from '@parley/protocol';
+import { signRequest } from '@parley/protocol/node';
 import { Pool } from 'undici';
 import { mergeEvents } from './merge-events.js';
 import { NotifyError, isRetryableStatus } from './notify-error.js';
@@ -92,7 +93,7 @@ export function createChatserverClient(options: ChatserverClientOptions): Chatse
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not an http(s) URL');
     const target: Target = {
       url,
-      path: `${parsed.pathname.replace(/\/+$/, '')}/internal/notify`,
+      path: `${parsed.pathname.replace(/\/+$/, '')}${NOTIFY_PATH}`,
       pool: new Pool(parsed.origin, {
         connections,
         pipelining: 1,

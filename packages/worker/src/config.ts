@@ -1,4 +1,4 @@
-import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol';
+import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol/node';
 
 /** Everything a worker reads from its environment, validated and frozen. */
 export interface WorkerConfig extends CommonConfig {

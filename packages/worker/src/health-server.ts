@@ -1,6 +1,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ChatError, METRICS_PATH, isMetricsScrapeAllowed, type Logger } from '@parley/protocol';
+import { ChatError, type Logger } from '@parley/protocol';
+import { METRICS_PATH, isMetricsScrapeAllowed } from '@parley/protocol/node';
 import type { WorkerMetrics } from './metrics.js';
 
 /** Options of `startHealthServer`. */

@@ -1,4 +1,4 @@
-import { ConfigError } from '@parley/protocol';
+import { ConfigError } from '@parley/protocol/node';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig, type WorkerConfig } from './config.js';

@@ -3,12 +3,12 @@ import {
   presenceKey,
   presenceRoomsKey,
   presenceSweepLockKey,
-  signRequest,
   type Logger,
   type PresenceExpireAnswer,
   type PresenceExpireBody,
   type RoomName,
 } from '@parley/protocol';
+import { signRequest } from '@parley/protocol/node';
 import type { Redis } from 'ioredis';
 import { request } from 'undici';
 

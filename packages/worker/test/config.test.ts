@@ -1,4 +1,4 @@
-import { ConfigError } from '@parley/protocol';
+import { ConfigError } from '@parley/protocol/node';
 import { expect } from 'chai';
 import { loadConfig } from '../src/config.js';
 import { TEST_SECRET } from './stub-chatserver.js';

@@ -11,10 +11,12 @@ import {
   presenceRoomsKey,
   presenceSweepLockKey,
   silentLogger,
-  signatureHeaders,
-  verifySignedRequest,
   type PresenceExpireBody,
 } from '@parley/protocol';
+import {
+  signatureHeaders,
+  verifySignedRequest,
+} from '@parley/protocol/node';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { createPresenceSweeper, type PresenceSweeper, type PresenceSweeperOptions } from '../src/presence-sweeper.js';

@@ -2,11 +2,13 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   ChatError,
-  signatureHeaders,
-  verifySignedRequest,
   type ChatEvent,
   type NotifyBody,
 } from '@parley/protocol';
+import {
+  signatureHeaders,
+  verifySignedRequest,
+} from '@parley/protocol/node';
 
 /** One POST a stub chatserver received. */
 export interface ReceivedNotify {

@@ -3,12 +3,14 @@ import type { AddressInfo } from 'node:net';
 import {
   ChatError,
   ROOM_HEADS_PATH,
-  signatureHeaders,
-  verifySignedRequest,
   type ChatEvent,
   type RoomHeadsBody,
   type RoomName,
 } from '@parley/protocol';
+import {
+  signatureHeaders,
+  verifySignedRequest,
+} from '@parley/protocol/node';
 
 /**
  * A real HTTP server standing in for the web tier's signed

@@ -1,8 +1,7 @@
+import { isRoomName } from '@parley/protocol';
 import { BadgeFeed } from './badge-feed.js';
 import { createBadgeView } from './view.js';
 
-/** Room names as the API accepts them (DESIGN.md). */
-const ROOM_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const SCRIPT_NAME = '/badge.js';
 
 /** A badge snippet found in the page: its script, the deployment's base URL and the room. */
@@ -42,7 +41,7 @@ export class BadgeRenderer {
       if (base === undefined) continue;
       this.rendered.add(script);
       const room = script.dataset.room ?? '';
-      if (!ROOM_NAME.test(room)) {
+      if (!isRoomName(room)) {
         console.warn(`Parley badge: "${room}" is not a room name (a-z, 0-9, "_" and "-", at most 64)`);
         continue;
       }

@@ -1,8 +1,8 @@
 import type { ParleyApi } from '@parley/client';
-import type { RoomSummary } from '@parley/protocol';
+import { isRoomName, type RoomSummary } from '@parley/protocol';
 import { el, field, replaceChildren } from './dom.js';
 import { nicknameForm } from './nickname-form.js';
-import { ROOM_NAME_RULE, isRoomName, roomPath } from './room-name.js';
+import { ROOM_NAME_RULE, roomPath } from './room-name.js';
 
 /** The rooms list is re-read this often while the page is visible: counts change, but nobody needs them to the second. */
 const ROOMS_REFRESH_MS = 10_000;

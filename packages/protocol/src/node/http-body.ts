@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { ChatError } from './errors.js';
+import { ChatError } from '../errors.js';
 
 /**
  * Reads a request body of at most `limitBytes`. Rejects with

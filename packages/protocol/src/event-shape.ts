@@ -1,4 +1,5 @@
-import { isRoomName, type ChatEvent } from '@parley/protocol';
+import type { ChatEvent } from './events.js';
+import { isRoomName } from './validation.js';
 
 const EVENT_TYPES: ReadonlySet<string> = new Set(['message', 'enter', 'leave', 'nick']);
 

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { DEFAULT_REDIS_PREFIX } from './registry.js';
+import { DEFAULT_REDIS_PREFIX } from '../registry.js';
 
 /** How far a listen address is reachable from. */
 export type BindScope = 'loopback' | 'private' | 'all-interfaces' | 'public' | 'name';

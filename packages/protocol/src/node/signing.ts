@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ChatError } from './errors.js';
+import { ChatError } from '../errors.js';
 
 /** Header carrying the signing time, epoch milliseconds. */
 export const TIMESTAMP_HEADER = 'x-parley-timestamp';
