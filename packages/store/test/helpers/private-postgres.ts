@@ -67,7 +67,9 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       };
     },
     async stop() {
-      await admin.end().catch(() => undefined);
+      // A client a failed test never released would keep end() waiting: the server stops regardless.
+      const ended = admin.end().catch(() => undefined);
+      await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
       await server.stop();
       await rm(dir, { recursive: true, force: true });
       // Only if the server could not reach `dir` and kept its data elsewhere.
