@@ -1,7 +1,15 @@
-import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol/node';
+import {
+  clusterConfigSchema,
+  commonConfigSchema,
+  parse,
+  readConfig,
+  type ClusterConfig,
+  type CommonConfig,
+  type ConfigSchema,
+} from '@parley/protocol/node';
 
 /** Everything a chatserver reads from its environment, validated and frozen. */
-export interface ChatServerConfig extends CommonConfig {
+export interface ChatServerConfig extends CommonConfig, Pick<ClusterConfig, 'webUrls' | 'presenceTimeoutMs'> {
   /** `PARLEY_CHAT_HOST`: public observe address. @default '127.0.0.1' */
   host: string;
   /** `PARLEY_CHAT_PORT`: public observe port; 0 picks a free one. @default 4000 */
@@ -17,8 +25,6 @@ export interface ChatServerConfig extends CommonConfig {
    * @default ''
    */
   advertiseUrl: string;
-  /** `PARLEY_WEB_URLS`: web base URLs asked for gap repair, tried in turn. @default ['http://127.0.0.1:3000'] */
-  webUrls: string[];
   /** `PARLEY_ROOM_BUFFER`: events kept per room. @default 1000 */
   roomBuffer: number;
   /** `PARLEY_CHAT_MAX_OBSERVERS`: parked observes before answering 503. @default 20000 */
@@ -31,13 +37,6 @@ export interface ChatServerConfig extends CommonConfig {
   maxObservesPerSession: number;
   /** `PARLEY_HEARTBEAT_MS`: registry heartbeat; the entry expires after 3× this. @default 2000 */
   heartbeatMs: number;
-  /**
-   * `PARLEY_PRESENCE_TIMEOUT_MS`: the cluster's presence timeout (the worker's
-   * sweeper leaves sessions unseen this long). A chatserver only needs it to
-   * see parked observers again often enough: every min(30 s, timeout / 4).
-   * @default 120000
-   */
-  presenceTimeoutMs: number;
   /**
    * `PARLEY_CATCHUP_MS`: how often the heads of observed rooms are asked from
    * the web tier (one request) to repair rooms whose last events never came
@@ -56,14 +55,13 @@ const schema: ConfigSchema<ChatServerConfig> = {
   internalPort: { env: 'PARLEY_CHAT_INTERNAL_PORT', default: 4100, parse: parse.port },
   // The real default depends on the bound port, so it is filled in by `createChatServer`.
   advertiseUrl: { env: 'PARLEY_CHAT_ADVERTISE_URL', default: '', parse: parse.url },
-  webUrls: { env: 'PARLEY_WEB_URLS', default: ['http://127.0.0.1:3000'], parse: parse.urlList },
+  webUrls: clusterConfigSchema.webUrls,
   // Below 10 a burst of one notify would already overflow the buffer.
   roomBuffer: { env: 'PARLEY_ROOM_BUFFER', default: 1000, parse: parse.integer(10, 1_000_000) },
   maxObservers: { env: 'PARLEY_CHAT_MAX_OBSERVERS', default: 20_000, parse: parse.integer(1, 1_000_000) },
   maxObservesPerSession: { env: 'PARLEY_CHAT_MAX_OBSERVES_PER_SESSION', default: 8, parse: parse.integer(1, 100_000) },
   heartbeatMs: { env: 'PARLEY_HEARTBEAT_MS', default: 2000, parse: parse.integer(50, 600_000) },
-  // Same bounds as the worker's: the two must accept the same cluster setting.
-  presenceTimeoutMs: { env: 'PARLEY_PRESENCE_TIMEOUT_MS', default: 120_000, parse: parse.integer(1000, 86_400_000) },
+  presenceTimeoutMs: clusterConfigSchema.presenceTimeoutMs,
   // Below 100 ms the passes would mostly ask heads nobody changed.
   catchUpMs: { env: 'PARLEY_CATCHUP_MS', default: 5000, parse: parse.integer(100, 3_600_000) },
 };

@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
+import { JSON_ANSWER_HEADERS } from '@parley/protocol/node';
 
 /**
  * A GET-only HTTP/1.1 server for the observe port, on `node:net` directly.
@@ -83,10 +84,8 @@ const HEAD_TOO_LARGE: Refusal = { status: 431, code: 'invalid_request', message:
 const BODY_REFUSED: Refusal = { status: 413, code: 'payload_too_large', message: 'this server takes GET requests without a body' };
 // A POST or PUT with a body is first of all the wrong method (as the handlers answer it without one).
 const METHOD_REFUSED: Refusal = { status: 405, code: 'method_not_allowed', message: 'only GET is allowed here', headers: 'allow: GET\r\n' };
-// The security and caching headers of every chatserver answer (as JSON_HEADERS of http-util.ts).
-const REFUSAL_HEADERS =
-  'content-type: application/json; charset=utf-8\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\n' +
-  'referrer-policy: same-origin\r\nx-frame-options: DENY\r\n';
+// The JSON, caching and security headers of every answer of a Node server.
+const REFUSAL_HEADERS = Object.entries(JSON_ANSWER_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`).join('');
 
 let dateText = new Date().toUTCString();
 let dateTimer: NodeJS.Timeout | undefined;

@@ -9,8 +9,9 @@ import {
   type RoomName,
   type Seq,
 } from '@parley/protocol';
+import { retryAfterHeader } from '@parley/protocol/node';
 import { buildAnswer, buildAnswerNow, emptyAnswer, hasEventsAfter } from './answer.js';
-import { JSON_HEADERS, retryAfter, sendError, sendJson, sendJsonp, toChatError } from './http-util.js';
+import { JSON_HEADERS, sendError, sendJson, sendJsonp, toChatError } from './http-util.js';
 import type { AnswerCache, CachedAnswer } from './answer-cache.js';
 import { httpDate, prebuiltAnswer, type AnswerSink, type LeanResponse } from './lean-http.js';
 import type { FinishReason, ObserverRegistry, ParkedObserver, ResolvedCursor } from './observer-registry.js';
@@ -95,7 +96,7 @@ function replierFor(res: AnswerSink, callback: string | undefined, ctx: ObserveC
     answer: (json) => { ctx.metrics?.answerWritten(); sendJsonp(res, callback, json, extra()); },
     answerShared: (cached) => { ctx.metrics?.answerWritten(); sendJsonp(res, callback, cached.json, extra()); },
     // A <script> cannot read a 4xx status, so errors go inside the callback.
-    error: (error) => sendJsonp(res, callback, JSON.stringify(error.toBody()), { ...retryAfter(error), ...extra() }),
+    error: (error) => sendJsonp(res, callback, JSON.stringify(error.toBody()), { ...retryAfterHeader(error), ...extra() }),
   };
 }
 
@@ -160,7 +161,7 @@ export async function handleObserve(
   } catch (error) {
     const chatError = toChatError(error);
     if (chatError.status >= 500) {
-      ctx.log.warn({ code: chatError.code, error: (error as Error).message }, 'observe failed');
+      ctx.log.warn({ code: chatError.code, err: error }, 'observe failed');
     }
     reply.error(chatError);
   }
@@ -279,7 +280,7 @@ function parkObserver(
       answer.then(
         (json) => reply.answer(json),
         (error: unknown) => {
-          ctx.log.warn({ error: (error as Error).message }, 'observe answer failed');
+          ctx.log.warn({ err: error }, 'observe answer failed');
           reply.error(toChatError(error));
         },
       );

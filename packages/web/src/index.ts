@@ -2,4 +2,4 @@ export { createWebApp, type WebApp, type WebAppOptions } from './app.js';
 export { loadConfig, type WebConfig } from './config.js';
 export type { NotifyQueue } from './notifier.js';
 export type { OutboxRelay, OutboxRelayOptions } from './outbox-relay.js';
-export { WebMetrics, createMetricsRegistry, type WebMetricsOptions, type SayOutcome } from './metrics.js';
+export { WebMetrics, type WebMetricsOptions, type SayAnswerClass } from './metrics.js';

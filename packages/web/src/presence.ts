@@ -50,7 +50,7 @@ export class Presence {
       .catch((error: unknown) => {
         // One line per outage. A missed forget costs the sweeper one no-op later;
         // a missed touch matters only for a session that then never observes.
-        if (!this.failing) this.options.log.warn({ error: (error as Error).message }, 'presence not recorded: redis unavailable');
+        if (!this.failing) this.options.log.warn({ err: error }, 'presence not recorded: redis unavailable');
         this.failing = true;
       });
   }

@@ -7,7 +7,8 @@ import { Queue } from 'bullmq';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { startHealthServer, type HealthServer } from '../src/health-server.js';
-import { WorkerMetrics, createMetricsRegistry } from '../src/metrics.js';
+import { createMetricsRegistry } from '@parley/protocol/node';
+import { WorkerMetrics } from '../src/metrics.js';
 
 const PREFIX = 'metricstest:';
 
