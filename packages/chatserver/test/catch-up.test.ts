@@ -3,7 +3,7 @@ import { ROOM_HEADS_PATH, silentLogger, type ObserveAnswer } from '@parley/proto
 import { CatchUp } from '../src/catch-up.js';
 import { RoomDirectory } from '../src/room-directory.js';
 import { createWebClient, type WebClient } from '../src/web-client.js';
-import { get, SECRET, startChatFixture, startRedisFixture, waitFor, type ChatFixture, type RedisFixture } from './support/harness.js';
+import { get, SECRET, useChatFixture, waitFor } from './support/harness.js';
 import { startWebStandIn, type WebStandIn } from './support/web-stand-in.js';
 
 describe('CatchUp', () => {
@@ -101,21 +101,7 @@ describe('CatchUp', () => {
 
 describe('chatserver catch-up', function () {
   this.timeout(15_000);
-  let redis: RedisFixture;
-  let fixture: ChatFixture;
-
-  before(async () => {
-    redis = await startRedisFixture();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
-  beforeEach(async () => {
-    fixture = await startChatFixture(redis.server.url, { PARLEY_CATCHUP_MS: '200' });
-  });
-  afterEach(async () => {
-    await fixture?.close();
-  });
+  const { fixture } = useChatFixture({ env: { PARLEY_CATCHUP_MS: '200' } });
 
   it('wakes a parked observer with events that were never notified', async () => {
     fixture.web.addMessages('lobby', 2);

@@ -1,11 +1,6 @@
 import { expect } from 'chai';
 import { call, newSession, settle, startHarness, uniqueRoom, type Harness } from './harness.js';
-
-/** One series' value in Prometheus text. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
+import { sample } from '../../protocol/test/helpers/metric-sample.js';
 
 describe('web metrics', function () {
   this.timeout(20_000);

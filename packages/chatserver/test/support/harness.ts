@@ -130,3 +130,66 @@ export async function get(url: string, timeoutMs = 5000): Promise<ObserveResult>
   const text = await response.text();
   return { status: response.status, headers: response.headers, text, elapsedMs: Date.now() - started };
 }
+
+/** Options of `useChatFixture`. */
+export interface ChatSuiteOptions {
+  /** Environment of every chatserver the suite starts. @default {} */
+  env?: Record<string, string>;
+  /** Start a chatserver before each test; false: a test starts its own with `start`. @default true */
+  eachTest?: boolean;
+}
+
+/** What `useChatFixture` gives a suite. */
+export interface ChatSuite {
+  /** The suite's private redis-server. */
+  readonly redis: RedisFixture;
+  /** The running test's chatserver: a stand-in that forwards to it (throws when the test started none). */
+  readonly fixture: ChatFixture;
+  /** Starts the running test's chatserver with extra environment; it is closed after the test. */
+  start(env?: Record<string, string>): Promise<ChatFixture>;
+}
+
+/**
+ * The one fixture of the chatserver suites, as mocha hooks: a private
+ * redis-server for the `describe` it is called in, and a chatserver with a
+ * fresh web stand-in for each test, closed after it.
+ */
+export function useChatFixture(options: ChatSuiteOptions = {}): ChatSuite {
+  let redis: RedisFixture | undefined;
+  let current: ChatFixture | undefined;
+  const redisFixture = (): RedisFixture => {
+    if (redis === undefined) throw new Error('the suite has no redis-server (used outside a test?)');
+    return redis;
+  };
+  const running = (): ChatFixture => {
+    if (current === undefined) throw new Error('no chatserver started for this test');
+    return current;
+  };
+  async function start(env: Record<string, string> = {}): Promise<ChatFixture> {
+    if (current !== undefined) throw new Error('this test already started its chatserver');
+    current = await startChatFixture(redisFixture().server.url, { ...options.env, ...env });
+    return current;
+  }
+
+  before(async () => {
+    redis = await startRedisFixture();
+  });
+  after(async () => {
+    await redis?.stop();
+    redis = undefined;
+  });
+  if (options.eachTest ?? true) beforeEach(() => start());
+  afterEach(async () => {
+    const closing = current;
+    current = undefined;
+    await closing?.close();
+  });
+
+  return {
+    get redis() {
+      return redisFixture();
+    },
+    fixture: new Proxy({} as ChatFixture, { get: (_target, key) => Reflect.get(running(), key) }),
+    start,
+  };
+}
