@@ -15,7 +15,8 @@ import { registerInternalRoutes } from './internal-routes.js';
 import { jsonpMiddleware } from './jsonp.js';
 import { notFoundMiddleware } from './not-found.js';
 import { loadOpenApiDocument, registerOpenApiRoute, type OpenApiDocument } from './openapi-route.js';
-import { createNotifier, type NotifyQueue } from './notifier.js';
+import { createNotifier } from './notifier.js';
+import type { NotifyQueue } from './notify-queue.js';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 import type { Presence } from './presence.js';
 import { NO_RATE_LIMITS, type RateLimits } from './rate-limits.js';
@@ -33,9 +34,9 @@ import { SessionPurger } from './session-purge.js';
 export interface WebAppOptions {
   store: ChatStore;
   /**
-   * The notify queue (`NOTIFY_QUEUE_NAME`, prefix `${redisPrefix}bull`), on a
-   * connection with `enableOfflineQueue: false` so `add` fails at once while
-   * Redis is down and the outbox relay takes over.
+   * The notify queue: BullMQ's (`NOTIFY_QUEUE_NAME`, prefix `${redisPrefix}bull`), on a
+   * connection with `enableOfflineQueue: false` so `addBulk` fails at once while
+   * Redis is down and the outbox relay takes over; or a `MemoryNotifyQueue` in tests.
    */
   queue: NotifyQueue;
   log: Logger;

@@ -6,7 +6,7 @@ import { NOTIFY_QUEUE_NAME, type Logger, type NotifyJobData } from '@parley/prot
 import { bindScope, createMetricsRegistry, runMain } from '@parley/protocol/node';
 import { openStore, type ChatStore } from '@parley/store';
 import { createWebApp } from './app.js';
-import { Presence } from './presence.js';
+import { RedisPresence } from './presence.js';
 import { createRateLimits } from './rate-limits.js';
 import { loadConfig } from './config.js';
 import { WebMetrics } from './metrics.js';
@@ -49,7 +49,7 @@ runMain(async () => {
   const queue = new Queue<NotifyJobData>(NOTIFY_QUEUE_NAME, { connection: redis, prefix: `${config.redisPrefix}bull` });
   queue.on('error', reportRedisError);
 
-  const presence = new Presence({ redis, prefix: config.redisPrefix, log });
+  const presence = new RedisPresence({ redis, prefix: config.redisPrefix, log });
   const rateLimits = createRateLimits({
     redis,
     prefix: config.redisPrefix,

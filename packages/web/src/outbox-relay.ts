@@ -1,7 +1,8 @@
 import type { Logger } from '@parley/protocol';
 import { createPeriodicTask, type PeriodicTask } from '@parley/protocol/node';
 import type { ChatStore, OutboxEntry } from '@parley/store';
-import { NOTIFY_JOB_NAME, notifyJobOptions, type NotifyQueue } from './notifier.js';
+import { NOTIFY_JOB_NAME, notifyJobOptions } from './notifier.js';
+import type { NotifyQueue } from './notify-queue.js';
 
 /** Options of `OutboxRelay`. */
 export interface OutboxRelayOptions {

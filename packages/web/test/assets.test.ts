@@ -14,7 +14,7 @@ describe('built assets', () => {
     writeFileSync(join(dir, 'page.js'), 'console.log("page");');
     writeFileSync(join(dir, 'page.css'), 'body{margin:0}');
     writeFileSync(join(dir, 'notes.txt'), 'not served');
-    harness = await startHarness({ assets: loadAssets(dir) });
+    harness = await startHarness({ seams: 'memory', assets: loadAssets(dir) });
   });
 
   after(async () => {

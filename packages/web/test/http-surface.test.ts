@@ -5,7 +5,7 @@ describe('HTTP surface: CORS, JSONP, headers, fallbacks', () => {
   let harness: Harness;
 
   before(async () => {
-    harness = await startHarness();
+    harness = await startHarness({ seams: 'memory' });
   });
 
   after(async () => {

@@ -1,9 +1,9 @@
 import { notifyJobId } from '../src/notifier.js';
 import { expect } from 'chai';
-import { call, jobOfEvent, newSession, settle, startHarness, uniqueRoom, waitFor, type Harness } from './harness.js';
+import { call, jobOfEvent, newSession, settle, startHarness, uniqueRoom, waitFor, type RedisHarness } from './harness.js';
 
 describe('outbox relay', () => {
-  let harness: Harness;
+  let harness: RedisHarness;
 
   beforeEach(async () => {
     harness = await startHarness({ env: { PARLEY_OUTBOX_RELAY_MS: '100' }, relay: { intervalMs: 100 } });
