@@ -1,12 +1,4 @@
-import {
-  clusterConfigSchema,
-  commonConfigSchema,
-  parse,
-  readConfig,
-  type ClusterConfig,
-  type CommonConfig,
-  type ConfigSchema,
-} from '@parley/protocol/node';
+import { clusterConfigSchema, commonConfigSchema, parse, readConfig, type ClusterConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol/node';
 
 /** Everything a chatserver reads from its environment, validated and frozen. */
 export interface ChatServerConfig extends CommonConfig, Pick<ClusterConfig, 'webUrls' | 'presenceTimeoutMs'> {

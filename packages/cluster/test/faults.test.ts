@@ -25,9 +25,16 @@ const READY_TIMEOUT_MS = 30_000;
 
 /** Signals one child, then waits until the supervisor has it (or its successor) serving again. */
 async function killAndAwaitRestart(cluster: ClusterHandle, role: ChildRole, index: number, signal: NodeJS.Signals): Promise<void> {
+  const name = `${role}-${index}`;
+  const pidOf = (): number | null | undefined => cluster.processes().find((entry) => entry.name === name)?.pid;
+  const signalled = pidOf();
   cluster.kill(role, index, signal);
-  // The supervisor must see the exit before readiness means the new process.
-  await sleep(200);
+  // The supervisor must see the exit (the pid it records changes) before readiness means the new process.
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (pidOf() === signalled) {
+    if (Date.now() > deadline) throw new Error(`the supervisor did not see ${name} exit within ${READY_TIMEOUT_MS} ms`);
+    await sleep(10);
+  }
   await cluster.waitUntilReady(READY_TIMEOUT_MS);
 }
 

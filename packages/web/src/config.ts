@@ -1,12 +1,4 @@
-import {
-  clusterConfigSchema,
-  commonConfigSchema,
-  parse,
-  readConfig,
-  type ClusterConfig,
-  type CommonConfig,
-  type ConfigSchema,
-} from '@parley/protocol/node';
+import { clusterConfigSchema, commonConfigSchema, parse, readConfig, type ClusterConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol/node';
 import { checkPostgresUrl, redactPostgresUrl } from '@parley/store';
 import { parseProxyEntry } from './client-address.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServerHandle } from '@parley/cluster';
-import { NOTIFY_QUEUE_NAME, silentLogger, type ChatEvent, type NotifyJobData } from '@parley/protocol';
+import { NOTIFY_QUEUE_NAME, silentLogger, type ChatEvent, type Logger, type NotifyJobData } from '@parley/protocol';
 import { openStore, type ChatStore } from '@parley/store';
 import { startPrivatePostgres, type PrivatePostgres } from '../../store/test/helpers/private-postgres.js';
 import { createWebApp, type WebApp } from '../src/app.js';
@@ -79,6 +79,8 @@ export interface HarnessOptions {
    * @default 'redis'
    */
   seams?: 'redis' | 'memory';
+  /** The app's logger. @default silentLogger */
+  log?: Logger;
 }
 
 /**
@@ -108,7 +110,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<RedisH
   const web = createWebApp({
     store,
     queue,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     config,
     presence,
     ...(options.relay === undefined ? {} : { relay: options.relay }),
