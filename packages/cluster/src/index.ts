@@ -2,6 +2,9 @@ export { findFreePort, waitForPort } from './ports.js';
 export { startRedisServer, type RedisServerHandle, type RedisServerOptions } from './redis-server.js';
 export {
   DEFAULT_NGINX_TEMPLATE,
+  nginxCapacity,
+  openFileLimit,
+  type NginxCapacity,
   renderNginxConfig,
   startNginx,
   writeNginxConfig,
