@@ -1,5 +1,11 @@
 export { findFreePort, waitForPort } from './ports.js';
-export { startRedisServer, type RedisServerHandle, type RedisServerOptions } from './redis-server.js';
+export {
+  startRedisSentinel,
+  startRedisServer,
+  type RedisSentinelOptions,
+  type RedisServerHandle,
+  type RedisServerOptions,
+} from './redis-server.js';
 export {
   DEFAULT_NGINX_TEMPLATE,
   renderNginxConfig,
