@@ -14,6 +14,7 @@ export {
   type NginxConfigOptions,
   type NginxHandle,
   type NginxOptions,
+  type UpstreamAddress,
 } from './nginx.js';
 export {
   REPO_ROOT,
@@ -36,3 +37,12 @@ export {
   type PostgresServerHandle,
   type PostgresServerOptions,
 } from './postgres-server.js';
+export {
+  NETNS_PREFIX,
+  createHostNetwork,
+  multihostUnavailableReason,
+  removeLeftoverNetworks,
+  type HostNetwork,
+  type NetnsHost,
+} from './netns.js';
+export { MULTIHOST_REDIS_MASTER, startMultihostCluster, type MultihostHandle, type MultihostOptions } from './multihost.js';

@@ -27,6 +27,8 @@ export interface RedisServerHandle {
 export interface RedisServerOptions {
   /** Directory for its data and log file (`redis.log`). */
   dir: string;
+  /** Its name in the supervisor's log. @default 'redis' ('sentinel' for a Sentinel) */
+  name?: string;
   /** @default a free port */
   port?: number;
   /** Listen address (a network namespace's own address in the multihost cluster). @default '127.0.0.1' */
@@ -79,7 +81,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
 }
 
 /** Options of `startRedisSentinel`. */
-export interface RedisSentinelOptions extends Pick<RedisServerOptions, 'dir' | 'port' | 'host' | 'binary' | 'detached' | 'restartOnCrash' | 'log' | 'onPidChange' | 'commandPrefix'> {
+export interface RedisSentinelOptions extends Pick<RedisServerOptions, 'dir' | 'name' | 'port' | 'host' | 'binary' | 'detached' | 'restartOnCrash' | 'log' | 'onPidChange' | 'commandPrefix'> {
   /** The monitored primary: its master name and address. */
   master: { name: string; host: string; port: number };
   /** Sentinels that must agree the primary is down. @default 2 */
@@ -133,7 +135,7 @@ async function superviseRedis(
   const [command = binary, ...prefixArgs] = prefix.length === 0 ? [binary] : [...prefix, binary];
   const args = prefix.length === 0 ? redisArgs : [...prefixArgs, ...redisArgs];
   const server = new SupervisedProcess({
-    name,
+    name: options.name ?? name,
     command,
     args,
     env: process.env,
