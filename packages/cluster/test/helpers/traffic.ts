@@ -84,6 +84,7 @@ export class Traffic {
   private sent = 0;
   private failedSays = 0;
   private sayRetries = 0;
+  private readonly sayRetryTimes: number[] = [];
   private readonly unexpected: string[] = [];
 
   private constructor(
@@ -129,6 +130,11 @@ export class Traffic {
   /** The speakers' session tokens. */
   get sessions(): readonly string[] {
     return this.speakers;
+  }
+
+  /** When each failed say attempt (5xx, 429, network) was retried, `Date.now()`. */
+  get retryTimes(): readonly number[] {
+    return this.sayRetryTimes;
   }
 
   /** Moves every later request to another public origin (a restarted cluster). */
@@ -268,6 +274,7 @@ export class Traffic {
         return;
       }
       this.sayRetries++;
+      this.sayRetryTimes.push(Date.now());
       await sleep(pauseMs);
       pauseMs = Math.min(pauseMs * 2, 1000);
     }
