@@ -14,7 +14,9 @@ import { formatReport, Traffic, type TrafficReport } from './helpers/traffic.js'
 // PostgreSQL stopped with -m immediate); `npm run test:multihost`
 // (PARLEY_MULTIHOST=long) runs every scenario of issue 11 and the live scale.
 const LONG = process.env.PARLEY_MULTIHOST === 'long';
-const SHAPE = { observers: 12, rooms: 3, speakers: 3, saysPerSecond: 10 };
+// Says retried for up to 30 s: PostgreSQL's crash recovery on a loaded 2-core
+// machine alone takes 5–10 s on top of the 5 s it is down.
+const SHAPE = { observers: 12, rooms: 3, speakers: 3, saysPerSecond: 10, sayRetryMs: 30_000 };
 /** Steady traffic before the fault and after it. */
 const PHASE_MS = LONG ? 3000 : 1500;
 /** The issue's bound on a delivery stall during a Redis fault. */
@@ -41,7 +43,8 @@ const NO_RATE_LIMITS = {
 
 interface ScenarioOptions {
   label: string;
-  boundMs: number;
+  /** Bound on the longest stall; a function is asked after the fault (a bound that includes an outage's length). */
+  boundMs: number | (() => number);
   /** The fault; resolves when the cluster is whole again. */
   fault: (traffic: Traffic) => Promise<void>;
 }
@@ -54,19 +57,29 @@ async function runScenario(cluster: MultihostHandle, options: ScenarioOptions): 
     await sleep(PHASE_MS);
     const faultStartedAt = Date.now();
     await options.fault(traffic);
-    const faultMs = Date.now() - faultStartedAt;
+    const faultEndedAt = Date.now();
+    const faultMs = faultEndedAt - faultStartedAt;
     await sleep(PHASE_MS);
     await traffic.stopSaying();
-    const drainMs = await traffic.waitDelivered(options.boundMs);
+    const boundMs = typeof options.boundMs === 'number' ? options.boundMs : options.boundMs();
+    const drainMs = await traffic.waitDelivered(boundMs);
     const report = await traffic.verify();
-    console.log(`      ${formatReport(report, { faultMs, drainMs, boundMs: options.boundMs })}`);
+    // Why says were retried, and the last retry relative to the fault's end: what a failure needs explained.
+    const reasons = new Map<string, number>();
+    for (const { reason } of traffic.retries) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    const lastRetry = traffic.retries.at(-1);
+    console.log(`      ${formatReport(report, { faultMs, drainMs, boundMs })}`);
+    if (lastRetry !== undefined) {
+      const summary = [...reasons].map(([reason, count]) => `${count}× ${reason}`).join('; ');
+      console.log(`      say retries: ${summary}; last ${lastRetry.at - faultEndedAt} ms after the fault ended`);
+    }
     expect(report.acknowledged, 'every say acknowledged').to.equal(report.sent);
     expect(report.failedSays, 'failed says').to.equal(0);
     expect(report.lost, 'lost events').to.equal(0);
     expect(report.duplicated, 'duplicated events').to.equal(0);
     expect(report.reordered, 'reordered events').to.equal(0);
     expect(report.delivered).to.be.above(0);
-    expect(report.longestStallMs, 'longest stall').to.be.at.most(options.boundMs);
+    expect(report.longestStallMs, 'longest stall').to.be.at.most(boundMs);
     return { report, traffic };
   } finally {
     await traffic.stop();
@@ -139,8 +152,15 @@ describe('multihost: three hosts in network namespaces, Redis Sentinel, PostgreS
       label: 'mh-primary-kill',
       boundMs: REDIS_FAULT_BOUND_MS,
       fault: async () => {
-        await cluster.redis.get(before)?.kill();
+        const primary = cluster.redis.get(before);
+        if (primary === undefined) throw new Error(`no redis-server on host ${before}`);
+        // Kept down until a replica is promoted: the supervisor would restart it
+        // within 250 ms, before the Sentinels (down after 2 s) ever saw it gone.
+        await primary.kill();
+        await primary.stop();
         after = await awaitNewPrimary(cluster, before);
+        // Back, it is the old primary with old data: the Sentinels make it a replica of the new one.
+        await primary.start();
       },
     });
     expect(after).to.not.equal(before);
@@ -181,7 +201,9 @@ describe('multihost: three hosts in network namespaces, Redis Sentinel, PostgreS
     let startedAt = 0;
     const { traffic } = await runScenario(cluster, {
       label: 'mh-postgres-immediate',
-      boundMs: PROCESS_FAULT_BOUND_MS,
+      // An event acknowledged just before the stop may need the web tier (gap
+      // repair, catch-up), which waits for PostgreSQL: the outage plus the usual bound.
+      boundMs: () => startedAt - stoppedAt + PROCESS_FAULT_BOUND_MS,
       fault: async () => {
         stoppedAt = Date.now();
         await cluster.postgres.stopImmediate();
