@@ -23,6 +23,8 @@ describe('chatserver config', () => {
       roomBuffer: 1000,
       maxObservers: 20000,
       maxObservesPerSession: 8,
+      maxRooms: 100_000,
+      maxAnonymousObserveRooms: 10,
       heartbeatMs: 2000,
       presenceTimeoutMs: 120_000,
       catchUpMs: 5000,

@@ -8,6 +8,9 @@ export {
 } from './redis-server.js';
 export {
   DEFAULT_NGINX_TEMPLATE,
+  nginxCapacity,
+  openFileLimit,
+  type NginxCapacity,
   renderNginxConfig,
   startNginx,
   writeNginxConfig,

@@ -288,6 +288,6 @@ async function createDatabase(install: PostgresInstallation, host: string, port:
     await execFileAsync(command, args, { timeout: 30_000 });
   } catch (error) {
     const stderr = String((error as { stderr?: unknown }).stderr ?? '');
-    if (!stderr.includes('already exists')) throw new Error(`createdb failed: ${stderr.trim() || (error as Error).message}`);
+    if (!stderr.includes('already exists')) throw new Error(`createdb failed: ${stderr.trim() || (error as Error).message}`, { cause: error });
   }
 }

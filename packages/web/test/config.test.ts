@@ -30,6 +30,7 @@ describe('web config', () => {
       outboxRelayMs: 3000,
       notifyAttempts: 8,
       sayBatchMax: 256,
+      sayGroupsInFlight: 2,
     });
     expect(Object.isFrozen(config)).to.equal(true);
   });
