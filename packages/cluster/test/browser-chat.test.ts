@@ -82,10 +82,10 @@ describe('cluster: the chat page in a browser', function () {
 
     it('shows each person the other\'s messages once, in order', async () => {
       const lines: Array<[Person, string]> = [
-        [alice, 'Hi Bob! Did the release go out?'],
-        [bob, 'It did, about ten minutes ago.'],
+        [alice, 'Hi @bob! Did the release go out? 🚀'],
+        [bob, 'It did, about ten minutes ago: https://example.com/releases/42'],
         [alice, 'Great. Any errors in the logs?'],
-        [bob, 'None so far. Latency looks normal too.'],
+        [bob, 'None so far. Latency looks normal too 👍'],
         [alice, 'Then I will tell the others.\nThanks!'],
       ];
       // Each line is stored (its 201 came) before the next is typed, so the seq order is the order typed.
