@@ -265,6 +265,6 @@ async function createDatabase(install: PostgresInstallation, port: number): Prom
     );
   } catch (error) {
     const stderr = String((error as { stderr?: unknown }).stderr ?? '');
-    if (!stderr.includes('already exists')) throw new Error(`createdb failed: ${stderr.trim() || (error as Error).message}`);
+    if (!stderr.includes('already exists')) throw new Error(`createdb failed: ${stderr.trim() || (error as Error).message}`, { cause: error });
   }
 }
