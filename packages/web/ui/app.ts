@@ -219,7 +219,7 @@ class ChatPage {
     try {
       await this.api.deleteSession();
     } catch (error) {
-      throw new Error(describe(error));
+      throw new Error(describe(error), { cause: error });
     }
     forgetAll();
     this.unread.clear();
