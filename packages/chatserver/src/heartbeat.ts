@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '@parley/protocol';
 import { createPeriodicTask } from '@parley/protocol/node';
+import { beatRegistry } from '@parley/protocol/redis';
 
 /** Options of `createHeartbeat`. */
 export interface HeartbeatOptions {
@@ -27,10 +28,11 @@ export interface Heartbeat {
 const STALE_ENTRY_MS = 60 * 60 * 1000;
 
 /**
- * Keeps `member` in the registry: ZADD with score now + 3 × interval, one
- * interval after the previous beat ended (a periodic task). Redis may be down:
- * a failed beat is logged once per outage and the next one tries again; a
- * beat never waits longer than one interval, and beats never pile up.
+ * Keeps `member` in the registry: score Redis's now + 3 × interval (Redis's
+ * clock, never this host's), one interval after the previous beat ended (a
+ * periodic task). Redis may be down: a failed beat is logged once per outage
+ * and the next one tries again; a beat never waits longer than one interval,
+ * and beats never pile up.
  */
 export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   const { redis, key, member, intervalMs } = options;
@@ -38,11 +40,7 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   let stopped = false;
 
   async function beat(): Promise<void> {
-    const now = Date.now();
-    await withTimeout(
-      redis.multi().zadd(key, now + 3 * intervalMs, member).zremrangebyscore(key, '-inf', now - STALE_ENTRY_MS).exec(),
-      intervalMs,
-    );
+    await withTimeout(beatRegistry(redis, key, member, 3 * intervalMs, STALE_ENTRY_MS), intervalMs);
   }
   const task = createPeriodicTask({ name: 'registry heartbeat', intervalMs, run: beat, log });
 

@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { bindScope, createMetricsRegistry, runMain } from '@parley/protocol/node';
+import { createRedisConnection } from '@parley/protocol/redis';
 import { createChatServer } from './chat-server.js';
 import { loadConfig } from './config.js';
 
@@ -17,7 +17,7 @@ runMain(async () => {
   }
   // No offline queue: a heartbeat while Redis is down fails at once and is
   // retried next beat, instead of piling up commands for the whole outage.
-  const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const redis = createRedisConnection(config, 'fail-fast');
   redis.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
   // Join the registry with a working connection rather than a failed first beat.
   await new Promise<void>((resolve) => {
