@@ -252,7 +252,7 @@ export class Traffic {
     const clientId = randomBytes(12).toString('hex');
     const deadline = Date.now() + (this.options.sayRetryMs ?? 20_000);
     let pauseMs = 100;
-    let reason = '';
+    let reason: string;
     for (;;) {
       try {
         const answer = await request(`${this.baseUrl}/api/rooms/${room}/say`, {
