@@ -142,10 +142,11 @@ describe('deploy/kubernetes manifests', function () {
 });
 
 describe('docker-compose.ha.yml', function () {
-  this.timeout(30_000);
+  // docker-compose (Python) takes seconds to start on a loaded machine.
+  this.timeout(180_000);
   const env = { ...process.env, PARLEY_SECRET: 's'.repeat(64), PARLEY_POSTGRES_PASSWORD: 'a1b2c3d4e5f6' };
   const run = (quiet: boolean) =>
-    spawnSync('docker-compose', ['-f', 'docker-compose.ha.yml', 'config', ...(quiet ? ['-q'] : [])], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 20_000 });
+    spawnSync('docker-compose', ['-f', 'docker-compose.ha.yml', 'config', ...(quiet ? ['-q'] : [])], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 60_000 });
 
   before(function () {
     if ((run(true).error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {

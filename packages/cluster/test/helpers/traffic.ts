@@ -252,8 +252,8 @@ export class Traffic {
     const clientId = randomBytes(12).toString('hex');
     const deadline = Date.now() + (this.options.sayRetryMs ?? 20_000);
     let pauseMs = 100;
-    let reason: string;
     for (;;) {
+      let reason: string;
       try {
         const answer = await request(`${this.baseUrl}/api/rooms/${room}/say`, {
           method: 'POST',
