@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ChatEvent, ObserveAnswer } from '@parley/protocol';
+import { isLiveMessage, type ChatEvent, type ObserveAnswer } from '@parley/protocol';
 import { sleep } from '../../src/wait.js';
 import { createSession, enterRoom, request, uniqueRoom } from './api.js';
 
@@ -322,7 +322,7 @@ export class Traffic {
         if (answer.status !== 200) throw new Error(`history of ${room} answered ${answer.status}`);
         const { events } = JSON.parse(answer.text) as { events: ChatEvent[] };
         for (const event of events) {
-          if (event.type === 'message') texts.set(event.text, (texts.get(event.text) ?? 0) + 1);
+          if (isLiveMessage(event)) texts.set(event.text, (texts.get(event.text) ?? 0) + 1);
         }
         if (events.length < HISTORY_PAGE) break;
         after = events.at(-1)?.seq ?? after;
