@@ -144,7 +144,7 @@ export function prepareStatements(db: Database): Statements {
     ),
     setMessageText: db.prepare<[string, RoomName, Seq]>('UPDATE events SET text = ?, edited = 1 WHERE room = ? AND seq = ?'),
     eraseMessage: db.prepare<[RoomName, Seq, Seq]>(
-      `UPDATE events SET text = NULL, deleted = 1
+      `UPDATE events SET text = NULL, deleted = 1, search_id = NULL
        WHERE room = ? AND (seq = ? OR (target = ? AND type = 'edit'))`,
     ),
     indexMessage: db.prepare<[string, string]>('INSERT INTO message_search (room_key, text) VALUES (?, ?)'),

@@ -169,6 +169,9 @@ export function messageChangesConformance(label: string, makeStore: () => Promis
         expect(await store.searchMessages('lobby', { words: ['secret'], limit: 10 })).to.deep.equal([]);
         const found = await store.searchMessages('lobby', { words: ['color'], limit: 10 });
         expect(found).to.deep.equal([{ ...edited, text: 'color', edited: true }]);
+        // The newest message was deleted: messages said after it are stored and found.
+        const later = await say(alice, 'lobby', 'secret colour again');
+        expect(await store.searchMessages('lobby', { words: ['secret'], limit: 10 })).to.deep.equal([later]);
       });
 
       it('reads query syntax as plain words and throws room_not_found for a missing room', async () => {

@@ -23,6 +23,7 @@ export const PAGE_SHELL = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Parley</title>
 <link rel="stylesheet" href="/assets/app.css">
+<link rel="stylesheet" href="/assets/messages.css">
 <script defer src="/assets/app.js"></script>
 </head>
 <body>

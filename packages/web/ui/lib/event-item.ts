@@ -1,5 +1,6 @@
 import type { ChatEvent } from '@parley/protocol';
 import { el } from './dom.js';
+import { changeItem, deletedBody, editedMark, isChangeEvent } from './message-changes.js';
 
 // Messages of one person this close together read as one block (the name is shown once).
 const GROUP_WITHIN_MS = 5 * 60_000;
@@ -22,7 +23,7 @@ function timeElement(at: number): HTMLTimeElement {
   return el('time', { datetime: date.toISOString(), title: date.toLocaleString() }, clockTime(at));
 }
 
-/** The line shown for an enter, leave or nick event. */
+/** The line shown for an enter, leave or nick event (and what a screen reader may say for the others). */
 export function noticeText(event: ChatEvent): string {
   switch (event.type) {
     case 'enter':
@@ -32,7 +33,11 @@ export function noticeText(event: ChatEvent): string {
     case 'nick':
       return `${event.from} is now known as ${event.nickname}`;
     case 'message':
-      return event.text;
+      return 'text' in event ? event.text : 'message deleted';
+    case 'edit':
+      return `${event.nickname} edited a message`;
+    case 'delete':
+      return `${event.nickname} deleted a message`;
   }
 }
 
@@ -43,20 +48,32 @@ export function noticeText(event: ChatEvent): string {
 export function eventItem(event: ChatEvent): HTMLLIElement {
   const common = { 'data-seq': String(event.seq), 'data-id': event.id, 'data-at': String(event.at), 'data-nick': event.nickname };
   if (event.type === 'message') {
+    const deleted = !('text' in event);
     return el(
       'li',
-      { ...common, class: 'event message' },
-      el('div', { class: 'meta' }, el('span', { class: `nick ${nickColourClass(event.nickname)}` }, event.nickname), ' ', timeElement(event.at)),
-      el('p', { class: 'text' }, event.text),
+      { ...common, class: deleted ? 'event message deleted' : 'event message' },
+      el(
+        'div',
+        { class: 'meta' },
+        el('span', { class: `nick ${nickColourClass(event.nickname)}` }, event.nickname),
+        ' ',
+        timeElement(event.at),
+        !deleted && event.edited === true ? ' ' : null,
+        !deleted && event.edited === true ? editedMark() : null,
+      ),
+      deleted ? deletedBody() : el('p', { class: 'text' }, event.text),
     );
   }
+  if (isChangeEvent(event)) return changeItem(event);
   return el('li', { ...common, class: `event notice notice-${event.type}` }, el('span', { class: 'notice-text' }, noticeText(event)), ' ', timeElement(event.at));
 }
 
 /** Marks `item` as continuing the message before it (same person, shortly after), or not. */
 export function updateGrouping(item: Element | null): void {
   if (item === null || !item.classList.contains('message')) return;
-  const previous = item.previousElementSibling;
+  let previous = item.previousElementSibling;
+  // Edits and deletions have hidden items of their own: look past them.
+  while (previous !== null && previous.classList.contains('change')) previous = previous.previousElementSibling;
   const continued =
     previous !== null &&
     previous.classList.contains('message') &&
