@@ -58,10 +58,9 @@ export function eventItem(event: ChatEvent): HTMLLIElement {
         el('span', { class: `nick ${nickColourClass(event.nickname)}` }, event.nickname),
         ' ',
         timeElement(event.at),
-        !deleted && event.edited === true ? ' ' : null,
-        !deleted && event.edited === true ? editedMark() : null,
       ),
       deleted ? deletedBody() : el('p', { class: 'text' }, event.text),
+      !deleted && event.edited === true ? editedMark() : null,
     );
   }
   if (isChangeEvent(event)) return changeItem(event);

@@ -18,7 +18,7 @@ export function deletedBody(): HTMLParagraphElement {
   return el('p', { class: 'text deleted' }, DELETED_LABEL);
 }
 
-/** The "(edited)" mark of a message's meta line. */
+/** The "(edited)" mark under a message's text. */
 export function editedMark(): HTMLSpanElement {
   return el('span', { class: 'edited', title: 'This message was edited' }, '(edited)');
 }
@@ -48,7 +48,8 @@ export function applyChange(item: HTMLLIElement, event: ChangeEvent): void {
   }
   const body = item.querySelector('.text');
   if (body !== null) replaceChildren(body, event.text);
-  if (item.querySelector('.edited') === null) item.querySelector('.meta')?.append(' ', editedMark());
+  // Beside the text, not in the meta line: a message continuing its author's block hides that line.
+  if (item.querySelector('.edited') === null) item.append(editedMark());
 }
 
 /** Shows the list item of a message as deleted: no text, no controls. */
@@ -98,7 +99,7 @@ export function attachMessageActions(item: HTMLLIElement, handlers: MessageActio
     replaceChildren(actions, el('span', { class: 'confirm-text' }, 'Delete this message?'), ' ', confirm, ' ', cancel);
     confirm.focus();
   });
-  item.querySelector('.meta')?.append(' ', actions);
+  item.append(actions);
 }
 
 /**
