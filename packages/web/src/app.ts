@@ -133,7 +133,9 @@ export function createWebApp(options: WebAppOptions): WebApp {
     trustedProxies: trustedProxies(config.trustedProxies),
   };
 
-  const router = new Router();
+  // Exact matching: by default the router ignores case and a trailing slash,
+  // which let `/METRICS` and `/metrics/` past nginx's (exact) blocks.
+  const router = new Router({ strict: true, sensitive: true });
   registerPublicRoutes(router);
   registerPageRoutes(router);
   const assets = options.assets ?? loadAssets();

@@ -1,5 +1,6 @@
 import type { ChatEvent, DeleteEvent, EditEvent } from '@parley/protocol';
 import { el, replaceChildren } from './dom.js';
+import { renderMessageText } from './message-text.js';
 
 /** What a deleted message shows instead of its text. */
 export const DELETED_LABEL = 'message deleted';
@@ -11,6 +12,14 @@ export type ChangeEvent = EditEvent | DeleteEvent;
 
 export function isChangeEvent(event: ChatEvent): event is ChangeEvent {
   return event.type === 'edit' || event.type === 'delete';
+}
+
+/** The text of each shown message as typed (its rendering drops the formatting marks). */
+const typedTexts = new WeakMap<Element, string>();
+
+/** Remembers what `item`'s message says as typed, for editing it. */
+export function rememberText(item: Element, text: string): void {
+  typedTexts.set(item, text);
 }
 
 /** The paragraph of a deleted message. */
@@ -39,15 +48,23 @@ export function changeItem(event: ChangeEvent): HTMLLIElement {
   });
 }
 
-/** Shows an edit or delete on the list item of the message it targets. */
-export function applyChange(item: HTMLLIElement, event: ChangeEvent): void {
+/** Shows an edit or delete on the list item of the message it targets, as `reader` sees it. */
+export function applyChange(item: HTMLLIElement, event: ChangeEvent, reader: string | undefined): void {
   if (item.classList.contains('deleted')) return;
   if (event.type === 'delete' || !('text' in event)) {
     showDeleted(item);
     return;
   }
-  const body = item.querySelector('.text');
-  if (body !== null) replaceChildren(body, event.text);
+  const body = item.querySelector(':scope > .text');
+  if (body !== null) {
+    const { element, mentionsMe } = renderMessageText(event.text, reader);
+    element.hidden = body.hasAttribute('hidden');
+    body.replaceWith(element);
+    item.classList.toggle('mentions-me', mentionsMe);
+    // A "Show more" of the old text would fold the new one: the edit shows whole.
+    item.querySelector(':scope > .fold')?.remove();
+  }
+  rememberText(item, event.text);
   // Beside the text, not in the meta line: a message continuing its author's block hides that line.
   if (item.querySelector('.edited') === null) item.append(editedMark());
 }
@@ -59,7 +76,8 @@ export function showDeleted(item: HTMLLIElement): void {
   item.querySelector('.message-actions')?.remove();
   item.querySelector('.edited')?.remove();
   item.querySelector('.edit-form')?.remove();
-  const body = item.querySelector('.text');
+  item.querySelector(':scope > .fold')?.remove();
+  const body = item.querySelector(':scope > .text');
   const deleted = deletedBody();
   if (body === null) item.append(deleted);
   else body.replaceWith(deleted);
@@ -108,10 +126,10 @@ export function attachMessageActions(item: HTMLLIElement, handlers: MessageActio
  * Does nothing for a deleted message or one being edited already.
  */
 export function startEditing(item: HTMLLIElement, handlers: MessageActionHandlers): void {
-  const body = item.querySelector<HTMLElement>('.text');
+  const body = item.querySelector<HTMLElement>(':scope > .text');
   if (item.classList.contains('deleted') || body === null || item.querySelector('.edit-form') !== null) return;
   const seq = Number(item.getAttribute('data-seq'));
-  const original = body.textContent ?? '';
+  const original = typedTexts.get(item) ?? body.textContent ?? '';
   const textarea = el('textarea', { class: 'edit-text', 'aria-label': 'Edit message', maxlength: String(MAX_TEXT_LENGTH), rows: '2' });
   textarea.value = original;
   const save = el('button', { type: 'submit' }, 'Save');
@@ -119,7 +137,9 @@ export function startEditing(item: HTMLLIElement, handlers: MessageActionHandler
   const form = el('form', { class: 'edit-form' }, textarea, el('span', { class: 'edit-buttons' }, save, ' ', cancel));
   const finish = (): void => {
     form.remove();
-    body.hidden = false;
+    // The edit may have replaced the text element meanwhile.
+    const shown = item.querySelector<HTMLElement>(':scope > .text');
+    if (shown !== null) shown.hidden = false;
   };
   const submit = (): void => {
     const text = textarea.value;
