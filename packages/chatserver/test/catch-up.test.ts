@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ROOM_HEADS_PATH, silentLogger, type ObserveAnswer } from '@parley/protocol';
+import { ROOM_HEADS_PATH, isLiveMessage, silentLogger, type ObserveAnswer } from '@parley/protocol';
 import { CatchUp } from '../src/catch-up.js';
 import { RoomDirectory } from '../src/room-directory.js';
 import { createWebClient, type WebClient } from '../src/web-client.js';
@@ -112,7 +112,7 @@ describe('chatserver catch-up', function () {
     const result = await answer;
     expect(result.status).to.equal(200);
     const body = JSON.parse(result.text) as ObserveAnswer;
-    expect(body.events.map((event) => [event.seq, event.type === 'message' ? event.text : ''])).to.deep.equal([[3, 'lost in Redis']]);
+    expect(body.events.map((event) => [event.seq, isLiveMessage(event) ? event.text : ''])).to.deep.equal([[3, 'lost in Redis']]);
     expect(body.cursor).to.equal('lobby:3');
     expect(result.elapsedMs).to.be.below(5000);
   });

@@ -287,6 +287,46 @@ describe('the public contract (docs/openapi.yaml), through nginx', function () {
     });
   });
 
+  describe('PATCH and DELETE /api/rooms/{room}/events/{seq}, GET /api/rooms/{room}/search', () => {
+    it('PATCH: 200 with the edit event, 400, 401, 403 (forbidden, csrf_required), 404 (room, message), 415', async () => {
+      const operation = 'PATCH /api/rooms/{room}/events/{seq}';
+      const { session, room } = await sessionInRoom();
+      await exchange('POST /api/rooms/{room}/say', 201, { path: `/api/rooms/${room}/say`, session, json: { text: 'helo' } });
+      const answer = await exchange(operation, 200, { path: `/api/rooms/${room}/events/2`, session, json: { text: 'hello' } });
+      expect((JSON.parse(answer.text) as { event: object }).event).to.include({ room, seq: 3, type: 'edit', target: 2, text: 'hello' });
+      await exchange(operation, 400, { path: `/api/rooms/${room}/events/2`, session, json: { text: ' ' } });
+      await exchange(operation, 401, { path: `/api/rooms/${room}/events/2`, json: { text: 'x' } });
+      await exchange(operation, 403, { path: `/api/rooms/${room}/events/2`, session: await newSession('mallory'), json: { text: 'x' } });
+      await exchange(operation, 403, { path: `/api/rooms/${room}/events/2`, cookie: session, json: { text: 'x' } });
+      await exchange(operation, 404, { path: `/api/rooms/${room}/events/1`, session, json: { text: 'x' } });
+      await exchange(operation, 415, { path: `/api/rooms/${room}/events/2`, session, raw: { body: 'x', type: 'text/plain' } });
+      await exchange(operation, 413, { path: `/api/rooms/${room}/events/2`, session, raw: { body: TOO_LARGE, type: 'application/json' } });
+      // Edits and deletions count as says: the say, the edit and the 404 above used this minute's three.
+      await exchange(operation, 429, { path: `/api/rooms/${room}/events/2`, session, json: { text: 'x' } });
+      await exchange('DELETE /api/rooms/{room}/events/{seq}', 429, { path: `/api/rooms/${room}/events/2`, session });
+      await exchange(operation, 404, { path: `/api/rooms/${uniqueRoom('none')}/events/1`, session: await newSession('bob'), json: { text: 'x' } });
+    });
+
+    it('DELETE: 204, 400, 401, 403, 404; then search: 200 without it, 400, 404', async () => {
+      const { session, room } = await sessionInRoom();
+      await exchange('POST /api/rooms/{room}/say', 201, { path: `/api/rooms/${room}/say`, session, json: { text: 'findable words' } });
+      await exchange('POST /api/rooms/{room}/say', 201, { path: `/api/rooms/${room}/say`, session, json: { text: 'findable secret' } });
+      const operation = 'DELETE /api/rooms/{room}/events/{seq}';
+      await exchange(operation, 400, { path: `/api/rooms/${room}/events/0`, session });
+      await exchange(operation, 401, { path: `/api/rooms/${room}/events/3` });
+      await exchange(operation, 403, { path: `/api/rooms/${room}/events/3`, session: await newSession('mallory') });
+      await exchange(operation, 404, { path: `/api/rooms/${room}/events/99`, session: await newSession('bob') });
+      await exchange(operation, 204, { path: `/api/rooms/${room}/events/3`, session });
+      const search = 'GET /api/rooms/{room}/search';
+      const found = await exchange(search, 200, { path: `/api/rooms/${room}/search?q=findable` });
+      expect((JSON.parse(found.text) as { events: Array<{ seq: number }> }).events.map((event) => event.seq)).to.deep.equal([2]);
+      await exchange(search, 400, { path: `/api/rooms/${room}/search?q=` });
+      await exchange(search, 404, { path: `/api/rooms/${uniqueRoom('none')}/search?q=x` });
+      const history = await exchange('GET /api/rooms/{room}/events', 200, { path: `/api/rooms/${room}/events?after=0` });
+      expect(history.text).to.not.include('secret');
+    });
+  });
+
   describe('GET /healthz, GET /api/openapi.json', () => {
     it('GET /healthz: 200', async () => {
       await exchange('GET /healthz', 200, { path: '/healthz' });

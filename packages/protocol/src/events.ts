@@ -14,9 +14,25 @@ interface EventBase {
   nickname: string;
 }
 
-export interface MessageEvent extends EventBase {
+/**
+ * A message. History and search give it as it is now: with its latest text
+ * and `edited: true` after an `edit`, or with `deleted: true` and no text
+ * after a `delete` (its stored text is erased). Live events are the message
+ * as said; the edit and delete events that follow it in the seq stream
+ * change it.
+ */
+export type MessageEvent = LiveMessageEvent | DeletedMessageEvent;
+/** A message that has its text. */
+export interface LiveMessageEvent extends EventBase {
   type: 'message';
   text: string;
+  /** Present (true) when the text was edited since it was said. */
+  edited?: true;
+}
+/** A deleted message: its text is gone. */
+export interface DeletedMessageEvent extends EventBase {
+  type: 'message';
+  deleted: true;
 }
 export interface EnterEvent extends EventBase {
   type: 'enter';
@@ -30,8 +46,20 @@ export interface NickEvent extends EventBase {
   from: string;
 }
 
+/**
+ * The author changed the message at seq `target` to `text` (`nickname` is
+ * theirs). Once that message is deleted, its edits lose their text too and
+ * come back with `deleted: true`.
+ */
+export type EditEvent = EventBase & { type: 'edit'; target: Seq } & ({ text: string } | { deleted: true });
+/** The message at seq `target` was deleted (by `nickname`: its author, or later a room owner). */
+export interface DeleteEvent extends EventBase {
+  type: 'delete';
+  target: Seq;
+}
+
 /** One event of a room, as stored, notified and observed. */
-export type ChatEvent = MessageEvent | EnterEvent | LeaveEvent | NickEvent;
+export type ChatEvent = MessageEvent | EnterEvent | LeaveEvent | NickEvent | EditEvent | DeleteEvent;
 export type ChatEventType = ChatEvent['type'];
 
 /** `GET /api/rooms` entry. */

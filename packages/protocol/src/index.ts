@@ -10,8 +10,12 @@
 export type {
   ChatEvent,
   ChatEventType,
+  DeleteEvent,
+  DeletedMessageEvent,
+  EditEvent,
   EnterEvent,
   LeaveEvent,
+  LiveMessageEvent,
   MessageEvent,
   NickEvent,
   NotifyBody,
@@ -26,7 +30,7 @@ export type {
   Seq,
 } from './events.js';
 export { MAX_ROOM_HEADS, NOTIFY_PATH, ROOM_HEADS_PATH } from './events.js';
-export { isChatEvent, isEventList, isSeq } from './event-shape.js';
+export { isChatEvent, isEventList, isLiveMessage, isSeq } from './event-shape.js';
 export { ChatError, ERROR_STATUS, isErrorCode, type ErrorBody, type ErrorCode } from './errors.js';
 export {
   MAX_NICKNAME_LENGTH,
@@ -37,6 +41,7 @@ export {
   parseMessageText,
   parseNickname,
   parseRoomName,
+  parseSearchWords,
 } from './validation.js';
 export { MAX_CURSOR_ROOMS, formatCursor, parseCursor, readCursor, type Cursor } from './cursor.js';
 export {

@@ -50,6 +50,18 @@ export interface PgSayFactsRow {
   earlier_nickname: string | null;
   earlier_text: string | null;
   earlier_from_nick: string | null;
+  earlier_edited: boolean | null;
+  earlier_deleted: boolean | null;
+}
+
+/** What an edit or delete reads about its target, and who asks (`nickname` null: no such session). */
+export interface PgTargetRow {
+  type: ChatEventType | null;
+  session_id: string | null;
+  deleted: boolean | null;
+  nickname: string | null;
+  /** The locked room's head seq. */
+  head: Seq;
 }
 
 /** An `outbox` row as the store reads it. */
@@ -166,10 +178,11 @@ export const PG_SQL = {
             (SELECT s.nickname FROM sessions s WHERE s.id = i.session_id) AS nickname,
             coalesce((SELECT true FROM memberships m WHERE m.room = i.room AND m.session_id = i.session_id), false) AS member,
             e.room AS earlier_room, e.seq AS earlier_seq, e.id AS earlier_id, e.type AS earlier_type,
-            e.at AS earlier_at, e.nickname AS earlier_nickname, e.text AS earlier_text, e.from_nick AS earlier_from_nick
+            e.at AS earlier_at, e.nickname AS earlier_nickname, e.text AS earlier_text, e.from_nick AS earlier_from_nick,
+            e.edited AS earlier_edited, e.deleted AS earlier_deleted
      FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS i(session_id, room, client_id, ord)
      LEFT JOIN LATERAL (
-       SELECT room, seq, id, type, at, nickname, text, from_nick FROM events
+       SELECT room, seq, id, type, at, nickname, text, from_nick, edited, deleted FROM events
        WHERE session_id = i.session_id AND client_id = i.client_id
        LIMIT 1
      ) e ON true
@@ -177,8 +190,8 @@ export const PG_SQL = {
   ),
   /**
    * One write, in one statement: moves each room's head by the events it gets
-   * ($1 rooms, $2 counts, $3 occupant changes), appends the events ($4..$13,
-   * one array per column) and their one outbox row ($14 JSON, $15 time). The
+   * ($1 rooms, $2 counts, $3 occupant changes), appends the events ($4..$13
+   * and $16, one array per column) and their one outbox row ($14 JSON, $15 time). The
    * rooms are locked already, so the heads land exactly where the caller
    * numbered the events from. A say racing another with the same (session,
    * clientId) fails here on the unique index, and its group is retried.
@@ -191,13 +204,35 @@ export const PG_SQL = {
        FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS b(name, added, occupants)
        WHERE rooms.name = b.name
      ), appended AS (
-       INSERT INTO events (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id)
+       INSERT INTO events (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, target)
        SELECT * FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::bigint[],
-                            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+                            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $16::bigint[])
      ), boxed AS (
        INSERT INTO outbox (events_json, created_at) VALUES ($14, $15) RETURNING id
      )
      SELECT id AS outbox_id FROM boxed`,
+  ),
+
+  /** Locks the room ($1) for an edit or delete and reads its target ($2) and the acting session ($3). */
+  lockTarget: statement(
+    'lock_target',
+    `SELECT e.type, e.session_id, e.deleted, (SELECT nickname FROM sessions WHERE id = $3) AS nickname, r.seq AS head
+     FROM (SELECT name, seq FROM rooms WHERE name = $1 FOR NO KEY UPDATE) r
+     LEFT JOIN events e ON e.room = r.name AND e.seq = $2`,
+  ),
+  setMessageText: statement('set_message_text', 'UPDATE events SET text = $1, edited = true WHERE room = $2 AND seq = $3'),
+  /** Erases a message's text and its edits' (the generated search vector goes with it). */
+  eraseMessage: statement(
+    'erase_message',
+    `UPDATE events SET text = NULL, deleted = true
+     WHERE room = $1 AND (seq = $2 OR (target = $2 AND type = 'edit'))`,
+  ),
+  /** $1 room, $2 tsquery text, $3 limit. */
+  searchMessages: statement(
+    'search_messages',
+    `SELECT ${EVENT_COLUMNS} FROM events
+     WHERE room = $1 AND search @@ to_tsquery('simple', $2) AND NOT deleted
+     ORDER BY seq DESC LIMIT $3`,
   ),
 
   eventsAfter: statement(

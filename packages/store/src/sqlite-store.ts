@@ -13,6 +13,10 @@ import {
 } from '@parley/protocol';
 import type {
   ChatStore,
+  DeleteInput,
+  DeleteResult,
+  EditInput,
+  EditResult,
   EnterResult,
   HistoryQuery,
   OutboxEntry,
@@ -21,16 +25,20 @@ import type {
   SayOutcome,
   SayResult,
   PurgeResult,
+  SearchQuery,
   SessionRecord,
   StoredWrite,
 } from './chat-store.js';
-import { buildEvent, rowToEvent, type EventDraft } from './event-rows.js';
+import { buildEvent, rowToEvent, targetOf, textOf, type EventDraft } from './event-rows.js';
+import { searchRoomKey, searchableWords, sqliteSearchQuery } from './search-words.js';
 import { newEventId, newId } from './ids.js';
 import { migrate } from './sqlite-migrations.js';
 import { prepareStatements, type SessionRow, type Statements } from './sqlite-statements.js';
 import {
   SESSION_TOUCH_INTERVAL_MS,
+  decideMessageChange,
   decideSay,
+  type MessageChange,
   type SayDecision,
   nothingWritten,
   roomNotFound,
@@ -125,6 +133,8 @@ export class SqliteStore implements ChatStore {
   readonly #roomHeadsTx;
   readonly #claimOutboxTx;
   readonly #acknowledgeOutboxTx;
+  readonly #editTx;
+  readonly #deleteTx;
 
 
   /** Takes an open, migrated connection; use `openSqliteStore`. */
@@ -179,6 +189,8 @@ export class SqliteStore implements ChatStore {
     this.#acknowledgeOutboxTx = db.transaction((ids: number[]) => {
       for (const id of ids) this.#sql.deleteOutboxRow.run(id);
     });
+    this.#editTx = db.transaction((input: EditInput) => this.#editWrite(input));
+    this.#deleteTx = db.transaction((input: DeleteInput) => this.#deleteWrite(input));
   }
 
   async createSession(input: { tokenHash: string; nickname: string; now: number }): Promise<SessionRecord> {
@@ -236,6 +248,21 @@ export class SqliteStore implements ChatStore {
     const group = await this.#withoutBlockingLockWait(() => this.#sayManyTx.immediate(inputs));
     this.#log.debug({ says: inputs.length, events: group.write.events.length }, 'say group stored');
     return group;
+  }
+
+  async editMessage(input: EditInput): Promise<EditResult> {
+    return this.#editTx.immediate(input);
+  }
+
+  async deleteMessage(input: DeleteInput): Promise<DeleteResult> {
+    return this.#deleteTx.immediate(input);
+  }
+
+  async searchMessages(room: RoomName, query: SearchQuery): Promise<ChatEvent[]> {
+    if (!this.#sql.roomByName.get(room)) throw roomNotFound(room);
+    const words = searchableWords(query.words);
+    if (words.length === 0) return [];
+    return this.#sql.searchMessages.all(sqliteSearchQuery(room, words), room, rowLimit(query.limit)).map(rowToEvent);
   }
 
   async listRooms(limit: number): Promise<RoomSummary[]> {
@@ -319,12 +346,20 @@ export class SqliteStore implements ChatStore {
     return { events, outboxId: this.#insertOutbox(events, now) };
   }
 
-  /** Appends events with the next seqs of their rooms, without an outbox row (the caller writes one). */
+  /**
+   * Appends events with the next seqs of their rooms, without an outbox row
+   * (the caller writes one). A message's words go into the search index.
+   */
   #appendEvents(drafts: EventDraft[], owner?: EventOwner): ChatEvent[] {
     return drafts.map((draft) => {
       const seq = this.#sql.nextSeq.get(draft.room);
       if (seq === undefined) throw new Error(`room ${draft.room} vanished inside a write`);
       const event = buildEvent(draft, seq, newEventId(Date.now()));
+      const text = textOf(event);
+      const searchId =
+        event.type === 'message' && text !== null
+          ? this.#sql.indexMessage.run(searchRoomKey(event.room), text).lastInsertRowid
+          : null;
       this.#sql.insertEvent.run(
         event.room,
         event.seq,
@@ -332,10 +367,12 @@ export class SqliteStore implements ChatStore {
         event.type,
         event.at,
         event.nickname,
-        event.type === 'message' ? event.text : null,
+        text,
         event.type === 'nick' ? event.from : null,
         owner?.sessionId ?? null,
         owner?.clientId ?? null,
+        targetOf(event),
+        searchId,
       );
       return event;
     });
@@ -449,6 +486,54 @@ export class SqliteStore implements ChatStore {
     return { event, duplicate: false, events: [], outboxId: undefined };
   }
 
+  /**
+   * Reads and decides an edit or delete of `target` under the write lock;
+   * returns the session's nickname and the target's search row, or
+   * `undefined` when there is nothing to do (a message deleted already).
+   */
+  #checkChange(change: MessageChange, input: { sessionId: string; room: RoomName; target: Seq }) {
+    const { sessionId, room, target } = input;
+    if (!this.#sql.roomByName.get(room)) throw roomNotFound(room);
+    const row = this.#sql.targetOf.get(room, target);
+    const nickname = this.#sql.sessionById.get(sessionId)?.nickname;
+    const facts =
+      row === undefined
+        ? undefined
+        : { type: row.type as ChatEvent['type'], authorSessionId: row.session_id, deleted: row.deleted !== 0 };
+    if (!decideMessageChange(change, { room, seq: target }, { sessionId, nickname }, facts)) return undefined;
+    return { nickname: nickname ?? '', searchId: row?.search_id ?? null };
+  }
+
+  #editWrite(input: EditInput): EditResult {
+    const checked = this.#checkChange('edit', input);
+    if (checked === undefined) throw new Error('an edit always changes a live message');
+    const { room, target, text, now } = input;
+    this.#sql.setMessageText.run(text, room, target);
+    if (checked.searchId !== null) this.#sql.reindexMessage.run(checked.searchId, searchRoomKey(room), text);
+    const write = this.#append([{ room, type: 'edit', at: now, nickname: checked.nickname, target, text }], now, {
+      sessionId: input.sessionId,
+      clientId: undefined,
+    });
+    const [event] = write.events;
+    if (event?.type !== 'edit') throw new Error('edit appended no edit event');
+    return { ...write, event };
+  }
+
+  #deleteWrite(input: DeleteInput): DeleteResult {
+    const checked = this.#checkChange('delete', input);
+    if (checked === undefined) return { ...nothingWritten(), event: undefined };
+    const { room, target, now } = input;
+    this.#sql.eraseMessage.run(room, target, target);
+    if (checked.searchId !== null) this.#sql.unindexMessage.run(checked.searchId);
+    const write = this.#append([{ room, type: 'delete', at: now, nickname: checked.nickname, target }], now, {
+      sessionId: input.sessionId,
+      clientId: undefined,
+    });
+    const [event] = write.events;
+    if (event?.type !== 'delete') throw new Error('delete appended no delete event');
+    return { ...write, event };
+  }
+
   /** The facts of a say read under the write lock, decided by the shared rules. */
   #checkSay(input: SayInput): SayDecision {
     const { sessionId, room, clientId } = input;
@@ -502,6 +587,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    // A deleted message's text must be gone from the file, not only unlinked:
+    // freed cell content is overwritten with zeros (FAST: no extra I/O).
+    db.pragma('secure_delete = FAST');
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     const applied = migrate(db, undefined, log);
     log.info({ path: options.path, migrationsApplied: applied.length }, 'store opened');

@@ -12,6 +12,7 @@ import { corsMiddleware } from './cors.js';
 import { errorMiddleware } from './errors.js';
 import { commonHeadersMiddleware } from './headers.js';
 import { registerInternalRoutes } from './internal-routes.js';
+import { registerMessageRoutes } from './message-routes.js';
 import { jsonpMiddleware } from './jsonp.js';
 import { notFoundMiddleware } from './not-found.js';
 import { loadOpenApiDocument, registerOpenApiRoute, type OpenApiDocument } from './openapi-route.js';
@@ -144,6 +145,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
   registerOpenApiRoute(router, options.openApiDocument ?? loadOpenApiDocument());
   registerSessionRoutes(router, deps);
   registerRoomRoutes(router, deps);
+  registerMessageRoutes(router, deps);
   registerInternalRoutes(router, deps);
   registerPresenceRoutes(router, deps);
   metrics?.registerRoute(router);

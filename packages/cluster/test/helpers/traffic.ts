@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ChatEvent, ObserveAnswer } from '@parley/protocol';
+import { isLiveMessage, type ChatEvent, type ObserveAnswer } from '@parley/protocol';
 import { sleep } from '../../src/wait.js';
 import { createSession, enterRoom, request, uniqueRoom } from './api.js';
 
@@ -253,6 +253,7 @@ export class Traffic {
     const deadline = Date.now() + (this.options.sayRetryMs ?? 20_000);
     let pauseMs = 100;
     for (;;) {
+      // Why this attempt did not store the say (set by every path that carries on).
       let reason: string;
       try {
         const answer = await request(`${this.baseUrl}/api/rooms/${room}/say`, {
@@ -332,7 +333,7 @@ export class Traffic {
         if (answer.status !== 200) throw new Error(`history of ${room} answered ${answer.status}`);
         const { events } = JSON.parse(answer.text) as { events: ChatEvent[] };
         for (const event of events) {
-          if (event.type === 'message') texts.set(event.text, (texts.get(event.text) ?? 0) + 1);
+          if (isLiveMessage(event)) texts.set(event.text, (texts.get(event.text) ?? 0) + 1);
         }
         if (events.length < HISTORY_PAGE) break;
         after = events.at(-1)?.seq ?? after;
