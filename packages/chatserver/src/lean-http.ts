@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
-import { JSON_ANSWER_HEADERS } from '@parley/protocol/node';
+import { JSON_ANSWER_HEADERS, type AnswerSink as NodeAnswerSink } from '@parley/protocol/node';
 
 /**
  * A GET-only HTTP/1.1 server for the observe port, on `node:net` directly.
@@ -30,12 +30,8 @@ export interface LeanRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
 }
 
-/** What a handler answers with: the subset of `ServerResponse` the chatserver uses, plus `endPrebuilt`. */
-export interface AnswerSink {
-  readonly headersSent: boolean;
-  readonly destroyed: boolean;
-  writeHead(status: number, headers: Readonly<Record<string, string>>): unknown;
-  end(body?: string): unknown;
+/** What a handler answers with: the answer writers' sink, plus a close event. */
+export interface AnswerSink extends NodeAnswerSink {
   once(event: 'close', listener: () => void): unknown;
   off(event: 'close', listener: () => void): unknown;
 }
