@@ -129,7 +129,7 @@ export async function handleObserve(
     const cursor = parseCursor(query.get('rooms') ?? undefined);
     const waitSeconds = parseIntegerParameter('wait', query.get('wait') ?? undefined, { min: 0, max: MAX_WAIT_SECONDS })
       ?? DEFAULT_WAIT_SECONDS;
-    const resolved = resolveKnownCursor(cursor, ctx) ?? (await resolveCursor(cursor, ctx));
+    const resolved = await resolveObserveCursor(cursor, ctx);
     // Seen when the observe arrives, while it is parked and when it ends: a
     // session that keeps observing never looks older than one refresh.
     if (sessionHash !== undefined) ctx.presence?.touch(resolved.keys(), sessionHash);
@@ -147,15 +147,7 @@ export async function handleObserve(
       reply.answer(emptyAnswer(cursorText));
       return;
     }
-    if (ctx.observers.count >= ctx.maxObservers) {
-      ctx.metrics?.observeRefused();
-      throw new ChatError('unavailable', 'too many observers on this chatserver, try again', { retryAfterSeconds: 1 });
-    }
-    if (sessionHash !== undefined && ctx.sessionObserves?.tryAdd(sessionHash) === false) {
-      throw new ChatError('rate_limited', `this session already has ${ctx.sessionObserves.max} observes waiting: share one or try again later`, {
-        retryAfterSeconds: SESSION_OBSERVE_RETRY_SECONDS,
-      });
-    }
+    admitObserver(ctx, sessionHash);
     parkObserver(resolved, cursorText, holdMs(waitSeconds), res, reply, ctx, sessionHash);
   } catch (error) {
     const chatError = toChatError(error);
@@ -163,6 +155,33 @@ export async function handleObserve(
       ctx.log.warn({ code: chatError.code, error: (error as Error).message }, 'observe failed');
     }
     reply.error(chatError);
+  }
+}
+
+/**
+ * The one place where the rooms of an observe — long-poll, JSONP or stream —
+ * are resolved against what this chatserver knows (and where a check of who
+ * may read a room belongs): every transport comes through here.
+ */
+export async function resolveObserveCursor(cursor: Cursor, ctx: ObserveContext): Promise<ResolvedCursor> {
+  return resolveKnownCursor(cursor, ctx) ?? (await resolveCursor(cursor, ctx));
+}
+
+/**
+ * Counts one more held observe (parked long-poll or open stream) against the
+ * chatserver's and the session's limits; throws 503 `unavailable` or 429
+ * `rate_limited` (counting nothing) past either. The caller must
+ * `sessionObserves.remove(sessionHash)` when the observe ends.
+ */
+export function admitObserver(ctx: ObserveContext, sessionHash: string | undefined): void {
+  if (ctx.observers.count >= ctx.maxObservers) {
+    ctx.metrics?.observeRefused();
+    throw new ChatError('unavailable', 'too many observers on this chatserver, try again', { retryAfterSeconds: 1 });
+  }
+  if (sessionHash !== undefined && ctx.sessionObserves?.tryAdd(sessionHash) === false) {
+    throw new ChatError('rate_limited', `this session already has ${ctx.sessionObserves.max} observes waiting: share one or try again later`, {
+      retryAfterSeconds: SESSION_OBSERVE_RETRY_SECONDS,
+    });
   }
 }
 
