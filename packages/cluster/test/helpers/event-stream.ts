@@ -1,4 +1,4 @@
-import { EventStreamParser, type EventStreamMessage } from '@parley/protocol';
+import { EventStreamParser, type ChatEvent, type EventStreamMessage } from '@parley/protocol';
 
 /** An open `text/event-stream` answer, read as a browser's EventSource would. */
 export interface EventStreamReader {
@@ -81,4 +81,80 @@ export async function openEventStream(
     for (const check of [...waiters]) check();
   })();
   return reader;
+}
+
+/** A stream client that reconnects like a browser's EventSource: after every end, with `Last-Event-ID`. */
+export interface StreamFollower {
+  /** Every Parley event received, in arrival order (repeats included: a test must see them). */
+  readonly events: ChatEvent[];
+  /** Streams opened (1 + reconnects). */
+  readonly opened: number;
+  /** Resolves when `predicate` holds, or rejects after `timeoutMs`. */
+  until(predicate: (events: ChatEvent[]) => boolean, timeoutMs: number, what: string): Promise<void>;
+  close(): void;
+}
+
+/** Follows `url` (`…/api/observe/stream?rooms=…`), reconnecting `retryMs` after each end with the last id. */
+export function followStream(url: string, retryMs = 200): StreamFollower {
+  const events: ChatEvent[] = [];
+  let lastEventId: string | undefined;
+  let opened = 0;
+  let closed = false;
+  let current: EventStreamReader | undefined;
+  const changed = new Set<() => void>();
+  const notify = (): void => {
+    for (const check of [...changed]) check();
+  };
+  void (async () => {
+    while (!closed) {
+      try {
+        const reader = await openEventStream(url, lastEventId === undefined ? {} : { 'last-event-id': lastEventId });
+        current = reader;
+        opened++;
+        let seen = 0;
+        await reader.until(
+          (r) => {
+            for (; seen < r.messages.length; seen++) {
+              const message = r.messages[seen] as EventStreamMessage;
+              lastEventId = message.id;
+              if (message.event === 'message') events.push(JSON.parse(message.data) as ChatEvent);
+            }
+            notify();
+            return closed;
+          },
+          600_000,
+          'the end',
+        ).catch(() => undefined);
+      } catch {
+        // Refused or unreachable (a chatserver just died): try again, as a browser would.
+      }
+      if (!closed) await new Promise((resolve) => setTimeout(resolve, retryMs));
+    }
+  })();
+  return {
+    events,
+    get opened() {
+      return opened;
+    },
+    until(predicate, timeoutMs, what) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (!predicate(events)) return;
+          clearTimeout(bound);
+          changed.delete(check);
+          resolve();
+        };
+        const bound = setTimeout(() => {
+          changed.delete(check);
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got seqs ${events.map((event) => event.seq).join(',')}`));
+        }, timeoutMs);
+        changed.add(check);
+        check();
+      });
+    },
+    close() {
+      closed = true;
+      current?.close();
+    },
+  };
 }
