@@ -13,7 +13,8 @@ import { createLeanServer, type LeanRequest, type LeanResponse, type LeanServer 
 import { handleNotify } from './notify.js';
 import { handleObserve, type ObserveContext } from './observe.js';
 import { createPresenceRecorder, observingSession } from './presence.js';
-import { ObserverRegistry } from './observer-registry.js';
+import { ObserverRegistry, type ParkedObserver } from './observer-registry.js';
+import { HoldWheel } from './hold-wheel.js';
 import { RoomDirectory } from './room-directory.js';
 import { SessionObserveCounter } from './session-observes.js';
 import { STREAM_PATH, StreamHub, handleStream, type StreamContext } from './stream.js';
@@ -137,9 +138,11 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     rooms: () => rooms.size,
     repairCounts: () => rooms.repairCounts,
   });
+  const holds = new HoldWheel<ParkedObserver>((observer) => observer.finish('timeout'));
   const observeContext: ObserveContext = {
     rooms,
     observers,
+    holds,
     answers,
     web,
     log,
@@ -214,6 +217,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     const publicClosed = stopServer(publicServer);
     const internalClosed = stopServer(internalServer);
     observers.finishAll('shutdown');
+    holds.close();
     presence.close();
     rooms.close();
     await Promise.all([publicClosed, internalClosed]);

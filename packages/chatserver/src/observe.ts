@@ -19,6 +19,7 @@ import type { PresenceRecorder } from './presence.js';
 import type { SessionObserveCounter } from './session-observes.js';
 import type { ChatServerMetrics } from './metrics.js';
 import type { WebClient } from './web-client.js';
+import type { HoldWheel } from './hold-wheel.js';
 
 /** Default hold of an observe, seconds. */
 export const DEFAULT_WAIT_SECONDS = 25;
@@ -33,6 +34,8 @@ const MAX_JITTER_MS = 2000;
 export interface ObserveContext {
   rooms: RoomDirectory;
   observers: ObserverRegistry;
+  /** Ends parked long-polls when their hold is over (one timer for all). */
+  holds: HoldWheel<ParkedObserver>;
   /** Answers by cursor, shared by every observe at that cursor until a room of it advances. */
   answers: AnswerCache;
   web: WebClient;
@@ -205,9 +208,7 @@ function cachedAnswer(cursor: ResolvedCursor, cursorText: string, ctx: ObserveCo
 /** The hold of a parked observe: the wait minus up to 10 % (at most 2 s) of jitter. */
 export function holdMs(waitSeconds: number, random: number = Math.random()): number {
   const waitMs = waitSeconds * 1000;
-  // Whole 10 ms steps: Node keeps one timer list per distinct duration, and a
-  // few hundred shared lists make parking O(1) where a distinct duration per
-  // observer costs a priority-queue insert each.
+  // Whole 10 ms steps (the hold wheel's resolution is coarser still).
   return Math.round((waitMs - random * Math.min(waitMs * JITTER_SHARE, MAX_JITTER_MS)) / 10) * 10;
 }
 
@@ -267,14 +268,13 @@ function parkObserver(
   let finished = false;
   const stopRefresh = sessionHash === undefined ? undefined : ctx.presence?.park(cursor.keys(), sessionHash);
   const onClose = (): void => observer.finish('closed');
-  const timer = setTimeout(() => observer.finish('timeout'), holdForMs);
   const observer: ParkedObserver = {
     cursor,
     cursorText,
     finish(reason: FinishReason, shared?: Map<string, Promise<string>>): void {
       if (finished) return;
       finished = true;
-      clearTimeout(timer);
+      ctx.holds.remove(observer, hold);
       res.off('close', onClose);
       ctx.observers.unpark(observer);
       if (sessionHash !== undefined) ctx.sessionObserves?.remove(sessionHash);
@@ -304,6 +304,7 @@ function parkObserver(
       );
     },
   };
+  const hold = ctx.holds.add(observer, holdForMs);
   res.once('close', onClose);
   ctx.observers.park(observer);
 }

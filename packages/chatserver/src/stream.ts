@@ -46,6 +46,8 @@ interface FramedBatch {
   readonly bytes: Buffer;
   /** Each room's seq after the batch. */
   readonly next: ReadonlyMap<RoomName, Seq>;
+  /** `formatCursor(next)`: formatted once per batch, not per stream. */
+  readonly nextText: string;
 }
 
 /**
@@ -130,14 +132,16 @@ export function frameEvents(cursor: ResolvedCursor, perRoom: readonly string[][]
   const next = new Map(cursor);
   let text = '';
   let index = 0;
+  let nextText = formatCursor(next);
   for (const [room, seq] of cursor) {
     const events = perRoom[index++] as string[];
     for (let offset = 0; offset < events.length; offset++) {
       next.set(room, seq + offset + 1);
-      text += `id: ${formatCursor(next)}\ndata: ${events[offset] as string}\n\n`;
+      nextText = formatCursor(next);
+      text += `id: ${nextText}\ndata: ${events[offset] as string}\n\n`;
     }
   }
-  return { bytes: Buffer.from(text, 'utf8'), next };
+  return { bytes: Buffer.from(text, 'utf8'), next, nextText };
 }
 
 /** The first bytes of a stream: the reconnect delay, and a `ready` event whose `id` pins the resolved cursor. */
@@ -259,9 +263,9 @@ class OpenStream implements ParkedObserver {
     if (this.res.destroyed) this.finish('closed');
   }
 
-  private advance(next: ReadonlyMap<RoomName, Seq>): void {
-    for (const [room, seq] of next) this.cursor.set(room, seq);
-    this.text = formatCursor(this.cursor);
+  private advance(batch: FramedBatch): void {
+    for (const [room, seq] of batch.next) this.cursor.set(room, seq);
+    this.text = batch.nextText;
   }
 
   /** Writes every event after the cursor up to the heads, in order. */
@@ -279,7 +283,7 @@ class OpenStream implements ParkedObserver {
       }
       this.ctx.metrics?.answerWritten();
       this.write(batch.bytes);
-      this.advance(batch.next);
+      this.advance(batch);
     }
   }
 
@@ -298,7 +302,7 @@ class OpenStream implements ParkedObserver {
         }
         this.ctx.metrics?.answerWritten();
         this.write(batch.bytes);
-        this.advance(batch.next);
+        this.advance(batch);
         this.wokenWhileBusy = false;
         this.deliver();
       },
