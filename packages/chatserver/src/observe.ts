@@ -42,6 +42,8 @@ export interface ObserveContext {
   log: Logger;
   /** Parked observes allowed before answering 503. */
   maxObservers: number;
+  /** Rooms an observe without a session may name. @default MAX_CURSOR_ROOMS */
+  maxAnonymousObserveRooms?: number;
   /** True once shutdown started: nothing new is parked. */
   isClosing(): boolean;
   /** Where observing sessions are recorded (absent: presence is not tracked). */
@@ -129,7 +131,7 @@ export async function handleObserve(
   }
   const reply = replierFor(res, callback, ctx);
   try {
-    const cursor = parseCursor(query.get('rooms') ?? undefined);
+    const cursor = parseObserveCursor(query.get('rooms') ?? undefined, ctx, sessionHash);
     const waitSeconds = parseIntegerParameter('wait', query.get('wait') ?? undefined, { min: 0, max: MAX_WAIT_SECONDS })
       ?? DEFAULT_WAIT_SECONDS;
     const resolved = await resolveObserveCursor(cursor, ctx);
@@ -159,6 +161,13 @@ export async function handleObserve(
     }
     reply.error(chatError);
   }
+}
+
+/** Parses an observe's cursor (`rooms`, or a stream's `Last-Event-ID`) within the room limits of its kind. */
+export function parseObserveCursor(text: string | undefined, ctx: ObserveContext, sessionHash: string | undefined): Cursor {
+  // Anonymous observes (badges) are the cheapest to send in bulk: fewer rooms each.
+  const maxRooms = sessionHash === undefined ? ctx.maxAnonymousObserveRooms : undefined;
+  return parseCursor(text, maxRooms);
 }
 
 /**
@@ -231,12 +240,12 @@ function resolveKnownCursor(cursor: Cursor, ctx: ObserveContext): ResolvedCursor
 
 /**
  * Resolves every room of the cursor against what this chatserver knows:
- * unknown rooms load their head from the web tier, a bare room becomes its
+ * unknown rooms load their heads from the web tier (one request for all), a bare room becomes its
  * head, and a seq beyond the head makes this chatserver catch up from the web
  * tier first (it may just lag); still beyond is `invalid_cursor`.
  */
 async function resolveCursor(cursor: Cursor, ctx: ObserveContext): Promise<ResolvedCursor> {
-  const buffers = await Promise.all([...cursor.keys()].map((room) => ctx.rooms.ensure(room)));
+  const buffers = await ctx.rooms.ensureAll([...cursor.keys()]);
   const now = Date.now();
   for (const buffer of buffers) buffer.touch(now);
   const ahead: RoomName[] = [];

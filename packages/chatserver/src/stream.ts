@@ -1,8 +1,8 @@
-import { formatCursor, parseCursor, type RoomName, type Seq } from '@parley/protocol';
+import { formatCursor, type RoomName, type Seq } from '@parley/protocol';
 import { eventsAfterCursor, eventsAfterCursorNow, hasEventsAfter } from './answer.js';
 import { JSON_HEADERS, sendError, toChatError } from './http-util.js';
 import type { LeanResponse } from './lean-http.js';
-import { admitObserver, resolveObserveCursor, type ObserveContext } from './observe.js';
+import { admitObserver, parseObserveCursor, resolveObserveCursor, type ObserveContext } from './observe.js';
 import type { FinishReason, ParkedObserver, ResolvedCursor } from './observer-registry.js';
 
 /** Path of the EventSource observe. */
@@ -171,7 +171,7 @@ export async function handleStream(
 ): Promise<void> {
   try {
     const cursorText = lastEventId !== undefined && lastEventId !== '' ? lastEventId : (query.get('rooms') ?? undefined);
-    const resolved = await resolveObserveCursor(parseCursor(cursorText), ctx);
+    const resolved = await resolveObserveCursor(parseObserveCursor(cursorText, ctx, sessionHash), ctx);
     if (sessionHash !== undefined) ctx.presence?.touch(resolved.keys(), sessionHash);
     if (res.destroyed) return;
     const resolvedText = formatCursor(resolved);
