@@ -140,7 +140,10 @@ export function streamTransport(options: StreamTransportOptions): ObserveTranspo
   };
 
   return (rooms, waitSeconds, signal) => {
-    if (fallenBack) return options.fallback(rooms, waitSeconds, signal);
+    // Offline, a stream would only wait to reconnect (and look buffered): the
+    // fallback fails at once, and the loop shows it and backs off until online.
+    const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
+    if (fallenBack || offline) return options.fallback(rooms, waitSeconds, signal);
     if (source === undefined || rooms !== handedCursor) open(rooms);
     return new Promise<ObserveAnswer>((resolve, reject) => {
       const hold = setTimeout(() => {
@@ -148,7 +151,11 @@ export function streamTransport(options: StreamTransportOptions): ObserveTranspo
         mine.due = true;
         flush();
       }, waitSeconds * 1000);
-      const onAbort = (): void => fail(new ParleyError('network', 0, 'aborted'));
+      // The loop gave up on this call (offline, rooms changed, stopped): the stream goes with it.
+      const onAbort = (): void => {
+        close();
+        fail(new ParleyError('network', 0, 'aborted'));
+      };
       const done = (): void => {
         clearTimeout(hold);
         signal.removeEventListener('abort', onAbort);

@@ -124,3 +124,29 @@ describe('streamTransport', () => {
     expect(fallback.asked).to.deep.equal(['lobby']);
   });
 });
+
+describe('streamTransport, offline and aborted', () => {
+  beforeEach(() => {
+    FakeSource.opened = [];
+  });
+
+  it('closes the stream when its call is aborted, and opens a new one for the next call', async () => {
+    const transport = streamTransport({ fallback: recordingFallback().transport, EventSource: FakeSource });
+    const first = transport('lobby', 0, never);
+    (FakeSource.opened[0] as FakeSource).ready('lobby:4');
+    await first;
+    const abort = new AbortController();
+    const parked = transport('lobby:4', 25, abort.signal);
+    abort.abort();
+    let failure: unknown;
+    await parked.catch((error: unknown) => {
+      failure = error;
+    });
+    expect((failure as Error).message).to.equal('aborted');
+    expect(FakeSource.opened[0]?.closed).to.equal(true);
+    const next = transport('lobby:4', 0, never);
+    expect(FakeSource.opened).to.have.length(2);
+    (FakeSource.opened[1] as FakeSource).ready('lobby:4');
+    expect(await next).to.deep.equal({ events: [], cursor: 'lobby:4' });
+  });
+});
