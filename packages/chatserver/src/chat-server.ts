@@ -13,9 +13,11 @@ import { createLeanServer, type LeanRequest, type LeanResponse, type LeanServer 
 import { handleNotify } from './notify.js';
 import { handleObserve, type ObserveContext } from './observe.js';
 import { createPresenceRecorder, observingSession } from './presence.js';
-import { ObserverRegistry } from './observer-registry.js';
+import { ObserverRegistry, type ParkedObserver } from './observer-registry.js';
+import { HoldWheel } from './hold-wheel.js';
 import { RoomDirectory } from './room-directory.js';
 import { SessionObserveCounter } from './session-observes.js';
+import { STREAM_PATH, StreamHub, handleStream, type StreamContext } from './stream.js';
 import { createWebClient } from './web-client.js';
 import { ChatServerMetrics, serveMetrics } from './metrics.js';
 
@@ -59,7 +61,7 @@ export interface ChatServer {
   listen(): Promise<ChatServerPorts>;
   /**
    * Leaves the registry, stops accepting, answers every parked observe at
-   * once with its cursor and no events, then closes both servers and pools.
+   * once with its cursor and no events, ends every stream, then closes both servers and pools.
    */
   close(): Promise<void>;
   /** Live counters, for health checks and tests. */
@@ -68,8 +70,10 @@ export interface ChatServer {
 
 /** Live counters of a chatserver. */
 export interface ChatServerStats {
-  /** Observes parked right now. */
+  /** Observes parked right now (open streams included). */
   parkedObservers: number;
+  /** Streams open right now. */
+  openStreams: number;
   /** Rooms held in memory. */
   rooms: number;
   /** Bytes of observe answers cached for sharing (bounded, see AnswerCache). */
@@ -104,6 +108,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
   });
   const observers = new ObserverRegistry();
   const answers = new AnswerCache();
+  const streams = new StreamHub({ heartbeatMs: config.streamHeartbeatMs, lifetimeMs: config.streamLifetimeMs });
   const rooms = new RoomDirectory({
     capacity: config.roomBuffer,
     maxRooms: config.maxRooms,
@@ -115,6 +120,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     onAdvance: (buffer) => {
       // Answers of the old head are wrong now; then wake with fresh ones.
       answers.invalidate(buffer.name);
+      streams.forgetFrames();
       observers.wakeRoom(buffer.name);
     },
     ...(options.gapGraceMs === undefined ? {} : { gapGraceMs: options.gapGraceMs }),
@@ -139,9 +145,11 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     rooms: () => rooms.size,
     repairCounts: () => rooms.repairCounts,
   });
+  const holds = new HoldWheel<ParkedObserver>((observer) => observer.finish('timeout'));
   const observeContext: ObserveContext = {
     rooms,
     observers,
+    holds,
     answers,
     web,
     log,
@@ -152,15 +160,17 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     presence,
     metrics,
   };
+  const streamContext: StreamContext = { ...observeContext, streams };
 
   function handlePublic(req: LeanRequest, res: LeanResponse): void {
     const { path, query } = parseTarget(req.url);
-    if (path === '/api/observe' || path === '/healthz') {
+    if (path === '/api/observe' || path === STREAM_PATH || path === '/healthz') {
       if (req.method !== 'GET') {
         sendError(res, new ChatError('method_not_allowed', 'only GET is allowed here'), { allow: 'GET' });
         return;
       }
       if (path === '/healthz') sendJson(res, 200, HEALTH_BODY);
+      else if (path === STREAM_PATH) void handleStream(query, req.headers['last-event-id'], res, streamContext, observingSession(req, query));
       else void handleObserve(query, res, observeContext, observingSession(req, query));
       return;
     }
@@ -209,11 +219,13 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     closing = true;
     if (sweepTimer !== undefined) clearInterval(sweepTimer);
     catchUp.stop();
+    streams.stop();
     // Leave first so workers stop sending here while the rest shuts down.
     await heartbeat?.leave();
     const publicClosed = stopServer(publicServer);
     const internalClosed = stopServer(internalServer);
     observers.finishAll('shutdown');
+    holds.close();
     presence.close();
     rooms.close();
     await Promise.all([publicClosed, internalClosed]);
@@ -237,6 +249,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
       sweepTimer = setInterval(sweep, options.idleSweepMs ?? 60_000);
       sweepTimer.unref();
       catchUp.start();
+      streams.start();
       return { publicPort, internalPort };
     },
     close() {
@@ -244,7 +257,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
       return closed;
     },
     stats() {
-      return { parkedObservers: observers.count, rooms: rooms.size, cachedAnswerBytes: answers.bytes };
+      return { parkedObservers: observers.count, openStreams: streams.size, rooms: rooms.size, cachedAnswerBytes: answers.bytes };
     },
   };
 }

@@ -50,6 +50,19 @@ export interface ChatServerConfig extends CommonConfig, Pick<ClusterConfig, 'web
    * @default 5000
    */
   catchUpMs: number;
+  /**
+   * `PARLEY_STREAM_HEARTBEAT_MS`: a stream (`/api/observe/stream`) quiet this
+   * long gets a `:` comment; nginx's read timeout on the stream route (65 s)
+   * must stay above it.
+   * @default 20000
+   */
+  streamHeartbeatMs: number;
+  /**
+   * `PARLEY_STREAM_LIFETIME_MS`: a stream ends after at most this long (less
+   * up to 10 % jitter); the browser reconnects with its cursor.
+   * @default 600000
+   */
+  streamLifetimeMs: number;
 }
 
 const schema: ConfigSchema<ChatServerConfig> = {
@@ -72,6 +85,9 @@ const schema: ConfigSchema<ChatServerConfig> = {
   presenceTimeoutMs: clusterConfigSchema.presenceTimeoutMs,
   // Below 100 ms the passes would mostly ask heads nobody changed.
   catchUpMs: { env: 'PARLEY_CATCHUP_MS', default: 5000, parse: parse.integer(100, 3_600_000) },
+  // At most 60 s: nginx cuts a stream quiet for 65 s.
+  streamHeartbeatMs: { env: 'PARLEY_STREAM_HEARTBEAT_MS', default: 20_000, parse: parse.integer(100, 60_000) },
+  streamLifetimeMs: { env: 'PARLEY_STREAM_LIFETIME_MS', default: 600_000, parse: parse.integer(1000, 86_400_000) },
 };
 
 /**

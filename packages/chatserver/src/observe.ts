@@ -20,6 +20,7 @@ import type { PresenceRecorder } from './presence.js';
 import type { SessionObserveCounter } from './session-observes.js';
 import type { ChatServerMetrics } from './metrics.js';
 import type { WebClient } from './web-client.js';
+import type { HoldWheel } from './hold-wheel.js';
 
 /** Default hold of an observe, seconds. */
 export const DEFAULT_WAIT_SECONDS = 25;
@@ -34,6 +35,8 @@ const MAX_JITTER_MS = 2000;
 export interface ObserveContext {
   rooms: RoomDirectory;
   observers: ObserverRegistry;
+  /** Ends parked long-polls when their hold is over (one timer for all). */
+  holds: HoldWheel<ParkedObserver>;
   /** Answers by cursor, shared by every observe at that cursor until a room of it advances. */
   answers: AnswerCache;
   web: WebClient;
@@ -129,12 +132,10 @@ export async function handleObserve(
   }
   const reply = replierFor(res, callback, ctx);
   try {
-    // Anonymous observes (badges) are the cheapest to send in bulk: fewer rooms each.
-    const maxRooms = sessionHash === undefined ? ctx.maxAnonymousObserveRooms : undefined;
-    const cursor = parseCursor(query.get('rooms') ?? undefined, maxRooms);
+    const cursor = parseObserveCursor(query.get('rooms') ?? undefined, ctx, sessionHash);
     const waitSeconds = parseIntegerParameter('wait', query.get('wait') ?? undefined, { min: 0, max: MAX_WAIT_SECONDS })
       ?? DEFAULT_WAIT_SECONDS;
-    const resolved = resolveKnownCursor(cursor, ctx) ?? (await resolveCursor(cursor, ctx));
+    const resolved = await resolveObserveCursor(cursor, ctx);
     // Seen when the observe arrives, while it is parked and when it ends: a
     // session that keeps observing never looks older than one refresh.
     if (sessionHash !== undefined) ctx.presence?.touch(resolved.keys(), sessionHash);
@@ -152,15 +153,7 @@ export async function handleObserve(
       reply.answer(emptyAnswer(cursorText));
       return;
     }
-    if (ctx.observers.count >= ctx.maxObservers) {
-      ctx.metrics?.observeRefused();
-      throw new ChatError('unavailable', 'too many observers on this chatserver, try again', { retryAfterSeconds: 1 });
-    }
-    if (sessionHash !== undefined && ctx.sessionObserves?.tryAdd(sessionHash) === false) {
-      throw new ChatError('rate_limited', `this session already has ${ctx.sessionObserves.max} observes waiting: share one or try again later`, {
-        retryAfterSeconds: SESSION_OBSERVE_RETRY_SECONDS,
-      });
-    }
+    admitObserver(ctx, sessionHash);
     parkObserver(resolved, cursorText, holdMs(waitSeconds), res, reply, ctx, sessionHash);
   } catch (error) {
     const chatError = toChatError(error);
@@ -168,6 +161,40 @@ export async function handleObserve(
       ctx.log.warn({ code: chatError.code, err: error }, 'observe failed');
     }
     reply.error(chatError);
+  }
+}
+
+/** Parses an observe's cursor (`rooms`, or a stream's `Last-Event-ID`) within the room limits of its kind. */
+export function parseObserveCursor(text: string | undefined, ctx: ObserveContext, sessionHash: string | undefined): Cursor {
+  // Anonymous observes (badges) are the cheapest to send in bulk: fewer rooms each.
+  const maxRooms = sessionHash === undefined ? ctx.maxAnonymousObserveRooms : undefined;
+  return parseCursor(text, maxRooms);
+}
+
+/**
+ * The one place where the rooms of an observe — long-poll, JSONP or stream —
+ * are resolved against what this chatserver knows (and where a check of who
+ * may read a room belongs): every transport comes through here.
+ */
+export async function resolveObserveCursor(cursor: Cursor, ctx: ObserveContext): Promise<ResolvedCursor> {
+  return resolveKnownCursor(cursor, ctx) ?? (await resolveCursor(cursor, ctx));
+}
+
+/**
+ * Counts one more held observe (parked long-poll or open stream) against the
+ * chatserver's and the session's limits; throws 503 `unavailable` or 429
+ * `rate_limited` (counting nothing) past either. The caller must
+ * `sessionObserves.remove(sessionHash)` when the observe ends.
+ */
+export function admitObserver(ctx: ObserveContext, sessionHash: string | undefined): void {
+  if (ctx.observers.count >= ctx.maxObservers) {
+    ctx.metrics?.observeRefused();
+    throw new ChatError('unavailable', 'too many observers on this chatserver, try again', { retryAfterSeconds: 1 });
+  }
+  if (sessionHash !== undefined && ctx.sessionObserves?.tryAdd(sessionHash) === false) {
+    throw new ChatError('rate_limited', `this session already has ${ctx.sessionObserves.max} observes waiting: share one or try again later`, {
+      retryAfterSeconds: SESSION_OBSERVE_RETRY_SECONDS,
+    });
   }
 }
 
@@ -191,9 +218,7 @@ function cachedAnswer(cursor: ResolvedCursor, cursorText: string, ctx: ObserveCo
 /** The hold of a parked observe: the wait minus up to 10 % (at most 2 s) of jitter. */
 export function holdMs(waitSeconds: number, random: number = Math.random()): number {
   const waitMs = waitSeconds * 1000;
-  // Whole 10 ms steps: Node keeps one timer list per distinct duration, and a
-  // few hundred shared lists make parking O(1) where a distinct duration per
-  // observer costs a priority-queue insert each.
+  // Whole 10 ms steps (the hold wheel's resolution is coarser still).
   return Math.round((waitMs - random * Math.min(waitMs * JITTER_SHARE, MAX_JITTER_MS)) / 10) * 10;
 }
 
@@ -253,14 +278,13 @@ function parkObserver(
   let finished = false;
   const stopRefresh = sessionHash === undefined ? undefined : ctx.presence?.park(cursor.keys(), sessionHash);
   const onClose = (): void => observer.finish('closed');
-  const timer = setTimeout(() => observer.finish('timeout'), holdForMs);
   const observer: ParkedObserver = {
     cursor,
     cursorText,
     finish(reason: FinishReason, shared?: Map<string, Promise<string>>): void {
       if (finished) return;
       finished = true;
-      clearTimeout(timer);
+      ctx.holds.remove(observer, hold);
       res.off('close', onClose);
       ctx.observers.unpark(observer);
       if (sessionHash !== undefined) ctx.sessionObserves?.remove(sessionHash);
@@ -290,6 +314,7 @@ function parkObserver(
       );
     },
   };
+  const hold = ctx.holds.add(observer, holdForMs);
   res.once('close', onClose);
   ctx.observers.park(observer);
 }

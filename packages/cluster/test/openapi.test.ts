@@ -430,6 +430,82 @@ describe('the public contract (docs/openapi.yaml), through nginx', function () {
     });
   });
 
+  describe('GET /api/observe/stream', () => {
+    const operation = 'GET /api/observe/stream';
+
+    /** Opens a stream, reads until its ready event (or a whole error answer), then leaves. */
+    async function openStream(call: Call): Promise<ContractAnswer> {
+      const stop = new AbortController();
+      const timer = setTimeout(() => stop.abort(), 10_000);
+      const headers: Record<string, string> = { ...call.headers };
+      if (call.session !== undefined) headers.authorization = `Bearer ${call.session}`;
+      try {
+        const response = await fetch(`${fixture.cluster.publicUrl}${call.path}`, { headers, signal: stop.signal });
+        const answerHeaders = new Headers([...response.headers]);
+        if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+          return { status: response.status, headers: answerHeaders, text: await response.text() };
+        }
+        let text = '';
+        const decoder = new TextDecoder();
+        for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+          text += decoder.decode(chunk, { stream: true });
+          if (text.includes('\n\n')) break;
+        }
+        return { status: response.status, headers: answerHeaders, text };
+      } finally {
+        clearTimeout(timer);
+        stop.abort();
+      }
+    }
+
+    it('200: the stream, starting with the ready event; Last-Event-ID wins over rooms', async () => {
+      const { room } = await sessionInRoom();
+      const answer = await openStream({ path: `/api/observe/stream?rooms=${room}` });
+      expect(answer.status).to.equal(200);
+      contract.check(operation, answer);
+      expect(answer.text).to.equal(`retry: 1000\nevent: ready\nid: ${room}:1\ndata: {"cursor":"${room}:1"}\n\n`);
+      const resumed = await openStream({ path: `/api/observe/stream?rooms=${room}`, headers: { 'last-event-id': `${room}:0` } });
+      expect(resumed.text).to.include(`\nid: ${room}:0\n`);
+    });
+
+    it('400 invalid_cursor', async () => {
+      const answer = await openStream({ path: '/api/observe/stream?rooms=Lobby:1' });
+      expect(answer.status).to.equal(400);
+      contract.check(operation, answer);
+    });
+
+    it('429 and 503 past the limits, which open streams count against', async () => {
+      const session = await newSession();
+      const stop = new AbortController();
+      // Three streams of one session over two chatservers (one each): one is refused.
+      const streams = [0, 1, 2].map((index) =>
+        send('GET', { path: `/api/observe/stream?rooms=${uniqueRoom('s')}:0&n=${index}`, session, signal: stop.signal }).then(
+          (answer) => answer,
+          () => undefined,
+        ),
+      );
+      try {
+        const refused = await Promise.race(streams.map((stream) => stream.then((answer) => answer ?? new Promise<never>(() => undefined))));
+        expect(refused.status, refused.text).to.equal(429);
+        contract.check(operation, refused);
+        // Anonymous streams fill the chatservers (3 each).
+        const more = Array.from({ length: 8 }, (_, index) =>
+          send('GET', { path: `/api/observe/stream?rooms=${uniqueRoom('f')}:0&n=${index}`, signal: stop.signal }).then(
+            (answer) => answer,
+            () => undefined,
+          ),
+        );
+        streams.push(...more);
+        const full = await Promise.race(more.map((stream) => stream.then((answer) => answer ?? new Promise<never>(() => undefined))));
+        expect(full.status, full.text).to.equal(503);
+        contract.check(operation, full);
+      } finally {
+        stop.abort();
+        await Promise.allSettled(streams);
+      }
+    });
+  });
+
   describe('methods a path does not list', () => {
     it('answer 405 with Allow listing the methods the document gives the path', async () => {
       const response = contract.componentResponse('MethodNotAllowed');

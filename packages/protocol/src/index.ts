@@ -1,6 +1,6 @@
 /**
  * `@parley/protocol`: what every tier and the browser share — event and answer
- * types, the error table, validation, the cursor and JSONP codecs, the event
+ * types, the error table, validation, the cursor, JSONP and event-stream codecs, the event
  * shape check, Redis key names and internal paths. It runs in a browser:
  * nothing under this entry may import a `node:` module (test/browser-safe.test.ts
  * bundles it for the browser to prove it). Node-only parts — config reading,
@@ -52,6 +52,7 @@ export {
   parseCallbackName,
   wrapJsonp,
 } from './jsonp.js';
+export { EventStreamParser, type EventStreamMessage } from './event-stream.js';
 export { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, registryKey } from './registry.js';
 export { silentLogger, type Logger } from './logger.js';
 export {

@@ -42,6 +42,8 @@ export interface ChatFixture {
   prefix: string;
   /** `http://127.0.0.1:PUBLIC/api/observe?...` */
   observeUrl(query: string): string;
+  /** `http://127.0.0.1:PUBLIC/api/observe/stream?...` */
+  streamUrl(query: string): string;
   /** Signed POST /internal/notify; returns the status. */
   notify(events: ChatEvent[]): Promise<number>;
   /** Resolves when `count` observes are parked, or rejects after `timeoutMs`. */
@@ -78,6 +80,7 @@ export async function startChatFixture(
     redis,
     prefix,
     observeUrl: (query) => `http://127.0.0.1:${ports.publicPort}/api/observe?${query}`,
+    streamUrl: (query) => `http://127.0.0.1:${ports.publicPort}/api/observe/stream?${query}`,
     notify: (events) => postNotify(ports.internalPort, JSON.stringify({ events })),
     waitForParked: (count, timeoutMs = 3000) =>
       waitFor(() => chat.stats().parkedObservers === count, timeoutMs, `${count} parked observes`),
