@@ -2,7 +2,8 @@
 # Installs what Parley needs and is missing; does nothing when all is there.
 #   system: node >= 20.19, redis-server, nginx, postgresql (its server programs,
 #           for the PostgreSQL store's tests and PARLEY_STORE=postgres), chromium (browser tests),
-#           docker-compose (only to validate docker-compose.yml; optional)
+#           docker-compose (only to validate docker-compose.yml; optional),
+#           slowhttptest (slowloris and slow-read floods of `npm run test:attack`; optional)
 #   npm:    node_modules, reinstalled with `npm ci` when package-lock.json is newer
 # As root it installs system packages with apt-get; otherwise it prints what
 # to install and fails. It never starts or enables the system redis, nginx or
@@ -38,6 +39,7 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v postg
 fi
 optional=()
 if ! command -v docker-compose >/dev/null 2>&1; then optional+=(docker-compose); fi
+if ! command -v slowhttptest >/dev/null 2>&1; then optional+=(slowhttptest); fi
 
 if [ "${#missing[@]}" -gt 0 ] || { [ "${#optional[@]}" -gt 0 ] && [ "$(id -u)" -eq 0 ]; }; then
   wanted=("${missing[@]}" "${optional[@]}")
@@ -46,7 +48,7 @@ if [ "${#missing[@]}" -gt 0 ] || { [ "${#optional[@]}" -gt 0 ] && [ "$(id -u)" -
     status=0
     apt_install "${wanted[@]}" || status=$?
     if [ "$status" -ne 0 ]; then
-      # docker-compose is optional: its test skips without it.
+      # docker-compose and slowhttptest are optional: their tests skip without them.
       if [ "${#missing[@]}" -gt 0 ]; then
         say "apt-get failed (exit $status)"
         exit "$status"
