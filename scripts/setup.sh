@@ -3,6 +3,7 @@
 #   system: node >= 20.19, redis-server, nginx, postgresql (its server programs,
 #           for the PostgreSQL store's tests and PARLEY_STORE=postgres), chromium (browser tests),
 #           docker-compose (only to validate docker-compose.yml; optional),
+#           faketime (the multihost clock-skew scenario; optional),
 #           slowhttptest (slowloris and slow-read floods of `npm run test:attack`; optional)
 #   npm:    node_modules, reinstalled with `npm ci` when package-lock.json is newer
 # As root it installs system packages with apt-get; otherwise it prints what
@@ -39,6 +40,8 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v postg
 fi
 optional=()
 if ! command -v docker-compose >/dev/null 2>&1; then optional+=(docker-compose); fi
+# faketime: the multihost test runs one host's clock 30 s ahead with it.
+if ! command -v faketime >/dev/null 2>&1; then optional+=(faketime); fi
 if ! command -v slowhttptest >/dev/null 2>&1; then optional+=(slowhttptest); fi
 
 if [ "${#missing[@]}" -gt 0 ] || { [ "${#optional[@]}" -gt 0 ] && [ "$(id -u)" -eq 0 ]; }; then

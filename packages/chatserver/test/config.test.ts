@@ -8,6 +8,8 @@ describe('chatserver config', () => {
   it('applies the defaults of the shared variable table', () => {
     expect(loadConfig({ PARLEY_SECRET: secret })).to.deep.equal({
       redisUrl: 'redis://127.0.0.1:6379',
+      redisSentinels: [],
+      redisMaster: 'parley',
       redisPrefix: 'parley:',
       secret,
       logLevel: 'info',

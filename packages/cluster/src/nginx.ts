@@ -21,10 +21,10 @@ export interface NginxConfigOptions {
   publicPort: number;
   /** @default '127.0.0.1' */
   publicHost?: string;
-  /** Ports of the web processes on 127.0.0.1 (at least one). */
-  webPorts: readonly number[];
-  /** Public (observe) ports of the chatservers on 127.0.0.1 (at least one). */
-  chatPorts: readonly number[];
+  /** Ports of the web processes on 127.0.0.1, or `host:port` addresses elsewhere (at least one). */
+  webPorts: readonly UpstreamAddress[];
+  /** Public (observe) ports of the chatservers on 127.0.0.1, or `host:port` addresses (at least one). */
+  chatPorts: readonly UpstreamAddress[];
   /**
    * Says go to the first web process, the others standing by (`backup`):
    * SQLite has one writer at a time. `false` spreads them over every web
@@ -62,14 +62,18 @@ export interface NginxConfigOptions {
   templatePath?: string;
 }
 
-function upstreamLines(ports: readonly number[], what: string, backupAfterFirst = false): string {
+/** A port on 127.0.0.1, or `host:port` (another host: a network namespace of the multihost cluster). */
+export type UpstreamAddress = number | string;
+
+function upstreamLines(ports: readonly UpstreamAddress[], what: string, backupAfterFirst = false): string {
   if (ports.length === 0) throw new Error(`nginx needs at least one ${what} port`);
   // max_fails=1 + fail_timeout=2s: a dead process is skipped for 2 s after one
   // connection error, short enough that a restarted one is back quickly.
   return ports
     .map((port, index) => {
       const backup = backupAfterFirst && index > 0 ? ' backup' : '';
-      return `server 127.0.0.1:${port} max_fails=1 fail_timeout=2s${backup};`;
+      const address = typeof port === 'number' ? `127.0.0.1:${port}` : port;
+      return `server ${address} max_fails=1 fail_timeout=2s${backup};`;
     })
     .join('\n        ');
 }
@@ -175,6 +179,11 @@ export interface NginxHandle {
   readonly configPath: string;
   /** Fast shutdown (SIGTERM), bounded; SIGKILL after `timeoutMs`. @default timeoutMs 5000 */
   stop(timeoutMs?: number): Promise<void>;
+  /**
+   * Rewrites the config with new upstreams and reloads it (SIGHUP): new
+   * connections use them, requests in flight finish on the old workers.
+   */
+  reload(upstreams: Pick<NginxConfigOptions, 'webPorts' | 'chatPorts'>): void;
 }
 
 /** Renders the config into `runDir/nginx.conf` and returns that path. */
@@ -233,6 +242,10 @@ export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${publicPort}`,
     configPath,
     stop: (timeoutMs = 5000) => server.stop(timeoutMs),
+    reload(upstreams) {
+      writeNginxConfig({ ...options, ...upstreams, runDir, publicPort });
+      if (!server.kill('SIGHUP')) throw new Error('nginx is not running: nothing to reload');
+    },
   };
 }
 

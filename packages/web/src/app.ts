@@ -111,7 +111,13 @@ export function createWebApp(options: WebAppOptions): WebApp {
     now,
     ...options.relay,
   });
-  const says = createSayBatcher({ store, log, maxGroup: config.sayBatchMax, publish: (write) => publishWrite(deps, write) });
+  const says = createSayBatcher({
+    store,
+    log,
+    maxGroup: config.sayBatchMax,
+    maxGroupsInFlight: config.sayGroupsInFlight,
+    publish: (write) => publishWrite(deps, write),
+  });
   const deps: RouteDeps = {
     store,
     notifier,

@@ -152,7 +152,7 @@ class ChatPage {
       const session = await this.api.createSession(nickname);
       this.setNickname(session.nickname);
     } catch (error) {
-      throw new Error(describe(error));
+      throw new Error(describe(error), { cause: error });
     }
     this.route();
   }
@@ -162,7 +162,7 @@ class ChatPage {
       const answer = await this.api.changeNickname(nickname);
       this.setNickname(answer.nickname);
     } catch (error) {
-      throw new Error(describe(error));
+      throw new Error(describe(error), { cause: error });
     }
   }
 
