@@ -145,6 +145,7 @@ describe('nginx hardening', function () {
       '/api/rooms/lobby?callback=cb&session=a&session=SECRET4',
       '/api/rooms/lobby?access_token=SECRET5',
       '/api/rooms/lobby?after=3',
+      '/api/observe?rooms=lobby%3A3&wait=5',
     ];
     for (const path of paths) await (await fetch(`${nginx.url}${path}`, { signal: AbortSignal.timeout(5000) })).text();
     const log = readFileSync(join(runDir, 'access.log'), 'utf8');
@@ -152,6 +153,8 @@ describe('nginx hardening', function () {
     expect(log).to.not.match(/SECRET/);
     expect(log).to.include('"GET /api/rooms/lobby/events?[redacted] HTTP/1.1"');
     expect(log).to.include('"GET /api/rooms/lobby?after=3 HTTP/1.1"');
+    // A %-escape in a value (an observe cursor) is no reason to hide the query.
+    expect(log).to.include('"GET /api/observe?rooms=lobby%3A3&wait=5 HTTP/1.1"');
   });
 
   it('moves reads and says off a frozen web process within 5 s, giving each say an idempotency key', async () => {
