@@ -89,6 +89,10 @@ const PRESENCE_REFRESH_MS = 30_000;
 // A room that never had an event (most often one that does not exist, named
 // by a stray or hostile observe) is kept only this long after its last use.
 const EMPTY_ROOM_IDLE_MS = 60_000;
+// Node's default (511) drops connections when thousands of observers come at
+// once (a chatserver restart, a flood of new visitors): nginx then fails to
+// connect and answers 503. The kernel caps it at net.core.somaxconn.
+const LISTEN_BACKLOG = 4096;
 
 /** Builds a chatserver from its dependencies; nothing listens until `listen()`. */
 export function createChatServer(options: ChatServerOptions): ChatServer {
@@ -265,7 +269,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
 function listenOn(server: Server | NetServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(port, host, LISTEN_BACKLOG, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });

@@ -36,8 +36,9 @@ export interface ChatServerConfig extends CommonConfig, Pick<ClusterConfig, 'web
   maxRooms: number;
   /**
    * `PARLEY_CHAT_MAX_ANONYMOUS_ROOMS`: rooms one observe without a session may
-   * name (badges of public rooms); more answer 400 `invalid_cursor`.
-   * @default 10
+   * name (badges of public rooms, which a page shares in one observe); more
+   * answer 400 `invalid_cursor`.
+   * @default 20
    */
   maxAnonymousObserveRooms: number;
   /** `PARLEY_HEARTBEAT_MS`: registry heartbeat; the entry expires after 3× this. @default 2000 */
@@ -80,7 +81,7 @@ const schema: ConfigSchema<ChatServerConfig> = {
   maxObservesPerSession: { env: 'PARLEY_CHAT_MAX_OBSERVES_PER_SESSION', default: 8, parse: parse.integer(1, 100_000) },
   maxRooms: { env: 'PARLEY_CHAT_MAX_ROOMS', default: 100_000, parse: parse.integer(10, 10_000_000) },
   // Anonymous observes are the cheapest to send: one URL per <script>, no sign-up.
-  maxAnonymousObserveRooms: { env: 'PARLEY_CHAT_MAX_ANONYMOUS_ROOMS', default: 10, parse: parse.integer(1, 50) },
+  maxAnonymousObserveRooms: { env: 'PARLEY_CHAT_MAX_ANONYMOUS_ROOMS', default: 20, parse: parse.integer(1, 50) },
   heartbeatMs: { env: 'PARLEY_HEARTBEAT_MS', default: 2000, parse: parse.integer(50, 600_000) },
   presenceTimeoutMs: clusterConfigSchema.presenceTimeoutMs,
   // Below 100 ms the passes would mostly ask heads nobody changed.

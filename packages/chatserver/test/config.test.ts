@@ -24,7 +24,7 @@ describe('chatserver config', () => {
       maxObservers: 20000,
       maxObservesPerSession: 8,
       maxRooms: 100_000,
-      maxAnonymousObserveRooms: 10,
+      maxAnonymousObserveRooms: 20,
       heartbeatMs: 2000,
       presenceTimeoutMs: 120_000,
       catchUpMs: 5000,

@@ -43,6 +43,12 @@ export interface TrafficReport {
   reordered: number;
   /** Longest time from a say's acknowledgement to an observer receiving it. */
   longestStallMs: number;
+  /** 99th percentile of that time over every delivery. */
+  deliverP99Ms: number;
+  /** Longest time from a say's first attempt to its 2xx (retries included). */
+  longestSayMs: number;
+  /** 99th percentile of that time over every acknowledged say. */
+  sayP99Ms: number;
   /** Observe requests that failed (network error or non-200) and were retried. */
   observeErrors: number;
 }
@@ -50,6 +56,15 @@ export interface TrafficReport {
 interface Acknowledged {
   event: ChatEvent;
   at: number;
+  /** From the first attempt to the 2xx. */
+  tookMs: number;
+}
+
+/** The `share` quantile (0–1) of `values`, 0 when there are none. */
+function quantile(values: number[], share: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(share * sorted.length) - 1)] ?? 0;
 }
 
 interface Observer {
@@ -187,6 +202,7 @@ export class Traffic {
     let duplicated = 0;
     let reordered = 0;
     let longestStallMs = 0;
+    const stalls: number[] = [];
     for (const observer of this.observers) {
       for (const [room, received] of observer.received) {
         const from = observer.from.get(room) ?? 1;
@@ -199,7 +215,9 @@ export class Traffic {
           }
           delivered++;
           if (got.id !== event.id) reordered++;
-          longestStallMs = Math.max(longestStallMs, (got.at[0] ?? at) - at);
+          const stallMs = (got.at[0] ?? at) - at;
+          stalls.push(stallMs);
+          longestStallMs = Math.max(longestStallMs, stallMs);
         }
         for (const got of received.values()) duplicated += got.at.length - 1;
         let last = 0;
@@ -221,6 +239,9 @@ export class Traffic {
       duplicated,
       reordered,
       longestStallMs,
+      deliverP99Ms: quantile(stalls, 0.99),
+      longestSayMs: Math.max(0, ...[...this.acknowledged.values()].map((say) => say.tookMs)),
+      sayP99Ms: quantile([...this.acknowledged.values()].map((say) => say.tookMs), 0.99),
       observeErrors: this.observers.reduce((sum, observer) => sum + observer.errors, 0),
     };
   }
@@ -250,6 +271,7 @@ export class Traffic {
   private async sayOnce(session: string, room: string): Promise<void> {
     this.sent++;
     const clientId = randomBytes(12).toString('hex');
+    const startedAt = Date.now();
     const deadline = Date.now() + (this.options.sayRetryMs ?? 20_000);
     let pauseMs = 100;
     for (;;) {
@@ -264,7 +286,7 @@ export class Traffic {
         });
         if (answer.status === 201) {
           const { event } = JSON.parse(answer.text) as { event: ChatEvent };
-          this.acknowledged.set(clientId, { event, at: Date.now() });
+          this.acknowledged.set(clientId, { event, at: Date.now(), tookMs: Date.now() - startedAt });
           return;
         }
         if (answer.status < 500 && answer.status !== 429) throw new Error(`say answered ${answer.status}: ${answer.text.slice(0, 200)}`);
