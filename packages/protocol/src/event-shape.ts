@@ -1,7 +1,7 @@
 import type { ChatEvent } from './events.js';
 import { isRoomName } from './validation.js';
 
-const EVENT_TYPES: ReadonlySet<string> = new Set(['message', 'enter', 'leave', 'nick']);
+const EVENT_TYPES: ReadonlySet<string> = new Set(['message', 'enter', 'leave', 'nick', 'kick']);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -25,6 +25,8 @@ export function isChatEvent(value: unknown): value is ChatEvent {
   if (typeof value.id !== 'string' || typeof value.nickname !== 'string') return false;
   if (value.type === 'message' && typeof value.text !== 'string') return false;
   if (value.type === 'nick' && typeof value.from !== 'string') return false;
+  if (value.type === 'kick' && typeof value.target !== 'string') return false;
+  if (value.user !== undefined && value.user !== null && typeof value.user !== 'string') return false;
   return true;
 }
 

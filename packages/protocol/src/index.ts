@@ -11,6 +11,7 @@ export type {
   ChatEvent,
   ChatEventType,
   EnterEvent,
+  KickEvent,
   LeaveEvent,
   MessageEvent,
   NickEvent,
@@ -21,22 +22,31 @@ export type {
   RoomEventsInternalAnswer,
   RoomHeadsAnswer,
   RoomHeadsBody,
+  RoomAccessAnswer,
+  RoomAccessBody,
+  RoomAccessKind,
   RoomName,
   RoomSummary,
+  RoomVisibility,
   Seq,
 } from './events.js';
-export { MAX_ROOM_HEADS, NOTIFY_PATH, ROOM_HEADS_PATH } from './events.js';
+export { MAX_ACCESS_ROOMS, MAX_ROOM_HEADS, NOTIFY_PATH, ROOM_ACCESS_PATH, ROOM_HEADS_PATH } from './events.js';
 export { isChatEvent, isEventList, isSeq } from './event-shape.js';
 export { ChatError, ERROR_STATUS, isErrorCode, type ErrorBody, type ErrorCode } from './errors.js';
 export {
+  DM_ROOM_PREFIX,
   MAX_NICKNAME_LENGTH,
   MAX_TEXT_LENGTH,
+  PASSWORD_LENGTH,
+  isDirectRoomName,
   isRoomName,
   parseClientId,
   parseIntegerParameter,
   parseMessageText,
   parseNickname,
+  parsePassword,
   parseRoomName,
+  parseUsername,
 } from './validation.js';
 export { MAX_CURSOR_ROOMS, formatCursor, parseCursor, readCursor, type Cursor } from './cursor.js';
 export {

@@ -1,5 +1,6 @@
 import type { ClientBase, Pool } from 'pg';
 import { silentLogger, type Logger } from '@parley/protocol';
+import { IDENTITY_STEP_NAME, identityPg } from './identity-schema.js';
 import { SchemaTooNewError, checkMigrationOrder } from './schema-version.js';
 
 /**
@@ -90,6 +91,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       )`,
     ),
   },
+  { version: 2, name: IDENTITY_STEP_NAME, up: identityPg },
 ];
 
 /**

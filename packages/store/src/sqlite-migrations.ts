@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { silentLogger, type Logger } from '@parley/protocol';
+import { IDENTITY_STEP_NAME, identitySqlite } from './identity-schema.js';
 import { SchemaTooNewError, checkMigrationOrder } from './schema-version.js';
 
 export { SchemaTooNewError } from './schema-version.js';
@@ -85,6 +86,7 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('CREATE INDEX sessions_by_last_seen ON sessions (last_seen_at)');
     },
   },
+  { version: 3, name: IDENTITY_STEP_NAME, up: identitySqlite },
 ];
 
 function readVersion(db: Database): number {

@@ -1,5 +1,6 @@
 import { ChatError, type ChatEvent, type RoomName } from '@parley/protocol';
 import type { SayInput, SayResult, StoredWrite } from './chat-store.js';
+import type { EventAuthor } from './event-rows.js';
 
 /**
  * The rules every `ChatStore` applies the same way, whatever its SQL: when a
@@ -49,12 +50,12 @@ export interface SayFacts {
   roomExists: boolean;
   /** Whether the session is in the room. */
   member: boolean;
-  /** The session's nickname, or `undefined` when there is no such session. */
-  nickname: string | undefined;
+  /** The session as an author (nickname, account, bot), or `undefined` when there is no such session. */
+  author: EventAuthor | undefined;
 }
 
 /** A say's fate: the earlier answer (`duplicate: true`), or the nickname to append it under. */
-export type SayDecision = (SayResult & { duplicate: true }) | { duplicate: false; nickname: string };
+export type SayDecision = (SayResult & { duplicate: true }) | { duplicate: false; author: EventAuthor };
 
 /**
  * Decides a say from its facts, in this order: an earlier say with the same
@@ -74,6 +75,23 @@ export function decideSay(input: SayInput, facts: SayFacts): SayDecision {
   }
   if (!facts.roomExists) throw roomNotFound(input.room);
   if (!facts.member) throw notInRoom(input.room);
-  if (facts.nickname === undefined) throw unknownSession();
-  return { duplicate: false, nickname: facts.nickname };
+  if (facts.author === undefined) throw unknownSession();
+  return { duplicate: false, author: facts.author };
+}
+
+/** The author of a session's events: its nickname, its account (`null`: a guest), whether it is a bot token. */
+export function sessionAuthor(session: { nickname: string; username: string | null; bot_name: string | null }): EventAuthor {
+  return { nickname: session.nickname, user: session.username, bot: session.bot_name !== null };
+}
+
+export function roomExists(room: RoomName): ChatError {
+  return new ChatError('room_exists', `room ${room} exists already`);
+}
+
+export function usernameTaken(username: string): ChatError {
+  return new ChatError('username_taken', `username ${username} is taken`);
+}
+
+export function unknownAccount(username: string): ChatError {
+  return new ChatError('not_found', `no account named ${username}`);
 }

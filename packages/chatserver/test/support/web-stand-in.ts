@@ -35,7 +35,7 @@ export interface WebStandIn {
 
 /** A message event as the web tier would store it. */
 export function messageEvent(room: RoomName, seq: number, text = `message ${seq}`): ChatEvent {
-  return { room, seq, type: 'message', at: 1_763_740_000_000 + seq, nickname: 'alice', text, id: `${room}-${seq}` };
+  return { room, seq, type: 'message', at: 1_763_740_000_000 + seq, nickname: 'alice', user: null, text, id: `${room}-${seq}` };
 }
 
 /** Starts a web stand-in on a free port checking signatures with `secret`. */

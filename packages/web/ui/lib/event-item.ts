@@ -31,6 +31,8 @@ export function noticeText(event: ChatEvent): string {
       return `${event.nickname} left`;
     case 'nick':
       return `${event.from} is now known as ${event.nickname}`;
+    case 'kick':
+      return `${event.nickname} removed ${event.target} from the room`;
     case 'message':
       return event.text;
   }
