@@ -125,13 +125,14 @@ export interface RoomAccessBody {
 }
 
 /**
- * Answer of `POST /internal/access`, per asked room: `public` (public, or no
- * such room yet: anyone may wait for it), `member` (a private room the
- * session's account belongs to) or `hidden` (a private room it does not).
+ * Answer of `POST /internal/access`, per asked room: `public`, `missing` (no
+ * such room yet: anyone may wait for it, as for a public one), `member` (a
+ * private room the session's account belongs to) or `hidden` (a private room
+ * it does not).
  */
 export interface RoomAccessAnswer {
   access: Record<RoomName, RoomAccessKind>;
 }
 
 /** How a chatserver may serve one room to one session. */
-export type RoomAccessKind = 'public' | 'member' | 'hidden';
+export type RoomAccessKind = 'public' | 'missing' | 'member' | 'hidden';

@@ -57,7 +57,7 @@ export {
   parseCallbackName,
   wrapJsonp,
 } from './jsonp.js';
-export { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, registryKey } from './registry.js';
+export { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, registryKey, sessionsEndedChannel } from './registry.js';
 export { silentLogger, type Logger } from './logger.js';
 export {
   MAX_PRESENCE_EXPIRE_HASHES,

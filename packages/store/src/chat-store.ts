@@ -173,8 +173,9 @@ export interface ChatStore {
   roomInfo(room: RoomName): Promise<RoomInfo | undefined>;
   /**
    * How each of `rooms` may be read by `username` (`null`: a guest or nobody):
-   * `public` for a public room or one that does not exist, `member` for a
-   * private room the account belongs to, `hidden` for any other private room.
+   * `public` for a public room, `missing` for one that does not exist,
+   * `member` for a private room the account belongs to, `hidden` for any
+   * other private room.
    */
   roomAccess(rooms: readonly RoomName[], username: string | null): Promise<Map<RoomName, RoomAccessKind>>;
   /** Makes `username` a member of a private room (nothing when it is one already). Throws `not_found` for an unknown account. */

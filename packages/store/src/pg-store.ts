@@ -248,14 +248,14 @@ export class PgStore implements ChatStore {
   }
 
   async roomAccess(rooms: readonly RoomName[], username: string | null): Promise<Map<RoomName, RoomAccessKind>> {
-    const access = new Map<RoomName, RoomAccessKind>(rooms.map((room) => [room, 'public']));
+    const access = new Map<RoomName, RoomAccessKind>(rooms.map((room) => [room, 'missing']));
     if (rooms.length === 0) return access;
     const rows = await this.#read<{ name: RoomName; visibility: RoomVisibility; member: boolean }>(PG_SQL.roomAccess, [
       [...rooms],
       username,
     ]);
     for (const row of rows) {
-      if (row.visibility === 'private') access.set(row.name, row.member ? 'member' : 'hidden');
+      access.set(row.name, row.visibility === 'public' ? 'public' : row.member ? 'member' : 'hidden');
     }
     return access;
   }

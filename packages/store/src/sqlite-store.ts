@@ -542,7 +542,8 @@ export class SqliteStore implements ChatStore {
   /** How `username` may read `room` (see `ChatStore.roomAccess`). */
   #accessOf(room: RoomName, username: string | null): RoomAccessKind {
     const info = this.#sql.roomInfo.get(room);
-    if (info === undefined || info.visibility === 'public') return 'public';
+    if (info === undefined) return 'missing';
+    if (info.visibility === 'public') return 'public';
     return username !== null && this.#sql.isRoomMember.get(room, username) !== undefined ? 'member' : 'hidden';
   }
 

@@ -96,7 +96,8 @@ function allowEmbedding(ctx: Context): void {
 /**
  * The embeddable badge: `GET /badge.js` (the built live badge script, from
  * the asset map loaded at start) and `GET /badge/:room.svg` (a cacheable
- * image with the room's occupant count, read in O(1) by `roomSummary`).
+ * image with the room's occupant count, read in O(1) by `roomSummary`). The
+ * badge is for public rooms only: a private room's image is an unknown room's.
  */
 export function registerBadgeRoutes(router: Router, store: ChatStore, assets: Map<string, Asset>): void {
   router.get('/badge.js', (ctx) => {
@@ -112,7 +113,9 @@ export function registerBadgeRoutes(router: Router, store: ChatStore, assets: Ma
     if (!file.endsWith('.svg')) throw new ChatError('not_found', 'badges are /badge/ROOM.svg');
     const room = parseRoomName(file.slice(0, -'.svg'.length));
     // An unknown room gets the same image with 0 online: an <img> needs an image, not an error.
-    const occupants = (await store.roomSummary(room))?.occupants ?? 0;
+    // The badge is for public rooms: a private one looks exactly like an unknown room, even to a member.
+    const access = (await store.roomAccess([room], null)).get(room);
+    const occupants = access === 'public' ? ((await store.roomSummary(room))?.occupants ?? 0) : 0;
     const svg = roomBadgeSvg(room, occupants);
     const etag = `"${createHash('sha256').update(svg).digest('base64url').slice(0, 22)}"`;
     allowEmbedding(ctx);

@@ -109,6 +109,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
               sayPerIp: config.rateSayPerIp,
               sessionPerIp: config.rateSessionPerIp,
               enterPerSession: config.rateEnterPerSession,
+              signUpPerIp: config.rateSignUpPerIp,
+              signInPerIp: config.rateSignInPerIp,
             },
           }),
         }
