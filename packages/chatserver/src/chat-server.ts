@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { ChatError, NOTIFY_PATH, registryKey, type Logger } from '@parley/protocol';
+import { ChatError, NOTIFY_PATH, registryKey, sessionsEndedChannel, type Logger } from '@parley/protocol';
 import { METRICS_PATH, ReplayGuard } from '@parley/protocol/node';
 import { CatchUp } from './catch-up.js';
 import { defaultAdvertiseUrl, type ChatServerConfig } from './config.js';
@@ -15,6 +15,7 @@ import { handleObserve, type ObserveContext } from './observe.js';
 import { createPresenceRecorder, observingSession } from './presence.js';
 import { ObserverRegistry } from './observer-registry.js';
 import { RoomDirectory } from './room-directory.js';
+import { RoomAccess } from './room-access.js';
 import { SessionObserveCounter } from './session-observes.js';
 import { createWebClient } from './web-client.js';
 import { ChatServerMetrics, serveMetrics } from './metrics.js';
@@ -101,10 +102,14 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
   });
   const observers = new ObserverRegistry();
   const answers = new AnswerCache();
+  const access = new RoomAccess({ web, secret: config.secret, log });
+  let sessionsEnded: Redis | undefined;
   const rooms = new RoomDirectory({
     capacity: config.roomBuffer,
     web,
     log,
+    // Before the wake: a kick or enter must be seen by the access check of the next observe.
+    onEvents: (events) => access.noteEvents(events),
     onAdvance: (buffer) => {
       // Answers of the old head are wrong now; then wake with fresh ones.
       answers.invalidate(buffer.name);
@@ -143,6 +148,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     isClosing: () => closing,
     presence,
     metrics,
+    access,
   };
 
   function handlePublic(req: LeanRequest, res: LeanResponse): void {
@@ -197,10 +203,29 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     }
   }
 
+  /**
+   * Listens for sessions that ended (sign-out, revoked bot token): what was
+   * cached about them is dropped and their parked observes answered at once.
+   * On its own connection (a subscribed connection can do nothing else).
+   */
+  async function subscribeSessionsEnded(): Promise<Redis> {
+    const subscriber = redis.duplicate({ enableOfflineQueue: true });
+    subscriber.on('error', (error: Error) => log.warn({ error: error.message }, 'sessions-ended subscription failed'));
+    subscriber.on('message', (_channel: string, sessionHash: string) => {
+      access.sessionEnded(sessionHash);
+      observers.finishSession(sessionHash);
+    });
+    await subscriber.subscribe(sessionsEndedChannel(config.redisPrefix)).catch((error: unknown) => {
+      log.warn({ error: (error as Error).message }, 'sessions-ended subscription failed');
+    });
+    return subscriber;
+  }
+
   async function shutdown(): Promise<void> {
     closing = true;
     if (sweepTimer !== undefined) clearInterval(sweepTimer);
     catchUp.stop();
+    sessionsEnded?.disconnect();
     // Leave first so workers stop sending here while the rest shuts down.
     await heartbeat?.leave();
     const publicClosed = stopServer(publicServer);
@@ -226,6 +251,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
         log,
       });
       await heartbeat.start();
+      sessionsEnded = await subscribeSessionsEnded();
       sweepTimer = setInterval(sweep, options.idleSweepMs ?? 60_000);
       sweepTimer.unref();
       catchUp.start();

@@ -19,6 +19,7 @@ import type { PresenceRecorder } from './presence.js';
 import type { SessionObserveCounter } from './session-observes.js';
 import type { ChatServerMetrics } from './metrics.js';
 import type { WebClient } from './web-client.js';
+import { withHiddenRooms, type RoomAccess } from './room-access.js';
 
 /** Default hold of an observe, seconds. */
 export const DEFAULT_WAIT_SECONDS = 25;
@@ -47,6 +48,8 @@ export interface ObserveContext {
   metrics?: ChatServerMetrics;
   /** Parked observes per session (absent: not limited per session). */
   sessionObserves?: SessionObserveCounter;
+  /** Who may observe which room (absent: every room is public, as before accounts). */
+  access?: RoomAccess;
 }
 
 /**
@@ -100,7 +103,20 @@ function replierFor(res: AnswerSink, callback: string | undefined, ctx: ObserveC
 }
 
 /**
- * `GET /api/observe?rooms=CURSOR&wait=S[&callback=NAME]`: answers at once when
+ * A replier that answers private rooms the observer may not see as missing
+ * rooms: each stands in the answer's cursor at 0 and never carries an event.
+ */
+function concealing(reply: Replier, hidden: readonly RoomName[]): Replier {
+  if (hidden.length === 0) return reply;
+  return {
+    answer: (json) => reply.answer(withHiddenRooms(json, hidden)),
+    answerShared: (cached) => reply.answer(withHiddenRooms(cached.json, hidden)),
+    error: (error) => reply.error(error),
+  };
+}
+
+/**
+ * `GET /api/observe?rooms=CURSOR&wait=S[&callback=NAME][&ticket=T]`: answers at once when
  * any room has events after the cursor, else parks the request until an event
  * of one of its rooms arrives, the hold ends, the client leaves or the server
  * shuts down. `sessionHash` (see `observingSession`) is recorded as present
@@ -124,9 +140,15 @@ export async function handleObserve(
       return;
     }
   }
-  const reply = replierFor(res, callback, ctx);
+  let reply = replierFor(res, callback, ctx);
   try {
-    const cursor = parseCursor(query.get('rooms') ?? undefined);
+    const asked = parseCursor(query.get('rooms') ?? undefined);
+    // Private rooms this observer may not read are served as missing rooms (room-access.ts).
+    const view = ctx.access === undefined
+      ? { visible: asked, hidden: [] }
+      : await ctx.access.view(asked, { sessionHash, ticket: query.get('ticket') ?? undefined });
+    const cursor = view.visible;
+    reply = concealing(reply, view.hidden);
     const waitSeconds = parseIntegerParameter('wait', query.get('wait') ?? undefined, { min: 0, max: MAX_WAIT_SECONDS })
       ?? DEFAULT_WAIT_SECONDS;
     const resolved = resolveKnownCursor(cursor, ctx) ?? (await resolveCursor(cursor, ctx));
@@ -252,6 +274,7 @@ function parkObserver(
   const observer: ParkedObserver = {
     cursor,
     cursorText,
+    sessionHash,
     finish(reason: FinishReason, shared?: Map<string, Promise<string>>): void {
       if (finished) return;
       finished = true;

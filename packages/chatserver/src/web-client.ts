@@ -1,6 +1,9 @@
 import { Pool } from 'undici';
 import {
+  ROOM_ACCESS_PATH,
   ROOM_HEADS_PATH,
+  type RoomAccessBody,
+  type RoomAccessKind,
   isChatEvent,
   type Logger,
   type RoomEventsInternalAnswer,
@@ -27,6 +30,11 @@ export interface WebClient {
    * each room (at most `MAX_ROOM_HEADS`), 0 for a room that does not exist.
    */
   roomHeads(rooms: readonly RoomName[]): Promise<Map<RoomName, Seq>>;
+  /**
+   * `POST /internal/access` on the first web URL that answers: how the
+   * session with token hash `session` (`null`: anonymous) may read each room.
+   */
+  roomAccess(session: string | null, rooms: readonly RoomName[]): Promise<Map<RoomName, RoomAccessKind>>;
   /** Closes the keep-alive pools. */
   close(): Promise<void>;
 }
@@ -98,6 +106,23 @@ export function createWebClient(options: WebClientOptions): WebClient {
     return checkHeads(await answer.json(), rooms);
   }
 
+  async function accessOnce(pool: Pool, session: string | null, rooms: readonly RoomName[]): Promise<Map<RoomName, RoomAccessKind>> {
+    const body = JSON.stringify({ session, rooms: [...rooms] } satisfies RoomAccessBody);
+    const headers = signRequest(options.secret, { method: 'POST', path: ROOM_ACCESS_PATH, body });
+    const { statusCode, body: answer } = await pool.request({
+      method: 'POST',
+      path: ROOM_ACCESS_PATH,
+      headers: { ...headers, accept: 'application/json', 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (statusCode !== 200) {
+      await answer.dump();
+      throw new Error(`status ${statusCode}`);
+    }
+    return checkAccess(await answer.json(), rooms);
+  }
+
   async function fromAny<T>(room: RoomName | undefined, attemptOn: (pool: Pool) => Promise<T>): Promise<T> {
     let lastError = 'no web URL';
     for (let attempt = 0; attempt < pools.length; attempt++) {
@@ -124,6 +149,9 @@ export function createWebClient(options: WebClientOptions): WebClient {
     },
     roomHeads(rooms) {
       return fromAny(undefined, (pool) => headsOnce(pool, rooms));
+    },
+    roomAccess(session, rooms) {
+      return fromAny(undefined, (pool) => accessOnce(pool, session, rooms));
     },
     async close() {
       await Promise.all(pools.map((pool) => pool.close().catch(() => undefined)));
@@ -163,6 +191,21 @@ function checkHeads(value: unknown, rooms: readonly RoomName[]): Map<RoomName, S
     const seq: unknown = (heads as Record<string, unknown>)[room];
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw new Error(`answer has no head for ${room}`);
     result.set(room, seq);
+  }
+  return result;
+}
+
+const ACCESS_KINDS: ReadonlySet<string> = new Set(['public', 'missing', 'member', 'hidden']);
+
+/** Checks an access answer: one known kind for every room asked. */
+function checkAccess(value: unknown, rooms: readonly RoomName[]): Map<RoomName, RoomAccessKind> {
+  const access = typeof value === 'object' && value !== null ? (value as { access?: unknown }).access : undefined;
+  if (typeof access !== 'object' || access === null) throw new Error('answer has no access');
+  const result = new Map<RoomName, RoomAccessKind>();
+  for (const room of rooms) {
+    const kind: unknown = (access as Record<string, unknown>)[room];
+    if (typeof kind !== 'string' || !ACCESS_KINDS.has(kind)) throw new Error(`answer has no access for ${room}`);
+    result.set(room, kind as RoomAccessKind);
   }
   return result;
 }
