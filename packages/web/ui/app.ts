@@ -8,6 +8,7 @@ import { createConnectionBanner } from './lib/connection-banner.js';
 import { append, el, replaceChildren } from './lib/dom.js';
 import { HomeView } from './lib/home-view.js';
 import { createIdentityMenu } from './lib/identity-menu.js';
+import { createAccountPanel } from './lib/account-panel.js';
 import { nicknameForm } from './lib/nickname-form.js';
 import { roomOfPath, roomPath } from './lib/room-name.js';
 import { RoomTabs } from './lib/room-tabs.js';
@@ -16,6 +17,8 @@ import { RoomView, describe } from './lib/room-view.js';
 class ChatPage {
   private readonly api = createApi({ credentials: { kind: 'cookie' } });
   private nickname: string | undefined;
+  /** The signed-in account (`null`: a guest), to notice our own removal from a private room. */
+  private username: string | null = null;
   private readonly views = new Map<string, RoomView>();
   private observe: SharedObserve | undefined;
   private home: HomeView | undefined;
@@ -23,6 +26,11 @@ class ChatPage {
   private readonly banner = createConnectionBanner();
   private readonly identity = createIdentityMenu((nickname) => this.changeNickname(nickname));
   private readonly main = el('main', { id: 'main', class: 'main', tabindex: '-1' });
+  private readonly account = createAccountPanel({
+    api: this.api,
+    openRoom: (room) => this.navigate(roomPath(room)),
+    currentRoom: () => roomOfPath(location.pathname),
+  });
 
   constructor(private readonly root: HTMLElement) {}
 
@@ -36,18 +44,22 @@ class ChatPage {
     replaceChildren(
       this.root,
       el('header', { class: 'topbar' }, brand, this.identity.element),
+      this.account.element,
       this.banner.element,
-      el('div', { class: 'layout' }, this.tabs.element, this.main),
+      el('div', { class: 'layout' }, el('div', { class: 'sidebar' }, this.tabs.element, this.account.directMessages), this.main),
     );
     this.tabs.select(undefined);
     try {
       const session = await this.api.getSession();
       this.setNickname(session.nickname);
+      this.username = session.username;
+      this.account.set({ nickname: session.nickname, username: session.username });
       for (const room of session.rooms) this.openRoom(room);
     } catch (error) {
       // 401 is "not signed in"; anything else also means we cannot act as anyone yet.
       if (!(error instanceof ParleyError && error.status === 401)) console.warn('parley: session check failed', error);
       this.setNickname(undefined);
+      this.account.set(undefined);
     }
     window.addEventListener('popstate', () => this.route());
     this.route();
@@ -144,13 +156,18 @@ class ChatPage {
   private dispatch(events: ChatEvent[]): void {
     const byRoom = new Map<string, ChatEvent[]>();
     for (const event of events) byRoom.set(event.room, [...(byRoom.get(event.room) ?? []), event]);
-    for (const [room, roomEvents] of byRoom) this.views.get(room)?.receive(roomEvents);
+    for (const [room, roomEvents] of byRoom) {
+      this.views.get(room)?.receive(roomEvents);
+      // Removed from a private room by its owner: it is gone for us (the server no longer serves it).
+      if (this.username !== null && roomEvents.some((event) => event.type === 'kick' && event.target === this.username)) this.left(room);
+    }
   }
 
   private async startSession(nickname: string): Promise<void> {
     try {
       const session = await this.api.createSession(nickname);
       this.setNickname(session.nickname);
+      this.account.set({ nickname: session.nickname, username: null });
     } catch (error) {
       throw new Error(describe(error));
     }

@@ -1,4 +1,5 @@
 import type { ChatEvent } from '@parley/protocol';
+import { authorMark } from './author-mark.js';
 import { el } from './dom.js';
 
 // Messages of one person this close together read as one block (the name is shown once).
@@ -48,7 +49,7 @@ export function eventItem(event: ChatEvent): HTMLLIElement {
     return el(
       'li',
       { ...common, class: 'event message' },
-      el('div', { class: 'meta' }, el('span', { class: `nick ${nickColourClass(event.nickname)}` }, event.nickname), ' ', timeElement(event.at)),
+      el('div', { class: 'meta' }, el('span', { class: `nick ${nickColourClass(event.nickname)}` }, event.nickname), ' ', authorMark(event), ' ', timeElement(event.at)),
       el('p', { class: 'text' }, event.text),
     );
   }
