@@ -1,6 +1,7 @@
 // Builds what the web tier serves besides its code: every packages/web/ui/*.ts
 // entry becomes packages/web/dist/public/<name>.js (one self-contained,
-// minified script each: the chat pages and badge.js), ui/*.css is copied, and
+// minified script each: the chat pages and badge.js), ui/*.css and ui/*.svg
+// (the favicon) are copied, and
 // docs/openapi.yaml becomes packages/web/dist/openapi.json (GET /api/openapi.json).
 // Prints each file's gzipped size, since the badge is meant to stay small.
 import { build } from 'esbuild';
@@ -28,9 +29,11 @@ if (entryPoints.length > 0) {
     platform: 'browser',
     legalComments: 'none',
     logLevel: 'warning',
+    // See ui/lib/no-entities.ts: markdown-it's entity table is unused by the page.
+    alias: { entities: join(uiDir, 'lib/no-entities.ts') },
   });
 }
-for (const file of files.filter((name) => name.endsWith('.css'))) copyFileSync(join(uiDir, file), join(outDir, file));
+for (const file of files.filter((name) => name.endsWith('.css') || name.endsWith('.svg'))) copyFileSync(join(uiDir, file), join(outDir, file));
 
 for (const file of readdirSync(outDir).sort()) {
   const bytes = readFileSync(join(outDir, file));

@@ -2,7 +2,9 @@
 # Installs what Parley needs and is missing; does nothing when all is there.
 #   system: node >= 20.19, redis-server, nginx, postgresql (its server programs,
 #           for the PostgreSQL store's tests and PARLEY_STORE=postgres), chromium (browser tests),
-#           docker-compose (only to validate docker-compose.yml; optional)
+#           docker-compose (only to validate docker-compose.yml; optional),
+#           fonts-noto-color-emoji (emoji in Chromium's screenshots; optional),
+#           faketime (the multihost clock-skew scenario; optional)
 #   npm:    node_modules, reinstalled with `npm ci` when package-lock.json is newer
 # As root it installs system packages with apt-get; otherwise it prints what
 # to install and fails. It never starts or enables the system redis, nginx or
@@ -38,6 +40,11 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v postg
 fi
 optional=()
 if ! command -v docker-compose >/dev/null 2>&1; then optional+=(docker-compose); fi
+# A colour emoji font, so emoji in the README's screenshots are not empty boxes
+# (the page's font stack names it; nothing fails without it).
+if [ ! -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then optional+=(fonts-noto-color-emoji); fi
+# faketime: the multihost test runs one host's clock 30 s ahead with it.
+if ! command -v faketime >/dev/null 2>&1; then optional+=(faketime); fi
 
 if [ "${#missing[@]}" -gt 0 ] || { [ "${#optional[@]}" -gt 0 ] && [ "$(id -u)" -eq 0 ]; }; then
   wanted=("${missing[@]}" "${optional[@]}")
@@ -51,7 +58,7 @@ if [ "${#missing[@]}" -gt 0 ] || { [ "${#optional[@]}" -gt 0 ] && [ "$(id -u)" -
         say "apt-get failed (exit $status)"
         exit "$status"
       fi
-      say "could not install ${optional[*]} (optional; its test will be skipped)"
+      say "could not install ${optional[*]} (optional: docker-compose's test is skipped, emoji show as boxes)"
     fi
   elif [ "${#missing[@]}" -gt 0 ]; then
     say "missing: ${missing[*]}"

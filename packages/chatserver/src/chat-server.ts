@@ -83,6 +83,9 @@ const CLOSE_GRACE_MS = 2000;
 // Parked observers are seen again this often: a hold lasts up to 55 s, and the
 // default presence timeout (120 s) then still has room for a missed refresh.
 const PRESENCE_REFRESH_MS = 30_000;
+// A room that never had an event (most often one that does not exist, named
+// by a stray or hostile observe) is kept only this long after its last use.
+const EMPTY_ROOM_IDLE_MS = 60_000;
 
 /** Builds a chatserver from its dependencies; nothing listens until `listen()`. */
 export function createChatServer(options: ChatServerOptions): ChatServer {
@@ -106,6 +109,10 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
   let sessionsEnded: Redis | undefined;
   const rooms = new RoomDirectory({
     capacity: config.roomBuffer,
+    maxRooms: config.maxRooms,
+    isObserved: (room) => observers.isObserved(room),
+    // A dropped room may come back at another head: forget every cached answer.
+    onDrop: () => answers.clear(),
     web,
     log,
     // Before the wake: a kick or enter must be seen by the access check of the next observe.
@@ -144,6 +151,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     web,
     log,
     maxObservers: config.maxObservers,
+    maxAnonymousObserveRooms: config.maxAnonymousObserveRooms,
     sessionObserves: new SessionObserveCounter(config.maxObservesPerSession),
     isClosing: () => closing,
     presence,
@@ -195,7 +203,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
   const internalServer = createServer({ keepAliveTimeout: 65_000 }, handleInternal);
 
   function sweep(): void {
-    const dropped = rooms.sweepIdle(idleRoomMs, (room) => observers.isObserved(room));
+    const dropped = rooms.sweepIdle(idleRoomMs, (room) => observers.isObserved(room), Date.now(), EMPTY_ROOM_IDLE_MS);
     if (dropped > 0) {
       // A dropped room may come back at another head: forget every cached answer.
       answers.clear();

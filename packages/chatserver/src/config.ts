@@ -29,6 +29,19 @@ export interface ChatServerConfig extends CommonConfig {
    * @default 8
    */
   maxObservesPerSession: number;
+  /**
+   * `PARLEY_CHAT_MAX_ROOMS`: rooms held in memory. Past it, the least recently
+   * used unobserved rooms are dropped (they load again when asked); when every
+   * room is observed, an observe of a new room answers 503 `unavailable`.
+   * @default 100000
+   */
+  maxRooms: number;
+  /**
+   * `PARLEY_CHAT_MAX_ANONYMOUS_ROOMS`: rooms one observe without a session may
+   * name (badges of public rooms); more answer 400 `invalid_cursor`.
+   * @default 10
+   */
+  maxAnonymousObserveRooms: number;
   /** `PARLEY_HEARTBEAT_MS`: registry heartbeat; the entry expires after 3× this. @default 2000 */
   heartbeatMs: number;
   /**
@@ -61,6 +74,9 @@ const schema: ConfigSchema<ChatServerConfig> = {
   roomBuffer: { env: 'PARLEY_ROOM_BUFFER', default: 1000, parse: parse.integer(10, 1_000_000) },
   maxObservers: { env: 'PARLEY_CHAT_MAX_OBSERVERS', default: 20_000, parse: parse.integer(1, 1_000_000) },
   maxObservesPerSession: { env: 'PARLEY_CHAT_MAX_OBSERVES_PER_SESSION', default: 8, parse: parse.integer(1, 100_000) },
+  maxRooms: { env: 'PARLEY_CHAT_MAX_ROOMS', default: 100_000, parse: parse.integer(10, 10_000_000) },
+  // Anonymous observes are the cheapest to send: one URL per <script>, no sign-up.
+  maxAnonymousObserveRooms: { env: 'PARLEY_CHAT_MAX_ANONYMOUS_ROOMS', default: 10, parse: parse.integer(1, 50) },
   heartbeatMs: { env: 'PARLEY_HEARTBEAT_MS', default: 2000, parse: parse.integer(50, 600_000) },
   // Same bounds as the worker's: the two must accept the same cluster setting.
   presenceTimeoutMs: { env: 'PARLEY_PRESENCE_TIMEOUT_MS', default: 120_000, parse: parse.integer(1000, 86_400_000) },

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '@parley/protocol';
+import { beatRegistry } from '@parley/protocol/redis';
 
 /** Options of `createHeartbeat`. */
 export interface HeartbeatOptions {
@@ -26,8 +27,8 @@ export interface Heartbeat {
 const STALE_ENTRY_MS = 60 * 60 * 1000;
 
 /**
- * Keeps `member` in the registry: ZADD with score now + 3 × interval every
- * interval. Redis may be down: a failed beat is logged and the next one tries
+ * Keeps `member` in the registry: score Redis's now + 3 × interval (Redis's
+ * clock, never this host's), every interval. Redis may be down: a failed beat is logged and the next one tries
  * again; a beat never waits longer than one interval, and beats never pile up.
  */
 export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
@@ -39,11 +40,7 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
 
   async function beatOnce(): Promise<void> {
     try {
-      const now = Date.now();
-      await withTimeout(
-        redis.multi().zadd(key, now + 3 * intervalMs, member).zremrangebyscore(key, '-inf', now - STALE_ENTRY_MS).exec(),
-        intervalMs,
-      );
+      await withTimeout(beatRegistry(redis, key, member, 3 * intervalMs, STALE_ENTRY_MS), intervalMs);
       if (failing) log.info({ member }, 'registry heartbeat restored');
       failing = false;
     } catch (error) {

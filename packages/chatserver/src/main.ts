@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { ConfigError, bindScope } from '@parley/protocol/node';
+import { createRedisConnection } from '@parley/protocol/redis';
 import { createChatServer } from './chat-server.js';
 import { loadConfig } from './config.js';
 import { createMetricsRegistry } from './metrics.js';
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   }
   // No offline queue: a heartbeat while Redis is down fails at once and is
   // retried next beat, instead of piling up commands for the whole outage.
-  const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const redis = createRedisConnection(config, 'fail-fast');
   redis.on('error', (error: Error) => log.warn({ error: error.message }, 'redis connection error'));
   // Join the registry with a working connection rather than a failed first beat.
   await new Promise<void>((resolve) => {

@@ -40,6 +40,8 @@ export interface ObserveContext {
   log: Logger;
   /** Parked observes allowed before answering 503. */
   maxObservers: number;
+  /** Rooms an observe without a session may name. @default MAX_CURSOR_ROOMS */
+  maxAnonymousObserveRooms?: number;
   /** True once shutdown started: nothing new is parked. */
   isClosing(): boolean;
   /** Where observing sessions are recorded (absent: presence is not tracked). */
@@ -142,7 +144,9 @@ export async function handleObserve(
   }
   let reply = replierFor(res, callback, ctx);
   try {
-    const asked = parseCursor(query.get('rooms') ?? undefined);
+    // Anonymous observes (badges) are the cheapest to send in bulk: fewer rooms each.
+    const maxRooms = sessionHash === undefined ? ctx.maxAnonymousObserveRooms : undefined;
+    const asked = parseCursor(query.get('rooms') ?? undefined, maxRooms);
     // Private rooms this observer may not read are served as missing rooms (room-access.ts).
     const view = ctx.access === undefined
       ? { visible: asked, hidden: [] }
@@ -233,12 +237,12 @@ function resolveKnownCursor(cursor: Cursor, ctx: ObserveContext): ResolvedCursor
 
 /**
  * Resolves every room of the cursor against what this chatserver knows:
- * unknown rooms load their head from the web tier, a bare room becomes its
+ * unknown rooms load their heads from the web tier (one request for all), a bare room becomes its
  * head, and a seq beyond the head makes this chatserver catch up from the web
  * tier first (it may just lag); still beyond is `invalid_cursor`.
  */
 async function resolveCursor(cursor: Cursor, ctx: ObserveContext): Promise<ResolvedCursor> {
-  const buffers = await Promise.all([...cursor.keys()].map((room) => ctx.rooms.ensure(room)));
+  const buffers = await ctx.rooms.ensureAll([...cursor.keys()]);
   const now = Date.now();
   for (const buffer of buffers) buffer.touch(now);
   const ahead: RoomName[] = [];

@@ -21,7 +21,9 @@ export class RoomBuffer {
   lastActiveAt: number;
   // Ring of serialised events: seq s lives at slot s % capacity, valid for
   // seqs in [oldestBufferedSeq, head]. Contiguity makes the slot arithmetic exact.
-  private readonly ring: Array<string | undefined>;
+  // Allocated with the first event: a room that is only observed (or does not
+  // exist at all) costs a few hundred bytes, not `capacity` slots.
+  private ring: Array<string | undefined> | undefined;
   // First seq ever appended to the ring; the buffer never reaches below it.
   private firstBufferedSeq: Seq;
   // Events beyond a gap, by seq; drained as soon as head catches up to them.
@@ -37,7 +39,6 @@ export class RoomBuffer {
     this.capacity = capacity;
     this.head = head;
     this.firstBufferedSeq = head + 1;
-    this.ring = new Array<string | undefined>(capacity);
     this.lastActiveAt = now;
   }
 
@@ -91,8 +92,14 @@ export class RoomBuffer {
     if (cursor + 1 < this.oldestBufferedSeq) return undefined;
     const last = Math.min(this.head, cursor + limit);
     const events: string[] = [];
-    for (let seq = cursor + 1; seq <= last; seq++) events.push(this.ring[seq % this.capacity] as string);
+    const ring = this.ring as Array<string | undefined>;
+    for (let seq = cursor + 1; seq <= last; seq++) events.push(ring[seq % this.capacity] as string);
     return events;
+  }
+
+  /** Does the room have no event at all (head 0, nothing held)? Most often it does not exist. */
+  get isEmpty(): boolean {
+    return this.head === 0 && this.held.size === 0;
   }
 
   /** Marks the room as used now (an observe read it), which keeps it from idling out. */
@@ -102,6 +109,7 @@ export class RoomBuffer {
 
   private push(json: string, now: number): void {
     this.head++;
+    this.ring ??= new Array<string | undefined>(this.capacity);
     this.ring[this.head % this.capacity] = json;
     this.lastActiveAt = now;
   }

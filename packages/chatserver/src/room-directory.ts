@@ -1,4 +1,4 @@
-import type { ChatEvent, Logger, RoomName } from '@parley/protocol';
+import { ChatError, type ChatEvent, type Logger, type RoomName } from '@parley/protocol';
 import { RoomBuffer } from './room-buffer.js';
 import { SingleFlight } from './single-flight.js';
 import { WEB_EVENTS_LIMIT, type WebClient } from './web-client.js';
@@ -13,6 +13,8 @@ export interface RoomDirectoryOptions {
   onAdvance: (room: RoomBuffer) => void;
   /** Told every batch of events that arrives (notified or repaired), before anyone is woken by it. */
   onEvents?: (events: readonly ChatEvent[]) => void;
+  /** Called after rooms were dropped to stay under `maxRooms` (cached answers may name them). @default none */
+  onDrop?: () => void;
   /**
    * How long a gap may stay open before the web tier is asked: workers deliver
    * notify jobs concurrently, so seq N+1 often arrives just before seq N; a
@@ -22,7 +24,25 @@ export interface RoomDirectoryOptions {
   gapGraceMs?: number;
   /** Longest pause between repair attempts of a gap the web tier could not fill. @default 10000 */
   maxRepairDelayMs?: number;
+  /**
+   * Rooms held; past it the least recently used unobserved ones are dropped.
+   * @default 100000
+   */
+  maxRooms?: number;
+  /** Is somebody parked on the room? (Observed rooms are never dropped.) @default never */
+  isObserved?: (room: RoomName) => boolean;
 }
+
+/** Thrown by `ensureAll` when the bound on rooms is reached and every room is observed. */
+export class TooManyRoomsError extends ChatError {
+  constructor() {
+    super('unavailable', 'this chatserver holds as many rooms as it may; retry shortly', { retryAfterSeconds: 5 });
+  }
+}
+
+// When the bound is reached, drop this share of it at once: one sort per many
+// new rooms rather than one per room.
+const EVICT_SHARE = 0.1;
 
 /** What `applyEvents` did. */
 export interface ApplyResult {
@@ -48,6 +68,7 @@ export class RoomDirectory {
   private readonly repairDelays = new Map<RoomName, number>();
   private readonly gapGraceMs: number;
   private readonly maxRepairDelayMs: number;
+  private readonly maxRooms: number;
   private closed = false;
   /** Reads sent to the web tier by `repair`, and those that moved a head (for /metrics). */
   readonly repairCounts = { requests: 0, advanced: 0 };
@@ -55,6 +76,7 @@ export class RoomDirectory {
   constructor(private readonly options: RoomDirectoryOptions) {
     this.gapGraceMs = options.gapGraceMs ?? 100;
     this.maxRepairDelayMs = options.maxRepairDelayMs ?? 10_000;
+    this.maxRooms = options.maxRooms ?? 100_000;
   }
 
   /** Number of rooms in memory. */
@@ -75,16 +97,65 @@ export class RoomDirectory {
     const known = this.rooms.get(room);
     if (known !== undefined) return known;
     return this.loads.run(room, async () => {
+      this.makeRoomFor(1);
       const { seq } = await this.options.web.roomEvents(room);
-      // A notify may have created the room while the head was loading: keep
-      // that one, it already holds events and possibly parked observers.
-      const existing = this.rooms.get(room);
-      if (existing !== undefined) return existing;
-      const buffer = new RoomBuffer(room, this.options.capacity, seq);
-      this.rooms.set(room, buffer);
-      this.options.log.debug({ room, head: seq }, 'room loaded');
-      return buffer;
+      return this.adopt(room, seq);
     });
+  }
+
+  private adopt(room: RoomName, head: number): RoomBuffer {
+    // A notify may have created the room while the head was loading: keep
+    // that one, it already holds events and possibly parked observers.
+    const existing = this.rooms.get(room);
+    if (existing !== undefined) return existing;
+    const buffer = new RoomBuffer(room, this.options.capacity, head);
+    this.rooms.set(room, buffer);
+    this.options.log.debug({ room, head }, 'room loaded');
+    return buffer;
+  }
+
+  /**
+   * Keeps the number of rooms under `maxRooms` with `count` more: drops the
+   * least recently used rooms nobody observes (they load again when asked).
+   */
+  private makeRoomFor(count: number): void {
+    if (this.rooms.size + count <= this.maxRooms) return;
+    const isObserved = this.options.isObserved ?? (() => false);
+    const droppable = [...this.rooms.values()]
+      .filter((buffer) => !isObserved(buffer.name) && !this.repairs.has(buffer.name))
+      .sort((a, b) => a.lastActiveAt - b.lastActiveAt);
+    const target = Math.max(this.maxRooms - count - Math.floor(this.maxRooms * EVICT_SHARE), 0);
+    let dropped = 0;
+    for (const buffer of droppable) {
+      if (this.rooms.size <= target) break;
+      this.rooms.delete(buffer.name);
+      this.cancelRepair(buffer.name);
+      dropped++;
+    }
+    if (dropped > 0) this.options.onDrop?.();
+    this.options.log.info({ dropped, rooms: this.rooms.size, maxRooms: this.maxRooms }, 'room bound reached; least recently used rooms dropped');
+    if (this.rooms.size + count > this.maxRooms) throw new TooManyRoomsError();
+  }
+
+  /**
+   * Every room of `names`, loading the unknown ones' heads from the web tier
+   * in one request (`roomHeads`) however many there are: an observe naming 50
+   * rooms that do not exist costs one web request, and nothing afterwards (a
+   * room that does not exist is held as an empty buffer at head 0, which a
+   * later first event fills like any other). Rejects with
+   * `WebTierUnavailableError` when no web process answers, and with
+   * `TooManyRoomsError` when the rooms cannot be held.
+   */
+  async ensureAll(names: readonly RoomName[]): Promise<RoomBuffer[]> {
+    const unknown = names.filter((room) => !this.rooms.has(room) && !this.loads.has(room));
+    if (unknown.length > 1) {
+      this.makeRoomFor(unknown.length);
+      const heads = this.options.web.roomHeads(unknown);
+      for (const room of unknown) {
+        void this.loads.run(room, async () => this.adopt(room, (await heads).get(room) ?? 0)).catch(() => undefined);
+      }
+    }
+    return Promise.all(names.map((room) => this.ensure(room)));
   }
 
   /**
@@ -149,12 +220,14 @@ export class RoomDirectory {
 
   /**
    * Drops rooms that nobody observes and that saw no event or observe for
-   * `idleMs`; returns how many were dropped.
+   * `idleMs` (`emptyIdleMs` for a room without any event: most often one
+   * that does not exist); returns how many were dropped.
    */
-  sweepIdle(idleMs: number, isObserved: (room: RoomName) => boolean, now: number = Date.now()): number {
+  sweepIdle(idleMs: number, isObserved: (room: RoomName) => boolean, now: number = Date.now(), emptyIdleMs: number = idleMs): number {
     let dropped = 0;
     for (const [room, buffer] of this.rooms) {
-      if (now - buffer.lastActiveAt < idleMs || isObserved(room) || this.repairs.has(room)) continue;
+      const limit = buffer.isEmpty ? Math.min(emptyIdleMs, idleMs) : idleMs;
+      if (now - buffer.lastActiveAt < limit || isObserved(room) || this.repairs.has(room)) continue;
       this.rooms.delete(room);
       this.cancelRepair(room);
       dropped++;

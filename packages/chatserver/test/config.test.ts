@@ -8,6 +8,8 @@ describe('chatserver config', () => {
   it('applies the defaults of the shared variable table', () => {
     expect(loadConfig({ PARLEY_SECRET: secret })).to.deep.equal({
       redisUrl: 'redis://127.0.0.1:6379',
+      redisSentinels: [],
+      redisMaster: 'parley',
       redisPrefix: 'parley:',
       secret,
       logLevel: 'info',
@@ -21,6 +23,8 @@ describe('chatserver config', () => {
       roomBuffer: 1000,
       maxObservers: 20000,
       maxObservesPerSession: 8,
+      maxRooms: 100_000,
+      maxAnonymousObserveRooms: 10,
       heartbeatMs: 2000,
       presenceTimeoutMs: 120_000,
       catchUpMs: 5000,

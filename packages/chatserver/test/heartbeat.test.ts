@@ -1,3 +1,4 @@
+import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { registryKey, silentLogger } from '@parley/protocol';
@@ -55,6 +56,24 @@ describe('registry heartbeat', () => {
     expect(result.status).to.equal(200);
     expect(JSON.parse(result.text)).to.deep.equal({ events: [], cursor: 'lobby:0' });
     expect(await fixture.redis.zcard(key)).to.equal(0);
+  });
+
+  it('scores its entry with Redis\'s clock, not a host clock running 30 s ahead', async () => {
+    client = new Redis(redis.server.url);
+    const key = registryKey(`skew${process.pid}:`);
+    const heartbeat = createHeartbeat({ redis: client, key, member: 'http://chat-skewed:1', intervalMs: 100, log: silentLogger });
+    const clock = FakeTimers.install({ now: Date.now() + 30_000, toFake: ['Date'] });
+    let score: number;
+    try {
+      await heartbeat.start();
+      score = Number(await client.zscore(key, 'http://chat-skewed:1'));
+    } finally {
+      clock.uninstall();
+      await heartbeat.leave();
+    }
+    const [seconds, micros] = await client.time();
+    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    expect(score).to.be.within(redisNow - 1000 + 300, redisNow + 300);
   });
 
   it('keeps beating through a Redis outage and is registered again once Redis is back', async () => {

@@ -322,6 +322,38 @@ describe('observe limits', () => {
     for (const answer of await Promise.all([bobObserve, anonymous, again])) expect(answer.status).to.equal(200);
   });
 
+  it('makes one web request per observe of 50 unknown rooms and none when they come again (40 observes)', async () => {
+    fixture = await startChatFixture(redis.server.url);
+    const session = randomBytes(32).toString('base64url');
+    const observeOf = (index: number): string =>
+      fixture!.observeUrl(`rooms=${Array.from({ length: 50 }, (_, room) => `ghost-${index}-${room}`).join(',')}&wait=0&session=${session}`);
+    const first = await Promise.all(Array.from({ length: 40 }, (_, index) => get(observeOf(index))));
+    for (const answer of first) expect(answer.status).to.equal(200);
+    expect(fixture.web.served).to.have.length(40);
+    expect(fixture.chat.stats().rooms).to.equal(2000);
+    await Promise.all(Array.from({ length: 40 }, (_, index) => get(observeOf(index))));
+    expect(fixture.web.served).to.have.length(40);
+  });
+
+  it('holds at most PARLEY_CHAT_MAX_ROOMS rooms, however many unknown rooms are observed', async () => {
+    fixture = await startChatFixture(redis.server.url, { PARLEY_CHAT_MAX_ROOMS: '120' });
+    const session = randomBytes(32).toString('base64url');
+    for (let index = 0; index < 10; index++) {
+      const rooms = Array.from({ length: 50 }, (_, room) => `ghost-${index}-${room}`).join(',');
+      expect((await get(fixture.observeUrl(`rooms=${rooms}&wait=0&session=${session}`))).status).to.equal(200);
+      expect(fixture.chat.stats().rooms).to.be.at.most(120);
+    }
+  });
+
+  it('refuses an anonymous observe of more than PARLEY_CHAT_MAX_ANONYMOUS_ROOMS rooms with 400 invalid_cursor and asks the web tier nothing', async () => {
+    fixture = await startChatFixture(redis.server.url, { PARLEY_CHAT_MAX_ANONYMOUS_ROOMS: '3' });
+    const refused = await get(fixture.observeUrl('rooms=a,b,c,d&wait=0'));
+    expect(refused.status).to.equal(400);
+    expect(JSON.parse(refused.text).error.code).to.equal('invalid_cursor');
+    expect(fixture.web.served).to.have.length(0);
+    expect((await get(fixture.observeUrl('rooms=a,b,c&wait=0'))).status).to.equal(200);
+  });
+
   it('answers every observer parked at the same cursor with the same body', async () => {
     fixture = await startChatFixture(redis.server.url);
     const answers = [1, 2, 3].map(() => get(fixture!.observeUrl('rooms=lobby:0&wait=10')));

@@ -37,6 +37,59 @@ describe('RoomDirectory', () => {
     expect(web.served).to.have.length(1);
   });
 
+  it('loads many unknown rooms with one request, holds rooms that do not exist as empty buffers, and asks nothing again', async () => {
+    web.addMessages('lobby', 3);
+    const names = ['lobby', ...Array.from({ length: 49 }, (_, i) => `ghost-${i}`)];
+    const buffers = await directory.ensureAll(names);
+    expect(buffers.map((buffer) => buffer.head)).to.deep.equal([3, ...Array<number>(49).fill(0)]);
+    expect(web.served).to.have.length(1);
+    expect(buffers.slice(1).every((buffer) => buffer.isEmpty)).to.equal(true);
+    await directory.ensureAll(names);
+    expect(web.served).to.have.length(1);
+    // A room that did not exist takes its first event like any other.
+    const [first] = web.addMessages('ghost-0', 1);
+    directory.applyEvents([first!]);
+    expect(directory.get('ghost-0')?.eventsAfter(0, 10)).to.deep.equal([JSON.stringify(first)]);
+  });
+
+  it('keeps at most maxRooms rooms, dropping the least recently used unobserved ones', async () => {
+    const bounded = new RoomDirectory({ capacity: 100, web: client, log: silentLogger, maxRooms: 20, isObserved: (room) => room === 'kept', onAdvance: () => undefined });
+    try {
+      await bounded.ensure('kept');
+      for (let batch = 0; batch < 5; batch++) {
+        await bounded.ensureAll(Array.from({ length: 10 }, (_, i) => `r${batch}-${i}`));
+        expect(bounded.size).to.be.at.most(20);
+      }
+      expect(bounded.get('kept')).to.not.equal(undefined);
+      expect(bounded.get('r4-9')).to.not.equal(undefined);
+      expect(bounded.get('r0-0')).to.equal(undefined);
+    } finally {
+      bounded.close();
+    }
+  });
+
+  it('answers unavailable when every held room is observed', async () => {
+    const full = new RoomDirectory({ capacity: 100, web: client, log: silentLogger, maxRooms: 10, isObserved: () => true, onAdvance: () => undefined });
+    try {
+      await full.ensureAll(Array.from({ length: 10 }, (_, i) => `o${i}`));
+      let code = 'accepted';
+      await full.ensureAll(['one-more', 'and-another']).catch((error: { code: string }) => (code = error.code));
+      expect(code).to.equal('unavailable');
+      expect(full.size).to.equal(10);
+    } finally {
+      full.close();
+    }
+  });
+
+  it('drops a room that never had an event sooner than one that had', async () => {
+    web.addMessages('lobby', 2);
+    await directory.ensureAll(['lobby', 'ghost']);
+    const now = Date.now();
+    expect(directory.sweepIdle(600_000, () => false, now + 61_000, 60_000)).to.equal(1);
+    expect(directory.get('ghost')).to.equal(undefined);
+    expect(directory.get('lobby')?.head).to.equal(2);
+  });
+
   it('starts a room first seen through a notify at that event', () => {
     const events = web.addMessages('lobby', 5);
     directory.applyEvents([events[4]!]);

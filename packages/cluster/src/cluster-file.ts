@@ -1,7 +1,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 /** Every kind of process a local cluster runs. */
-export type ClusterRole = 'redis' | 'postgres' | 'nginx' | 'web' | 'worker' | 'chatserver';
+export type ClusterRole = 'redis' | 'sentinel' | 'postgres' | 'nginx' | 'web' | 'worker' | 'chatserver';
 
 /** One line of `cluster.json`. */
 export interface ClusterProcessInfo {
@@ -14,6 +14,12 @@ export interface ClusterProcessInfo {
   port: number;
   /** Chatservers only: the internal (notify) port. */
   internalPort?: number;
+  /** Multihost cluster: the host (network namespace) it runs on, `root` for nginx. */
+  host?: string;
+  /** Multihost cluster: the address it listens on. */
+  address?: string;
+  /** Multihost cluster, redis only: whether the Sentinels name it the primary now. */
+  primary?: boolean;
   /** PostgreSQL only: its connection URL (`PARLEY_DATABASE_URL` of the web processes; no password: trust on loopback). */
   url?: string;
 }

@@ -1,13 +1,23 @@
 export { findFreePort, waitForPort } from './ports.js';
-export { startRedisServer, type RedisServerHandle, type RedisServerOptions } from './redis-server.js';
+export {
+  startRedisSentinel,
+  startRedisServer,
+  type RedisSentinelOptions,
+  type RedisServerHandle,
+  type RedisServerOptions,
+} from './redis-server.js';
 export {
   DEFAULT_NGINX_TEMPLATE,
+  nginxCapacity,
+  openFileLimit,
+  type NginxCapacity,
   renderNginxConfig,
   startNginx,
   writeNginxConfig,
   type NginxConfigOptions,
   type NginxHandle,
   type NginxOptions,
+  type UpstreamAddress,
 } from './nginx.js';
 export {
   REPO_ROOT,
@@ -30,3 +40,12 @@ export {
   type PostgresServerHandle,
   type PostgresServerOptions,
 } from './postgres-server.js';
+export {
+  NETNS_PREFIX,
+  createHostNetwork,
+  multihostUnavailableReason,
+  removeLeftoverNetworks,
+  type HostNetwork,
+  type NetnsHost,
+} from './netns.js';
+export { MULTIHOST_REDIS_MASTER, startMultihostCluster, type MultihostHandle, type MultihostOptions } from './multihost.js';

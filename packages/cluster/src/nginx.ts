@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
@@ -20,10 +21,10 @@ export interface NginxConfigOptions {
   publicPort: number;
   /** @default '127.0.0.1' */
   publicHost?: string;
-  /** Ports of the web processes on 127.0.0.1 (at least one). */
-  webPorts: readonly number[];
-  /** Public (observe) ports of the chatservers on 127.0.0.1 (at least one). */
-  chatPorts: readonly number[];
+  /** Ports of the web processes on 127.0.0.1, or `host:port` addresses elsewhere (at least one). */
+  webPorts: readonly UpstreamAddress[];
+  /** Public (observe) ports of the chatservers on 127.0.0.1, or `host:port` addresses (at least one). */
+  chatPorts: readonly UpstreamAddress[];
   /**
    * Says go to the first web process, the others standing by (`backup`):
    * SQLite has one writer at a time. `false` spreads them over every web
@@ -33,8 +34,24 @@ export interface NginxConfigOptions {
   singleSayWriter?: boolean;
   /** @default 1 */
   workerProcesses?: number | 'auto';
-  /** @default 4096 */
+  /**
+   * Connections per nginx worker; a parked observe takes two.
+   * @default the open-file limit less 200 (`nginxCapacity()`)
+   */
   workerConnections?: number;
+  /** `worker_rlimit_nofile`. @default the hard open-file limit (`nginxCapacity()`) */
+  workerRlimitNofile?: number;
+  /**
+   * Concurrent API requests (not observes) of one client address; more get
+   * 429 `rate_limited`.
+   * @default 256
+   */
+  requestsPerAddress?: number;
+  /**
+   * Concurrent parked observes of one client address; more get 429.
+   * @default 10000 (a load generator on one address must reach 9,000)
+   */
+  observesPerAddress?: number;
   /**
    * `user` directive. Only meaningful when nginx starts as root, where it would
    * otherwise drop its workers to `nobody`, who cannot enter a private run dir.
@@ -45,14 +62,18 @@ export interface NginxConfigOptions {
   templatePath?: string;
 }
 
-function upstreamLines(ports: readonly number[], what: string, backupAfterFirst = false): string {
+/** A port on 127.0.0.1, or `host:port` (another host: a network namespace of the multihost cluster). */
+export type UpstreamAddress = number | string;
+
+function upstreamLines(ports: readonly UpstreamAddress[], what: string, backupAfterFirst = false): string {
   if (ports.length === 0) throw new Error(`nginx needs at least one ${what} port`);
   // max_fails=1 + fail_timeout=2s: a dead process is skipped for 2 s after one
   // connection error, short enough that a restarted one is back quickly.
   return ports
     .map((port, index) => {
       const backup = backupAfterFirst && index > 0 ? ' backup' : '';
-      return `server 127.0.0.1:${port} max_fails=1 fail_timeout=2s${backup};`;
+      const address = typeof port === 'number' ? `127.0.0.1:${port}` : port;
+      return `server ${address} max_fails=1 fail_timeout=2s${backup};`;
     })
     .join('\n        ');
 }
@@ -62,9 +83,48 @@ function defaultUserDirective(): string {
   return `user ${userInfo().username};`;
 }
 
+// Descriptors a worker keeps for itself: listening sockets, log files, temp
+// files of buffered bodies, the channel to the master.
+const RESERVED_DESCRIPTORS = 200;
+
+/** How many connections one nginx worker can hold here, from the open-file limit. */
+export interface NginxCapacity {
+  /** `worker_rlimit_nofile`: the hard limit (a worker may raise its soft limit up to it). */
+  workerRlimitNofile: number;
+  /** `worker_connections`: the limit less RESERVED_DESCRIPTORS. */
+  workerConnections: number;
+}
+
+/**
+ * The hard open-file limit of this process (`ulimit -Hn`, which Node cannot
+ * read directly), or `fallback` when the shell cannot tell.
+ */
+export function openFileLimit(fallback = 4096): number {
+  try {
+    const text = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
+    if (text === 'unlimited') return 1_048_576;
+    const limit = Number(text);
+    return Number.isSafeInteger(limit) && limit > 0 ? limit : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * Sizes nginx from the open-file limit: every client and upstream connection
+ * is a descriptor, so `worker_connections` can be as large as the limit
+ * allows. Under this machine's 20,000 that is 19,800 connections, 9,900
+ * parked observes per worker.
+ */
+export function nginxCapacity(fileLimit = openFileLimit()): NginxCapacity {
+  const workerRlimitNofile = Math.max(fileLimit, 1024);
+  return { workerRlimitNofile, workerConnections: Math.max(workerRlimitNofile - RESERVED_DESCRIPTORS, 512) };
+}
+
 /** Renders the nginx configuration text; throws if a placeholder is left unfilled. */
 export function renderNginxConfig(options: NginxConfigOptions): string {
   const template = readFileSync(options.templatePath ?? DEFAULT_NGINX_TEMPLATE, 'utf8');
+  const capacity = options.workerConnections !== undefined && options.workerRlimitNofile !== undefined ? undefined : nginxCapacity();
   const values: Record<string, string> = {
     RUN_DIR: resolve(options.runDir),
     PUBLIC_HOST: options.publicHost ?? '127.0.0.1',
@@ -74,7 +134,10 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
     SAY_UPSTREAMS: upstreamLines(options.webPorts, 'web', options.singleSayWriter ?? true),
     CHAT_UPSTREAMS: upstreamLines(options.chatPorts, 'chatserver'),
     WORKER_PROCESSES: String(options.workerProcesses ?? 1),
-    WORKER_CONNECTIONS: String(options.workerConnections ?? 4096),
+    WORKER_CONNECTIONS: String(options.workerConnections ?? capacity?.workerConnections),
+    WORKER_RLIMIT_NOFILE: String(options.workerRlimitNofile ?? capacity?.workerRlimitNofile),
+    REQUESTS_PER_ADDRESS: String(options.requestsPerAddress ?? 256),
+    OBSERVES_PER_ADDRESS: String(options.observesPerAddress ?? 10_000),
     USER_DIRECTIVE: options.userDirective ?? defaultUserDirective(),
   };
   const rendered = template.replace(/\{\{([A-Z_]+)\}\}/g, (match, name: string) => {
@@ -116,6 +179,11 @@ export interface NginxHandle {
   readonly configPath: string;
   /** Fast shutdown (SIGTERM), bounded; SIGKILL after `timeoutMs`. @default timeoutMs 5000 */
   stop(timeoutMs?: number): Promise<void>;
+  /**
+   * Rewrites the config with new upstreams and reloads it (SIGHUP): new
+   * connections use them, requests in flight finish on the old workers.
+   */
+  reload(upstreams: Pick<NginxConfigOptions, 'webPorts' | 'chatPorts'>): void;
 }
 
 /** Renders the config into `runDir/nginx.conf` and returns that path. */
@@ -174,6 +242,10 @@ export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${publicPort}`,
     configPath,
     stop: (timeoutMs = 5000) => server.stop(timeoutMs),
+    reload(upstreams) {
+      writeNginxConfig({ ...options, ...upstreams, runDir, publicPort });
+      if (!server.kill('SIGHUP')) throw new Error('nginx is not running: nothing to reload');
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
@@ -49,6 +49,12 @@ export interface PostgresServerOptions {
   dir: string;
   /** @default a free port */
   port?: number;
+  /** Listen address besides nothing else (a network namespace's own address in the multihost cluster). @default '127.0.0.1' */
+  host?: string;
+  /** Run inside this network namespace (`nsenter --net`), as root would anyway. @default the current one */
+  netns?: string;
+  /** Networks (CIDR) whose clients are trusted without a password, besides loopback: the multihost subnet. @default none */
+  trustNetworks?: readonly string[];
   /**
    * `fsync`, `synchronous_commit` and `full_page_writes` on. Tests that never
    * crash the machine turn it off for speed; a crash of PostgreSQL alone loses
@@ -173,30 +179,34 @@ async function initDataDir(install: PostgresInstallation, dataDir: string): Prom
 export async function startPostgresServer(options: PostgresServerOptions): Promise<PostgresServerHandle> {
   const install = findPostgresInstallation();
   const port = options.port ?? (await findFreePort());
+  const host = options.host ?? '127.0.0.1';
   const dataDir = dataDirFor(options.dir, install.runAs);
   mkdirSync(options.dir, { recursive: true });
   const logFile = join(options.dir, 'postgres.log');
   await initDataDir(install, dataDir);
+  trustNetworks(dataDir, options.trustNetworks ?? []);
   const durable = options.durable ?? true;
   const settings: Record<string, string> = {
-    listen_addresses: '127.0.0.1',
+    listen_addresses: host,
     unix_socket_directories: '',
     ...(durable ? {} : { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' }),
     ...options.settings,
   };
   const args = ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
 
+  // In a namespace: nsenter enters it as root, then becomes the unprivileged user and execs postgres (same pid).
+  const inNamespace = options.netns === undefined ? undefined : netnsCommand(options.netns, install.runAs);
   const server = new SupervisedProcess({
     name: 'postgres',
-    command: join(install.binDir, 'postgres'),
-    args,
+    command: inNamespace?.[0] ?? join(install.binDir, 'postgres'),
+    args: inNamespace === undefined ? args : [...inNamespace.slice(1), join(install.binDir, 'postgres'), ...args],
     env: process.env,
     cwd: dirname(dataDir),
     logFile,
     stdio: 'file',
     // Fast shutdown: open transactions roll back, a checkpoint is written.
     stopSignal: 'SIGINT',
-    user: install.runAs,
+    user: inNamespace === undefined ? install.runAs : undefined,
     log: options.log ?? silentLogger,
     detached: options.detached ?? false,
     restartOnCrash: options.restartOnCrash ?? false,
@@ -211,14 +221,14 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   const stopTimeoutMs = 30_000;
   try {
     await server.start();
-    await createDatabase(install, port);
+    await createDatabase(install, host, port, options.netns);
   } catch (error) {
     await server.stop(stopTimeoutMs);
     throw error;
   }
   return {
     port,
-    url: `postgres://${POSTGRES_USER}@127.0.0.1:${port}/${POSTGRES_DATABASE}`,
+    url: `postgres://${POSTGRES_USER}@${host}:${port}/${POSTGRES_DATABASE}`,
     dataDir,
     get pid() {
       return server.pid;
@@ -255,16 +265,29 @@ async function waitUntilReady(dataDir: string, pid: number, signal: AbortSignal,
   }
 }
 
+/** `nsenter` into the network namespace `netns`, then as `runAs` (when given). */
+function netnsCommand(netns: string, runAs: PostgresInstallation['runAs']): string[] {
+  const user = runAs === undefined ? [] : ['--setuid', String(runAs.uid), '--setgid', String(runAs.gid)];
+  return ['nsenter', `--net=/run/netns/${netns}`, ...user];
+}
+
+/** Appends a `host all all CIDR trust` line to `pg_hba.conf` for each network not listed yet. */
+function trustNetworks(dataDir: string, networks: readonly string[]): void {
+  if (networks.length === 0) return;
+  const hbaFile = join(dataDir, 'pg_hba.conf');
+  const hba = readFileSync(hbaFile, 'utf8');
+  const missing = networks.filter((network) => !hba.includes(`host all all ${network} trust`));
+  if (missing.length > 0) appendFileSync(hbaFile, missing.map((network) => `host all all ${network} trust\n`).join(''));
+}
+
 /** Creates the `parley` database unless it exists (a restart on the same data directory). */
-async function createDatabase(install: PostgresInstallation, port: number): Promise<void> {
+async function createDatabase(install: PostgresInstallation, host: string, port: number, netns: string | undefined): Promise<void> {
+  const createdb = [join(install.binDir, 'createdb'), '-h', host, '-p', String(port), '-U', POSTGRES_USER, POSTGRES_DATABASE];
+  const [command = '', ...args] = netns === undefined ? createdb : [...netnsCommand(netns, undefined), ...createdb];
   try {
-    await execFileAsync(
-      join(install.binDir, 'createdb'),
-      ['-h', '127.0.0.1', '-p', String(port), '-U', POSTGRES_USER, POSTGRES_DATABASE],
-      { timeout: 30_000 },
-    );
+    await execFileAsync(command, args, { timeout: 30_000 });
   } catch (error) {
     const stderr = String((error as { stderr?: unknown }).stderr ?? '');
-    if (!stderr.includes('already exists')) throw new Error(`createdb failed: ${stderr.trim() || (error as Error).message}`);
+    if (!stderr.includes('already exists')) throw new Error(`createdb failed: ${stderr.trim() || (error as Error).message}`, { cause: error });
   }
 }

@@ -26,7 +26,7 @@ export async function settlesWithin(promise: Promise<unknown>, ms: number): Prom
  */
 export async function waitForHealthy(url: string, timeoutMs: number, accept?: (body: string) => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let lastProblem = 'no answer yet';
+  let lastProblem: string;
   for (;;) {
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2000) });

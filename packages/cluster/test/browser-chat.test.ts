@@ -2,61 +2,25 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { BrowserContext, Page } from 'playwright-core';
 import { REPO_ROOT } from '../src/supervisor.js';
 import { uniqueRoom } from './helpers/api.js';
 import { useBrowser } from './helpers/browser.js';
+import {
+  collectProblems,
+  eventually,
+  send,
+  SHOW_TIMEOUT_MS,
+  shownEvents,
+  shownMessages,
+  waitUntilLive,
+  type Person,
+} from './helpers/chat-page.js';
 import { useCluster } from './helpers/cluster-fixture.js';
 
-/** Bound on anything a page must show after an action (a write, its fan-out, a long-poll answer). */
-const SHOW_TIMEOUT_MS = 8_000;
 // Screenshots land in docs/img only when asked (PARLEY_UPDATE_SCREENSHOTS=1), so an
 // ordinary test run leaves the working tree as it found it.
 const SCREENSHOT_DIR =
   process.env.PARLEY_UPDATE_SCREENSHOTS === '1' ? join(REPO_ROOT, 'docs/img') : join(tmpdir(), 'parley-screenshots');
-
-/** One person: a browser context of their own (cookies, storage) and its page. */
-interface Person {
-  context: BrowserContext;
-  page: Page;
-  /** Uncaught page errors and console errors (a CSP violation is one). */
-  problems: string[];
-}
-
-/** Polls `probe` until it returns true, or fails with `what` after `timeoutMs`. */
-async function eventually(probe: () => Promise<boolean>, what: string, timeoutMs = SHOW_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** The stored events shown in the open room: seq and text (messages) or notice line. */
-async function shownEvents(page: Page): Promise<Array<{ seq: number; id: string; type: string; text: string }>> {
-  return page.$$eval('.room .events li[data-seq]', (items) =>
-    items.map((item) => ({
-      seq: Number(item.getAttribute('data-seq')),
-      id: item.getAttribute('data-id') ?? '',
-      type: item.classList.contains('message') ? 'message' : 'notice',
-      text: (item.querySelector('.text') ?? item.querySelector('.notice-text'))?.textContent ?? '',
-    })),
-  );
-}
-
-async function shownMessages(page: Page): Promise<string[]> {
-  return (await shownEvents(page)).filter((event) => event.type === 'message').map((event) => event.text);
-}
-
-async function waitUntilLive(page: Page): Promise<void> {
-  await page.locator('.connection[data-state="live"]').waitFor({ state: 'attached', timeout: SHOW_TIMEOUT_MS });
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  const box = page.getByLabel('Message');
-  await box.fill(text);
-  await box.press('Enter');
-}
 
 describe('cluster: the chat page in a browser', function () {
   this.timeout(30_000);
@@ -75,15 +39,7 @@ describe('cluster: the chat page in a browser', function () {
     const page = await context.newPage();
     const person: Person = { context, page, problems: [] };
     owner.push(person);
-    page.on('pageerror', (error) => person.problems.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      // A refused request (GET /api/session is 401 before a nickname is picked,
-      // everything fails while offline) is logged by the browser itself; a CSP
-      // violation or a script error is what must never happen.
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
-        person.problems.push(`console: ${message.text()}`);
-      }
-    });
+    collectProblems(page, person.problems);
     await page.goto(`${fixture.cluster.publicUrl}${room === undefined ? '/' : `/rooms/${room}`}`);
     await page.getByLabel('Nickname', { exact: true }).fill(nickname);
     await page.getByRole('button', { name: 'Start chatting' }).click();
@@ -126,10 +82,10 @@ describe('cluster: the chat page in a browser', function () {
 
     it('shows each person the other\'s messages once, in order', async () => {
       const lines: Array<[Person, string]> = [
-        [alice, 'Hi Bob! Did the release go out?'],
-        [bob, 'It did, about ten minutes ago.'],
+        [alice, 'Hi @bob! Did the release go out? 🚀'],
+        [bob, 'It did, about ten minutes ago: https://example.com/releases/42'],
         [alice, 'Great. Any errors in the logs?'],
-        [bob, 'None so far. Latency looks normal too.'],
+        [bob, 'None so far. Latency looks normal too 👍'],
         [alice, 'Then I will tell the others.\nThanks!'],
       ];
       // Each line is stored (its 201 came) before the next is typed, so the seq order is the order typed.
@@ -208,7 +164,7 @@ describe('cluster: the chat page in a browser', function () {
     });
   });
 
-  it('marks a send that failed and resends it with the same clientId, stored once', async () => {
+  it('marks a send that failed offline and resends it by itself with the same clientId, stored once', async () => {
     const room = uniqueRoom('retry');
     const carol = await enterAs('carol', room);
     const dave = await enterAs('dave', room);
@@ -219,13 +175,12 @@ describe('cluster: the chat page in a browser', function () {
 
     await carol.context.setOffline(true);
     await send(carol.page, 'sent while the network was down');
-    await carol.page.locator('.pending.failed').waitFor({ timeout: SHOW_TIMEOUT_MS });
+    await carol.page.locator('.pending.queued').waitFor({ timeout: SHOW_TIMEOUT_MS });
     await carol.page.locator('.connection[data-state="offline"]').waitFor({ timeout: SHOW_TIMEOUT_MS });
     expect(await carol.page.getByRole('status').filter({ hasText: 'offline' }).isVisible()).to.equal(true);
     await carol.context.setOffline(false);
     await waitUntilLive(carol.page);
     expect(await carol.page.locator('.connection').isVisible()).to.equal(false);
-    await carol.page.getByRole('button', { name: 'Retry' }).click();
 
     for (const person of [carol, dave]) {
       await eventually(

@@ -63,7 +63,7 @@ describe('nginx configuration', () => {
     const docker = readFileSync(join(REPO_ROOT, 'nginx', 'docker.conf'), 'utf8');
     for (const [name, text] of [['template', rendered], ['docker.conf', docker]] as const) {
       expect(text, name).to.match(/^\s*server_tokens off;/m);
-      const internal = /location \^~ \/internal\/ \{([^}]*)\}/.exec(text)?.[1];
+      const internal = /location ~\* \^\/\(internal\|metrics\)\(\/\|\$\) \{([^}]*)\}/.exec(text)?.[1];
       expect(internal, name).to.be.a('string');
       expect(internal, name).to.not.match(/proxy_pass/);
       // The web tier believes these only from a trusted proxy (PARLEY_TRUSTED_PROXIES).
@@ -115,7 +115,9 @@ describe('nginx configuration', () => {
       };
       // The same upstream is reachable through nginx on other paths.
       expect(await fetchText('/metricsx')).to.deep.equal({ status: 200, text: 'upstream answered\n' });
-      for (const path of ['/metrics', '/metrics?name=parley_says_total']) {
+      const spellings = ['/metrics', '/metrics?name=parley_says_total', '/METRICS', '/Metrics', '/metrics/', '//metrics', '/%6Detrics',
+        '/api/%2E%2E/metrics', '/INTERNAL/heads', '/Internal/heads', '/internal%2Fheads', '/internal', '/api/../internal/heads'];
+      for (const path of spellings) {
         const answer = await fetchText(path);
         expect(answer.status, path).to.equal(404);
         expect(JSON.parse(answer.text), path).to.deep.equal({ error: { code: 'not_found', message: 'not found' } });
@@ -172,11 +174,11 @@ describe('nginx configuration', () => {
   it('spreads says over every web process in the docker config (PostgreSQL)', () => {
     const docker = readFileSync(join(REPO_ROOT, 'nginx', 'docker.conf'), 'utf8');
     expect(docker).to.match(/upstream parley_say \{\s*server web-1:3000 max_fails=1 fail_timeout=2s;\s*server web-2:3000 max_fails=1 fail_timeout=2s;\s*keepalive/);
-    expect(docker).to.match(/location ~ \^\/api\/rooms\/\[\^\/\]\+\/say\$ \{\s*proxy_pass http:\/\/parley_say;/);
+    expect(docker).to.match(/location ~ \^\/api\/rooms\/\[\^\/\]\+\/say\$ \{\s*limit_conn parley_per_address \d+;\s*proxy_pass http:\/\/parley_say;/);
   });
 
   it('keeps /metrics out of the docker config too', () => {
     const docker = readFileSync(join(REPO_ROOT, 'nginx', 'docker.conf'), 'utf8');
-    expect(docker).to.match(/location = \/metrics \{\s*default_type application\/json;\s*return 404 /);
+    expect(docker).to.match(/location ~\* \^\/\(internal\|metrics\)\(\/\|\$\) \{\s*default_type application\/json;\s*return 404 /);
   });
 });

@@ -460,7 +460,7 @@ describe('the public contract (docs/openapi.yaml), through nginx', function () {
       await exchange('GET /badge/{room}.svg', 400, { path: '/badge/No.svg' });
     });
 
-    it('GET /, GET /rooms/{room} (400 for a bad name) and GET /assets/{file} (304, 404)', async () => {
+    it('GET /, GET /rooms/{room} (400 for a bad name), GET /assets/{file} (304, 404) and GET /favicon.ico', async () => {
       await exchange('GET /', 200, { path: '/' });
       await exchange('GET /rooms/{room}', 200, { path: '/rooms/lobby' });
       await exchange('GET /rooms/{room}', 400, { path: '/rooms/Not%20a%20room' });
@@ -468,6 +468,9 @@ describe('the public contract (docs/openapi.yaml), through nginx', function () {
       await exchange('GET /assets/{file}', 200, { path: '/assets/app.css' });
       await exchange('GET /assets/{file}', 304, { path: '/assets/app.js', headers: { 'if-none-match': script.headers.get('etag') ?? '' } });
       await exchange('GET /assets/{file}', 404, { path: '/assets/nothing.js' });
+      await exchange('GET /assets/{file}', 200, { path: '/assets/favicon.svg' });
+      const icon = await exchange('GET /favicon.ico', 200, { path: '/favicon.ico' });
+      await exchange('GET /favicon.ico', 304, { path: '/favicon.ico', headers: { 'if-none-match': icon.headers.get('etag') ?? '' } });
     });
   });
 

@@ -14,13 +14,33 @@ export const PASSWORD_LENGTH = { min: 10, max: 256 } as const;
 /** A client's idempotency key for `say`: 1–64 of `[A-Za-z0-9_-]`. */
 const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-// C0/C1 controls and DEL; the bidi embedding/override/isolate controls that can
-// make a name or message display as something else (Trojan Source); line and
-// paragraph separators; lone surrogates (not valid Unicode text).
-const FORBIDDEN_IN_NICKNAME = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]|\p{Cs}/u;
+// C0/C1 controls and DEL; every bidi control (marks U+061C/U+200E/U+200F,
+// embeddings/overrides U+202A-202E, isolates U+2066-2069) that can make a name
+// or message display as something else (Trojan Source); line and paragraph
+// separators; the byte-order mark; lone surrogates (not valid Unicode text).
+const FORBIDDEN_IN_NICKNAME = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]|\p{Cs}/u;
 // Messages may hold newlines and tabs, nothing else of the above.
-const FORBIDDEN_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]|\p{Cs}/u;
+const FORBIDDEN_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]|\p{Cs}/u;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// Characters that render as nothing: default-ignorables (soft hyphen, zero-width
+// space/joiners, word joiner, the Hangul fillers U+115F/U+1160/U+3164/U+FFA0,
+// variation selectors, tags) and format characters. A name or text made only
+// of these (and white space) looks empty.
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}\u3164\u115f\u1160\uffa0]/gu;
+// In a nickname they would let "al\u00adice" pass as "alice"; the one legitimate
+// use is inside an emoji sequence (ZWJ families, variation selector 16,
+// keycaps, subdivision-flag tags), so a joiner, variation selector or tag is
+// allowed only right after an emoji or emoji component.
+// eslint-disable-next-line no-misleading-character-class -- the joiner is listed alone on purpose: each one is matched by itself
+const EMOJI_SEQUENCE_PART = /(?<=[\p{Extended_Pictographic}\p{Emoji_Component}])[\u200d\ufe0e\ufe0f\u{e0020}-\u{e007f}]/gu;
+
+function looksEmpty(text: string): boolean {
+  return text.replace(INVISIBLE, '').trim().length === 0;
+}
+
+function hasInvisibleOutsideEmoji(nickname: string): boolean {
+  return nickname.replace(EMOJI_SEQUENCE_PART, '').search(INVISIBLE) !== -1;
+}
 
 function codePointLength(text: string): number {
   let length = 0;
@@ -43,7 +63,8 @@ export function parseRoomName(name: unknown): RoomName {
 
 /**
  * Validates a nickname or throws `invalid_nickname`: surrounding white space is
- * trimmed, then 1–32 printable characters, no control or bidi characters.
+ * trimmed, then 1–32 printable characters, no control or bidi characters, no
+ * invisible characters except the joiners inside an emoji sequence.
  */
 export function parseNickname(value: unknown): string {
   if (typeof value !== 'string') throw new ChatError('invalid_nickname', 'nickname must be a string');
@@ -55,19 +76,23 @@ export function parseNickname(value: unknown): string {
   if (FORBIDDEN_IN_NICKNAME.test(nickname) || LONE_SURROGATE.test(nickname)) {
     throw new ChatError('invalid_nickname', 'nickname must not contain control or bidi characters');
   }
+  if (looksEmpty(nickname) || hasInvisibleOutsideEmoji(nickname)) {
+    throw new ChatError('invalid_nickname', 'nickname must not contain invisible characters');
+  }
   return nickname;
 }
 
 /**
  * Validates a message text or throws `invalid_text`: 1–2000 characters, not only
- * white space; newlines and tabs allowed, other control and bidi characters not.
+ * white space or invisible characters; newlines and tabs allowed, other control
+ * and bidi characters not.
  */
 export function parseMessageText(value: unknown): string {
   if (typeof value !== 'string') throw new ChatError('invalid_text', 'text must be a string');
   const text = value.normalize('NFC');
   const length = codePointLength(text);
   if (length > MAX_TEXT_LENGTH) throw new ChatError('invalid_text', `text must be at most ${MAX_TEXT_LENGTH} characters`);
-  if (text.trim().length === 0) throw new ChatError('invalid_text', 'text must not be empty');
+  if (looksEmpty(text)) throw new ChatError('invalid_text', 'text must not be empty or only invisible characters');
   if (FORBIDDEN_IN_TEXT.test(text) || LONE_SURROGATE.test(text)) {
     throw new ChatError('invalid_text', 'text must not contain control or bidi characters');
   }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError, bindScope, parse, readConfig } from '../src/node/config.js';
+import { ConfigError, bindScope, commonConfigSchema, parse, readConfig } from '../src/node/config.js';
 
 interface ExampleConfig {
   port: number;
@@ -55,5 +55,47 @@ describe('listen addresses', () => {
   it('refuses a public address for a port with internal endpoints', () => {
     expect(() => parse.internalHost('203.0.113.7')).to.throw(/not a public one/);
     for (const host of ['127.0.0.1', '10.0.0.2', '0.0.0.0', 'web-1']) expect(parse.internalHost(host)).to.equal(host);
+  });
+});
+
+describe('Redis Sentinel settings', () => {
+  const secret = 'k'.repeat(32);
+
+  it('reads PARLEY_REDIS_SENTINELS as host:port pairs and PARLEY_REDIS_MASTER as the master name', () => {
+    const config = readConfig(commonConfigSchema, {
+      PARLEY_SECRET: secret,
+      PARLEY_REDIS_SENTINELS: '10.0.0.1:26379, sentinel-b:26380,[fd00::3]:26381',
+      PARLEY_REDIS_MASTER: 'parley-main',
+    });
+    expect(config.redisSentinels).to.deep.equal([
+      { host: '10.0.0.1', port: 26379 },
+      { host: 'sentinel-b', port: 26380 },
+      { host: 'fd00::3', port: 26381 },
+    ]);
+    expect(config.redisMaster).to.equal('parley-main');
+  });
+
+  it('defaults to no Sentinels (one Redis at PARLEY_REDIS_URL) and the master name parley', () => {
+    const config = readConfig(commonConfigSchema, { PARLEY_SECRET: secret });
+    expect(config.redisSentinels).to.deep.equal([]);
+    expect(config.redisMaster).to.equal('parley');
+  });
+
+  it('refuses a Sentinel without a port, a port out of range and a master name with spaces, all at once', () => {
+    try {
+      readConfig(commonConfigSchema, {
+        PARLEY_SECRET: secret,
+        PARLEY_REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2',
+        PARLEY_REDIS_MASTER: 'my master',
+      });
+      expect.fail('readConfig accepted bad Sentinel settings');
+    } catch (error) {
+      expect(error).to.be.instanceOf(ConfigError);
+      const problems = (error as ConfigError).problems;
+      expect(problems).to.have.length(2);
+      expect(problems[0]).to.match(/^PARLEY_REDIS_SENTINELS=.*"10\.0\.0\.2" is not host:port/);
+      expect(problems[1]).to.match(/^PARLEY_REDIS_MASTER=.*letters, digits/);
+    }
+    expect(() => readConfig(commonConfigSchema, { PARLEY_SECRET: secret, PARLEY_REDIS_SENTINELS: 'a:70000' })).to.throw(/between 1 and 65535/);
   });
 });

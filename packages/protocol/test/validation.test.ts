@@ -43,6 +43,32 @@ describe('validation', () => {
         expect(codeOf(() => parseNickname(value)), JSON.stringify(value)).to.equal('invalid_nickname');
       }
     });
+    it('refuses nicknames that are invisible or hide invisible characters', () => {
+      const cases = {
+        'only U+200B': '\u200b',
+        'only U+3164': '\u3164',
+        'only U+115F U+1160': '\u115f\u1160',
+        'only U+FFA0': '\uffa0',
+        'soft hyphen': 'al\u00adice',
+        ZWJ: 'al\u200dice',
+        ZWNJ: 'al\u200cice',
+        'U+2060': 'al\u2060ice',
+        'U+061C': 'a\u061cb',
+        'U+200E': 'a\u200eb',
+        'U+2067': 'a\u2067b',
+        'U+180E': 'a\u180eb',
+        'only a tag': '\u{e0041}',
+      };
+      for (const [what, value] of Object.entries(cases)) {
+        expect(codeOf(() => parseNickname(value)), what).to.equal('invalid_nickname');
+      }
+    });
+
+    it('accepts emoji sequences that need joiners, variation selectors and tags', () => {
+      for (const value of ['👨\u200d👩\u200d👧', '❤\ufe0f', '1\ufe0f\u20e3', '🏴\u{e0067}\u{e0062}\u{e0065}\u{e006e}\u{e0067}\u{e007f}', 'bob 👍🏽']) {
+        expect(parseNickname(value), JSON.stringify(value)).to.equal(value);
+      }
+    });
   });
 
   describe('message text', () => {
@@ -50,6 +76,16 @@ describe('validation', () => {
       expect(parseMessageText('hi\n\tthere')).to.equal('hi\n\tthere');
       expect(parseMessageText('x'.repeat(2000))).to.have.length(2000);
       expect(parseMessageText('<img src=x onerror=alert(1)>')).to.equal('<img src=x onerror=alert(1)>');
+    });
+
+    it('refuses text that is only invisible characters, and U+061C', () => {
+      for (const value of ['\u200b', '\u200b\u200c\u200d', ' \u2060 \n', '\u3164', '\u00ad', '\ufe0f', 'a\u061cb']) {
+        expect(codeOf(() => parseMessageText(value)), JSON.stringify(value)).to.equal('invalid_text');
+      }
+    });
+
+    it('keeps invisible characters inside visible text', () => {
+      expect(parseMessageText('co\u00adoperate')).to.equal('co\u00adoperate');
     });
 
     it('refuses empty, blank, overlong, control and bidi text', () => {

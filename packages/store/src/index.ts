@@ -21,3 +21,4 @@ export { openStore, type StoreChoice } from './open-store.js';
 export { checkPostgresUrl, describePostgresUrl, redactPostgresUrl, type PostgresTarget } from './pg-url.js';
 export { SchemaTooNewError } from './schema-version.js';
 export { CopyConflictError, copySqliteToPostgres, type CopyReport, type SqliteToPostgresOptions } from './sqlite-to-postgres.js';
+export { isTransientDatabaseFailure } from './transient-failures.js';

@@ -721,7 +721,7 @@ export class PgStore implements ChatStore {
       if (!isConnectionFailure(error)) throw error;
       if (this.#unavailableSince === undefined && !this.#closed) {
         this.#unavailableSince = Date.now();
-        this.#log.warn({ err: error }, 'database unavailable');
+        this.#log.warn({ err: withoutConnection(error) }, 'database unavailable');
       }
       throw databaseUnavailable();
     }
@@ -750,10 +750,10 @@ export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
     keepAlive: true,
     application_name: 'parley',
   });
-  pool.on('error', (error: Error) => log.warn({ err: error }, 'idle database connection failed'));
+  pool.on('error', (error: Error) => log.warn({ err: withoutConnection(error) }, 'idle database connection failed'));
   // A connection that fails while checked out also emits 'error' (after its
   // query rejected, which is what callers see); unheard, it would end the process.
-  pool.on('connect', (client) => client.on('error', (error: Error) => log.debug({ err: error }, 'database connection failed')));
+  pool.on('connect', (client) => client.on('error', (error: Error) => log.debug({ err: withoutConnection(error) }, 'database connection failed')));
   try {
     const applied = await migratePg(pool, undefined, log);
     log.info({ ...describePostgresUrl(options.url), poolSize, migrationsApplied: applied.length }, 'store opened');
@@ -762,4 +762,13 @@ export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
     await pool.end().catch(() => undefined);
     throw error;
   }
+}
+
+/** pg-pool hangs the whole client (connection parameters, statements, and the
+ * password when the URL has one) on an idle connection's error; pino's error
+ * serialiser would write all of it to the log. Keep what says what failed. */
+function withoutConnection(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const { client: _client, ...rest } = error as Error & { client?: unknown };
+  return Object.assign(Object.create(Object.getPrototypeOf(error) as object) as Error, rest, { message: error.message, stack: error.stack });
 }

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import pg from 'pg';
+import { pino } from 'pino';
 import { ChatError, type ChatEvent } from '@parley/protocol';
 import { findFreePort } from '@parley/cluster';
 import { PG_MIGRATIONS, migratePg, type PgMigration } from '../src/pg-migrations.js';
@@ -72,6 +73,23 @@ describe('PgStore', function () {
       closing.push(created);
       return created;
     }
+
+    it('logs an idle connection that failed without the connection it hangs on the error', async () => {
+      let logged: (line: string) => void = () => undefined;
+      const failureLogged = new Promise<string>((resolve, reject) => {
+        logged = (line) => line.includes('idle database connection failed') && resolve(line);
+        setTimeout(() => reject(new Error('no idle-connection failure logged within 10 s')), 10_000).unref();
+      });
+      const log = pino({ level: 'warn' }, { write: (line: string) => logged(line) });
+      const store = await openPgStore({ url: schema.url, poolSize: 2, log });
+      closing.push(store);
+      await store.roomHeads(['lobby']);
+      await sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'parley'");
+      const line = await failureLogged;
+      expect(JSON.parse(line)).to.have.nested.property('err.code', '57P01');
+      expect(line).not.to.include('connectionParameters');
+      expect(line).not.to.include('"client"');
+    });
 
     /** One SQL statement in the test's schema. */
     async function sql<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {

@@ -59,7 +59,7 @@ async function everything(store: ChatStore): Promise<unknown> {
   const details = await Promise.all(ROOMS.map((room) => store.getRoom(room)));
   const histories = await Promise.all(ROOMS.map((room) => store.readEvents(room, { after: 0, limit: 10_000 })));
   const sessions = await Promise.all(Object.values(TOKENS).map((hash) => store.findSession(hash, T0)));
-  const sessionRooms = await Promise.all(sessions.map((session) => (session === undefined ? [] : store.sessionRooms(session.id))));
+  const sessionRooms = await Promise.all(sessions.map(async (session) => (session === undefined ? [] : store.sessionRooms(session.id))));
   const outbox = await store.claimOutbox({ olderThan: Number.MAX_SAFE_INTEGER, limit: 1000, leaseMs: 0, now: T0 });
   return { rooms, details, histories, sessions, sessionRooms, outbox };
 }
@@ -72,7 +72,7 @@ describe('SQLite to PostgreSQL copy', function () {
   let expected: unknown;
   let totalEvents: number;
   let schema: FreshSchema;
-  let opened: PgStore[] = [];
+  const opened: PgStore[] = [];
 
   before(async () => {
     postgres = await startPrivatePostgres();

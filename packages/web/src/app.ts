@@ -119,7 +119,13 @@ export function createWebApp(options: WebAppOptions): WebApp {
     now,
     ...options.relay,
   });
-  const says = createSayBatcher({ store, log, maxGroup: config.sayBatchMax, publish: (write) => publishWrite(deps, write) });
+  const says = createSayBatcher({
+    store,
+    log,
+    maxGroup: config.sayBatchMax,
+    maxGroupsInFlight: config.sayGroupsInFlight,
+    publish: (write) => publishWrite(deps, write),
+  });
   const authenticate = createAuthenticator(store, now, config.sessionTtlMs);
   prepareDecoyHash();
   const deps: RouteDeps = {
@@ -138,7 +144,9 @@ export function createWebApp(options: WebAppOptions): WebApp {
     trustedProxies: trustedProxies(config.trustedProxies),
   };
 
-  const router = new Router();
+  // Exact matching: by default the router ignores case and a trailing slash,
+  // which let `/METRICS` and `/metrics/` past nginx's (exact) blocks.
+  const router = new Router({ strict: true, sensitive: true });
   registerPublicRoutes(router);
   registerPageRoutes(router);
   const assets = options.assets ?? loadAssets();

@@ -9,7 +9,11 @@ export const DEFAULT_PUBLIC_DIR = new URL('../dist/public/', import.meta.url);
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'application/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
 };
+
+/** The page's icon, `packages/web/ui/favicon.svg`. */
+const FAVICON = 'favicon.svg';
 
 /** One built file, read once at start: small, and served on every page view. */
 export interface Asset {
@@ -19,7 +23,7 @@ export interface Asset {
   etag: string;
 }
 
-/** Loads every `.js` and `.css` file of `dir` (nothing when it does not exist: a build without UI). */
+/** Loads every `.js`, `.css` and `.svg` file of `dir` (nothing when it does not exist: a build without UI). */
 export function loadAssets(dir: URL | string = DEFAULT_PUBLIC_DIR): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   if (!existsSync(dir)) return assets;
@@ -35,7 +39,7 @@ export function loadAssets(dir: URL | string = DEFAULT_PUBLIC_DIR): Map<string, 
 }
 
 /**
- * `GET /assets/:file`: the built scripts and styles. Names are looked up in the
+ * `GET /assets/:file`: the built scripts, styles and icon; `GET /favicon.ico`: the icon. Names are looked up in the
  * map loaded at start, so no request path ever reaches the file system.
  * Cached for five minutes, then revalidated by ETag.
  */
@@ -44,6 +48,13 @@ export function registerAssetRoutes(router: Router, assets: Map<string, Asset>):
     const asset = assets.get(ctx.params.file ?? '');
     if (asset === undefined) throw new ChatError('not_found', 'no such asset');
     sendAsset(ctx, asset);
+  });
+  // Browsers and feed readers ask for /favicon.ico whatever the page links:
+  // the SVG icon answers (every current browser draws an SVG favicon by its type).
+  router.get('/favicon.ico', (ctx) => {
+    const icon = assets.get(FAVICON);
+    if (icon === undefined) throw new ChatError('not_found', 'no favicon in this build');
+    sendAsset(ctx, icon, 'public, max-age=86400');
   });
 }
 

@@ -69,6 +69,13 @@ export interface WebConfig extends CommonConfig {
    * @default 256
    */
   sayBatchMax: number;
+  /**
+   * `PARLEY_SAY_GROUPS_IN_FLIGHT`: most say groups this process commits at
+   * once; says arriving meanwhile gather into the next group (fewer, larger
+   * transactions: what PostgreSQL needs to keep up, docs/BENCHMARKS.md).
+   * @default 2
+   */
+  sayGroupsInFlight: number;
 }
 
 /** `none`, or a comma-separated list of IP addresses and CIDR ranges. */
@@ -108,6 +115,7 @@ const schema: ConfigSchema<WebConfig> = {
   notifyAttempts: { env: 'PARLEY_NOTIFY_ATTEMPTS', default: 8, parse: parse.integer(1, 100) },
   // Above a few thousand one group's transaction (and outbox row) would hold the write lock for too long.
   sayBatchMax: { env: 'PARLEY_SAY_BATCH_MAX', default: 256, parse: parse.integer(1, 4096) },
+  sayGroupsInFlight: { env: 'PARLEY_SAY_GROUPS_IN_FLIGHT', default: 2, parse: parse.integer(1, 64) },
 };
 
 /**

@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { NOTIFY_QUEUE_NAME, sessionsEndedChannel, type Logger, type NotifyJobData } from '@parley/protocol';
 import { bindScope } from '@parley/protocol/node';
+import { createRedisConnection } from '@parley/protocol/redis';
 import { openStore, type ChatStore } from '@parley/store';
 import { createWebApp } from './app.js';
 import { Presence } from './presence.js';
@@ -34,7 +34,7 @@ try {
 // No offline queue: while Redis is down `queue.add` must fail at once (the
 // outbox carries the notification) instead of hanging the request path's
 // follow-up work for the whole outage.
-const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+const redis = createRedisConnection(config, 'fail-fast');
 // The connection and the queue report every failed reconnect attempt: log the
 // first error of an outage and its end, not one line per retry.
 let redisDown = false;

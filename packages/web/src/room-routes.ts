@@ -92,7 +92,7 @@ export function registerRoomRoutes(router: Router, deps: RouteDeps): void {
     const session = await authenticate(ctx);
     const body = await readJsonBody(ctx);
     const text = parseMessageText(body.text);
-    const clientId = parseClientId(body.clientId);
+    const clientId = parseClientId(body.clientId) ?? edgeSayId(ctx.get(EDGE_SAY_ID_HEADER));
     // Charged once the input is valid; an idempotent repeat is given back below.
     const ip = clientAddress(ctx, deps.trustedProxies);
     await deps.limits.say(session.id, ip);
@@ -114,4 +114,20 @@ export function registerRoomRoutes(router: Router, deps: RouteDeps): void {
     ctx.body = { event: result.event };
     if (result.duplicate) void deps.limits.refundSay(session.id, ip);
   });
+}
+
+/**
+ * nginx gives every say without a `clientId` its `$request_id` in this header,
+ * so that it can replay a say to another web process when the first one is
+ * frozen (no answer within its read timeout): the replay is then idempotent.
+ */
+export const EDGE_SAY_ID_HEADER = 'x-parley-say-id';
+
+function edgeSayId(header: string): string | undefined {
+  if (header === '') return undefined;
+  try {
+    return parseClientId(header);
+  } catch {
+    return undefined;
+  }
 }

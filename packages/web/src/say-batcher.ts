@@ -21,6 +21,17 @@ export interface SayBatcherOptions {
    * @default 262144 (256 KiB)
    */
   maxGroupBytes?: number;
+  /**
+   * Most groups of this process being committed at once. While that many
+   * are in flight, new says wait and join ONE next group, started as soon as
+   * one commits: on PostgreSQL a commit costs a round trip, a WAL flush and
+   * CPU per transaction, so a few large groups carry far more says than many
+   * tiny ones competing for the pool and the rooms' locks (see
+   * docs/BENCHMARKS.md). SQLite commits synchronously, so it never has more
+   * than one in flight anyway.
+   * @default 2
+   */
+  maxGroupsInFlight?: number;
 }
 
 /** The say path of the web tier: group commit of concurrent says. */
@@ -53,43 +64,68 @@ interface PendingSay {
 
 /**
  * Group commit: says that arrive in the same turn of the event loop (one
- * poll phase reads every request the sockets hold) share one SQLite
- * transaction and one outbox row, flushed on `setImmediate` or as soon as
- * `maxGroup` are waiting or the next would take the group past `maxGroupBytes`. A commit (and its WAL write) and a notify job per
- * GROUP instead of per say is what lets one web process take thousands of
+ * poll phase reads every request the sockets hold) share one transaction and
+ * one outbox row, flushed on `setImmediate` or as soon as `maxGroup` are
+ * waiting or the next would take the group past `maxGroupBytes`; and while
+ * `maxGroupsInFlight` groups are committing, the says that arrive meanwhile
+ * gather into the next group. A commit (and its WAL write) and a notify job
+ * per GROUP instead of per say is what lets one web process take thousands of
  * says a second; a lone say waits for nothing but the end of its turn.
  */
 export function createSayBatcher(options: SayBatcherOptions): SayBatcher {
   const { store, publish, log } = options;
   const maxGroup = options.maxGroup ?? 256;
   const maxGroupBytes = options.maxGroupBytes ?? 256 * 1024;
+  const maxGroupsInFlight = Math.max(1, options.maxGroupsInFlight ?? 2);
+  /** Groups that are full and wait for a free slot, oldest first. */
+  const full: PendingSay[][] = [];
   let pending: PendingSay[] = [];
   let pendingBytes = 0;
   let scheduled = false;
+  let inFlight = 0;
 
-  const flush = (): void => {
-    scheduled = false;
-    const group = pending;
+  const closePending = (): void => {
+    if (pending.length > 0) full.push(pending);
     pending = [];
     pendingBytes = 0;
-    if (group.length === 0) return;
-    store.sayMany(group.map((entry) => entry.input)).then(
-      ({ outcomes, write }) => {
-        group.forEach((entry, index) => {
-          const outcome = outcomes[index];
-          if (outcome === undefined) entry.reject(new Error('say group returned too few outcomes'));
-          else if (outcome.ok) entry.resolve(outcome.result);
-          else entry.reject(outcome.error);
-        });
-        publish(write);
-      },
-      (error: unknown) => {
-        // The transaction failed as a whole: nothing of the group was stored.
-        log.error({ err: error, says: group.length }, 'say group not stored');
-        for (const entry of group) entry.reject(error);
-      },
-    );
   };
+
+  const commit = (group: PendingSay[]): void => {
+    inFlight++;
+    store
+      .sayMany(group.map((entry) => entry.input))
+      .then(
+        ({ outcomes, write }) => {
+          group.forEach((entry, index) => {
+            const outcome = outcomes[index];
+            if (outcome === undefined) entry.reject(new Error('say group returned too few outcomes'));
+            else if (outcome.ok) entry.resolve(outcome.result);
+            else entry.reject(outcome.error);
+          });
+          publish(write);
+        },
+        (error: unknown) => {
+          // The transaction failed as a whole: nothing of the group was stored.
+          log.error({ err: error, says: group.length }, 'say group not stored');
+          for (const entry of group) entry.reject(error);
+        },
+      )
+      .finally(() => {
+        inFlight--;
+        flush();
+      });
+  };
+
+  /** Starts the waiting groups (full ones first) while there is a free slot. */
+  function flush(): void {
+    scheduled = false;
+    while (inFlight < maxGroupsInFlight) {
+      if (full.length === 0) closePending();
+      const group = full.shift();
+      if (group === undefined) return;
+      commit(group);
+    }
+  }
 
   if (maxGroup <= 1) {
     return {
@@ -105,11 +141,13 @@ export function createSayBatcher(options: SayBatcherOptions): SayBatcher {
     say(input) {
       return new Promise<SayResult>((resolve, reject) => {
         const bytes = estimatedEventBytes(input);
-        if (pending.length > 0 && pendingBytes + bytes > maxGroupBytes) flush();
+        if (pending.length > 0 && pendingBytes + bytes > maxGroupBytes) closePending();
         pending.push({ input, resolve, reject });
         pendingBytes += bytes;
-        if (pending.length >= maxGroup) flush();
-        else if (!scheduled) {
+        if (pending.length >= maxGroup) {
+          closePending();
+          flush();
+        } else if (!scheduled) {
           scheduled = true;
           setImmediate(flush);
         }

@@ -22,6 +22,16 @@ async function checkNicknameFree(store: ChatStore, nickname: string, username: s
 
 const INVALID_CREDENTIALS = 'unknown username or wrong password';
 
+/** Whether `value` could be a username (a malformed one is just an unknown name to sign-in). */
+function isUsername(value: string): boolean {
+  try {
+    parseUsername(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Identity endpoints: `POST /api/session` (a guest session with
  * `{"nickname"}`, or signing in with `{"username","password"}`; with the
@@ -41,13 +51,7 @@ export function registerSessionRoutes(router: Router, deps: RouteDeps): void {
       const username = typeof body.username === 'string' ? body.username : '';
       const password = typeof body.password === 'string' ? body.password : '';
       await deps.limits.signIn(ip);
-      let valid = false;
-      try {
-        valid = parseUsername(username) === username && password !== '';
-      } catch {
-        valid = false;
-      }
-      const account = valid ? await store.findAccount(username) : undefined;
+      const account = isUsername(username) && password !== '' ? await store.findAccount(username) : undefined;
       const matches = await checkPassword(account?.passwordHash, password);
       if (account === undefined || !matches) throw new ChatError('invalid_credentials', INVALID_CREDENTIALS);
       // Always a new token: a session fixed before sign-in never becomes the account's.

@@ -14,6 +14,7 @@ describe('built assets', () => {
     writeFileSync(join(dir, 'page.js'), 'console.log("page");');
     writeFileSync(join(dir, 'page.css'), 'body{margin:0}');
     writeFileSync(join(dir, 'notes.txt'), 'not served');
+    writeFileSync(join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
     harness = await startHarness({ assets: loadAssets(dir) });
   });
 
@@ -38,6 +39,14 @@ describe('built assets', () => {
     const again = await call(harness, 'GET', '/assets/page.css', { headers: { 'if-none-match': first.headers.get('etag')! } });
     expect(again.status).to.equal(304);
     expect(again.text).to.equal('');
+  });
+
+  it('answers /favicon.ico with the SVG icon, cached for a day', async () => {
+    const answer = await call(harness, 'GET', '/favicon.ico');
+    expect(answer.status).to.equal(200);
+    expect(answer.headers.get('content-type')).to.equal('image/svg+xml');
+    expect(answer.headers.get('cache-control')).to.equal('public, max-age=86400');
+    expect(answer.text).to.equal('<svg xmlns="http://www.w3.org/2000/svg"/>');
   });
 
   it('answers the JSON 404 for unknown names, other types and path tricks', async () => {

@@ -9,6 +9,8 @@ describe('web config', () => {
     const config = loadConfig({ PARLEY_SECRET: SECRET });
     expect(config).to.deep.equal({
       redisUrl: 'redis://127.0.0.1:6379',
+      redisSentinels: [],
+      redisMaster: 'parley',
       redisPrefix: 'parley:',
       secret: SECRET,
       logLevel: 'info',
@@ -31,6 +33,7 @@ describe('web config', () => {
       outboxRelayMs: 3000,
       notifyAttempts: 8,
       sayBatchMax: 256,
+      sayGroupsInFlight: 2,
     });
     expect(Object.isFrozen(config)).to.equal(true);
   });

@@ -53,6 +53,22 @@ describe('error middleware', () => {
     expect(await response.json()).to.deep.equal({ error: { code: 'room_not_found', message: 'no room named x' } });
   });
 
+  it('answers a full disk or a lock timeout 503 unavailable with Retry-After, logged as a warning', async () => {
+    for (const code of ['SQLITE_FULL', 'SQLITE_BUSY', 'SQLITE_IOERR_WRITE', '53100', '55P03']) {
+      const lines: LoggedLine[] = [];
+      const response = await serve(recordingLogger(lines), () => Object.assign(new Error(`database said ${code}`), { code }));
+      expect(response.status, code).to.equal(503);
+      expect(response.headers.get('retry-after'), code).to.equal('2');
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      expect(body.error.code, code).to.equal('unavailable');
+      expect(body.error.message, code).to.not.include(code);
+      expect(lines.map((line) => line.level), code).to.deep.equal(['warn']);
+      server?.closeAllConnections();
+      await new Promise((resolve) => server?.close(resolve));
+      server = undefined;
+    }
+  });
+
   it('sends Retry-After when the ChatError carries one', async () => {
     const response = await serve(silentLogger, () => new ChatError('rate_limited', 'slow down', { retryAfterSeconds: 7 }));
     expect(response.status).to.equal(429);

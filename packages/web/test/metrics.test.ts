@@ -62,6 +62,14 @@ describe('web metrics', function () {
       await harness.redis.start();
     });
 
+    it('serves only the exact path: other cases and a trailing slash are 404', async () => {
+      for (const path of ['/METRICS', '/Metrics', '/metrics/', '/INTERNAL/heads', '/Healthz', '/healthz/', '/API/rooms', '/api/rooms/']) {
+        const answer = await call(harness, 'GET', path);
+        expect(answer.status, path).to.equal(404);
+        expect(answer.json.error.code, path).to.equal('not_found');
+      }
+    });
+
     it('answers 405 to anything but GET', async () => {
       const answer = await call(harness, 'POST', '/metrics');
       expect(answer.status).to.equal(405);

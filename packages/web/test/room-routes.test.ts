@@ -98,6 +98,19 @@ for (const storeKind of HARNESS_STORES) {
         expect(await snapshot(harness, room)).to.deep.equal(before);
       });
 
+      it('uses the say id nginx gives a say without clientId as its idempotency key, so a replay appends nothing', async () => {
+        const { session, room } = await enteredRoom();
+        const headers = { 'x-parley-say-id': '0123456789abcdef0123456789abcdef' };
+        const first = await call(harness, 'POST', `/api/rooms/${room}/say`, { session, headers, json: { text: 'replayed' } });
+        const before = await snapshot(harness, room);
+        const replay = await call(harness, 'POST', `/api/rooms/${room}/say`, { session, headers, json: { text: 'replayed' } });
+        expect(replay.status).to.equal(201);
+        expect(replay.json).to.deep.equal(first.json);
+        expect(await snapshot(harness, room)).to.deep.equal(before);
+        // Without the header, the same text is a new message.
+        expect((await call(harness, 'POST', `/api/rooms/${room}/say`, { session, json: { text: 'replayed' } })).json.event.seq).to.equal(first.json.event.seq + 1);
+      });
+
       it('refuses a session that has not entered the room with 409 not_in_room', async () => {
         const { room } = await enteredRoom();
         const stranger = await newSession(harness, 'stranger');

@@ -65,6 +65,37 @@ describe('say batcher (group commit)', () => {
     expect(await store.roomSeq('lobby')).to.equal(11);
   });
 
+  it('gathers the says that arrive while maxGroupsInFlight groups commit into one next group', async () => {
+    const alice = await sessionIn('lobby', 'alice');
+    // A store whose first commit waits until released: a slow PostgreSQL commit.
+    let release: () => void = () => undefined;
+    const firstCommitHeld = new Promise<void>((resolve) => (release = resolve));
+    let commits = 0;
+    const slowStore = Object.create(store) as SqliteStore;
+    slowStore.sayMany = async (inputs) => {
+      if (commits++ === 0) await firstCommitHeld;
+      return store.sayMany(inputs);
+    };
+    const batcher = createSayBatcher({
+      store: slowStore,
+      log: silentLogger,
+      maxGroup: 256,
+      maxGroupsInFlight: 1,
+      publish: (write) => published.push(write),
+    });
+    const said = [batcher.say({ sessionId: alice, room: 'lobby', text: 'first', now: T0 })];
+    // Four more says, each in a later turn of the event loop, while the first group commits.
+    for (let index = 0; index < 4; index++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      said.push(batcher.say({ sessionId: alice, room: 'lobby', text: `later ${index}`, now: T0 }));
+    }
+    expect(commits).to.equal(1);
+    release();
+    await Promise.all(said);
+    expect(published.map((write) => write.events.length)).to.deep.equal([1, 4]);
+    expect(await store.roomSeq('lobby')).to.equal(6);
+  });
+
   it('caps a group by bytes, so a burst of the largest texts never makes an outbox row near the 1 MiB notify limit', async () => {
     const alice = await sessionIn('lobby', 'alice');
     const batcher = createSayBatcher({ store, log: silentLogger, maxGroup: 256, publish: (write) => published.push(write) });

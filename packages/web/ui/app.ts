@@ -5,14 +5,21 @@
 import { createApi, fetchTransport, ParleyError, SharedObserve } from '@parley/client';
 import type { ChatEvent } from '@parley/protocol';
 import { createConnectionBanner } from './lib/connection-banner.js';
+import { DesktopNotifications } from './lib/desktop-notifications.js';
 import { append, el, replaceChildren } from './lib/dom.js';
 import { HomeView } from './lib/home-view.js';
 import { createIdentityMenu } from './lib/identity-menu.js';
 import { createAccountPanel } from './lib/account-panel.js';
+import { forgetAll, inOpenedOrder, loadUnread, saveRoomOrder, saveUnread } from './lib/local-memory.js';
 import { nicknameForm } from './lib/nickname-form.js';
+import { PageTitle } from './lib/page-title.js';
 import { roomOfPath, roomPath } from './lib/room-name.js';
 import { RoomTabs } from './lib/room-tabs.js';
-import { RoomView, describe } from './lib/room-view.js';
+import { RoomView, describe, type ArrivedMessage } from './lib/room-view.js';
+import { createSignOut } from './lib/sign-out.js';
+
+/** Direct-message rooms (`POST /api/dm`) are named `dm-…`; every message in one is for the reader. */
+const DIRECT_ROOM_PREFIX = 'dm-';
 
 class ChatPage {
   private readonly api = createApi({ credentials: { kind: 'cookie' } });
@@ -25,6 +32,11 @@ class ChatPage {
   private readonly tabs = new RoomTabs((path) => this.navigate(path));
   private readonly banner = createConnectionBanner();
   private readonly identity = createIdentityMenu((nickname) => this.changeNickname(nickname));
+  private readonly signOut = createSignOut(() => this.signOutNow());
+  private readonly notifications = new DesktopNotifications((room) => this.navigate(roomPath(room)));
+  private readonly title = new PageTitle();
+  /** Unread messages per room, kept in localStorage so a reload shows them too. */
+  private readonly unread = loadUnread();
   private readonly main = el('main', { id: 'main', class: 'main', tabindex: '-1' });
   private readonly account = createAccountPanel({
     api: this.api,
@@ -43,7 +55,7 @@ class ChatPage {
     });
     replaceChildren(
       this.root,
-      el('header', { class: 'topbar' }, brand, this.identity.element),
+      el('header', { class: 'topbar' }, brand, el('div', { class: 'topbar-end' }, this.notifications.element, this.identity.element, this.signOut.element)),
       this.account.element,
       this.banner.element,
       el('div', { class: 'layout' }, el('div', { class: 'sidebar' }, this.tabs.element, this.account.directMessages), this.main),
@@ -54,7 +66,7 @@ class ChatPage {
       this.setNickname(session.nickname);
       this.username = session.username;
       this.account.set({ nickname: session.nickname, username: session.username });
-      for (const room of session.rooms) this.openRoom(room);
+      for (const room of inOpenedOrder(session.rooms)) this.openRoom(room);
     } catch (error) {
       // 401 is "not signed in"; anything else also means we cannot act as anyone yet.
       if (!(error instanceof ParleyError && error.status === 401)) console.warn('parley: session check failed', error);
@@ -62,6 +74,7 @@ class ChatPage {
       this.account.set(undefined);
     }
     window.addEventListener('popstate', () => this.route());
+    window.addEventListener('online', () => this.connectionBack());
     this.route();
   }
 
@@ -118,7 +131,7 @@ class ChatPage {
 
   private show(content: HTMLElement, title: string): void {
     replaceChildren(this.main, content);
-    document.title = title;
+    this.title.set(title);
   }
 
   /** The view of a room of this session (created, listed and kept live on first use). */
@@ -129,11 +142,14 @@ class ChatPage {
       api: this.api,
       nickname: () => this.nickname,
       watch: (name, afterSeq) => this.shared().watch(name, afterSeq),
-      unreadChanged: (name, unread) => this.tabs.setUnread(name, unread),
+      unreadChanged: (name, unread) => this.unreadChanged(name, unread),
+      messagesArrived: (name, messages) => this.messagesArrived(name, messages),
       left: (name) => this.left(name),
     });
     this.views.set(room, view);
     this.tabs.add(room);
+    saveRoomOrder(this.tabs.names);
+    view.restoreUnread(this.unread.get(room) ?? 0);
     // Live from now until the view enters and pins the cursor to what it has shown.
     this.shared().watch(room);
     return view;
@@ -147,7 +163,10 @@ class ChatPage {
         transport: fetchTransport(),
         api: this.api,
         onEvents: (events) => this.dispatch(events),
-        onState: (state) => this.banner.set(state),
+        onState: (state) => {
+          this.banner.set(state);
+          if (state === 'live') this.connectionBack();
+        },
       });
     }
     return this.observe;
@@ -163,13 +182,35 @@ class ChatPage {
     }
   }
 
+  /** The observe answers again (or the browser is back online): queued messages go now. */
+  private connectionBack(): void {
+    for (const view of this.views.values()) view.connectionBack();
+  }
+
+  private unreadChanged(room: string, unread: number): void {
+    this.tabs.setUnread(room, unread);
+    this.unread.set(room, unread);
+    saveUnread(this.unread);
+  }
+
+  /** Counts others' new messages in the title of a hidden tab, and notifies of mentions and DMs. */
+  private messagesArrived(room: string, messages: ArrivedMessage[]): void {
+    this.title.arrived(messages.length);
+    const shown = roomOfPath(location.pathname) === room;
+    const direct = room.startsWith(DIRECT_ROOM_PREFIX);
+    for (const message of messages) {
+      if (!direct && !message.mentionsMe) continue;
+      this.notifications.notify({ room, ...message, kind: direct ? 'direct' : 'mention' }, shown);
+    }
+  }
+
   private async startSession(nickname: string): Promise<void> {
     try {
       const session = await this.api.createSession(nickname);
       this.setNickname(session.nickname);
       this.account.set({ nickname: session.nickname, username: null });
     } catch (error) {
-      throw new Error(describe(error));
+      throw new Error(describe(error), { cause: error });
     }
     this.route();
   }
@@ -179,13 +220,27 @@ class ChatPage {
       const answer = await this.api.changeNickname(nickname);
       this.setNickname(answer.nickname);
     } catch (error) {
-      throw new Error(describe(error));
+      throw new Error(describe(error), { cause: error });
     }
   }
 
   private setNickname(nickname: string | undefined): void {
     this.nickname = nickname;
     this.identity.set(nickname);
+    this.signOut.set(nickname !== undefined);
+    this.notifications.refresh(nickname !== undefined);
+  }
+
+  /** The Sign out button: ends the session on the server, then forgets it here. */
+  private async signOutNow(): Promise<void> {
+    try {
+      await this.api.deleteSession();
+    } catch (error) {
+      throw new Error(describe(error), { cause: error });
+    }
+    forgetAll();
+    this.unread.clear();
+    this.signedOut();
   }
 
   /** The session is gone (expired or deleted elsewhere): forget its rooms and ask for a nickname again. */
@@ -205,6 +260,9 @@ class ChatPage {
     this.observe?.unwatch(room);
     this.views.delete(room);
     this.tabs.remove(room);
+    this.unread.delete(room);
+    saveUnread(this.unread);
+    saveRoomOrder(this.tabs.names);
   }
 }
 

@@ -1,5 +1,5 @@
 import { ConfigError } from '@parley/protocol/node';
-import { Redis } from 'ioredis';
+import { createRedisConnection } from '@parley/protocol/redis';
 import { pino } from 'pino';
 import { loadConfig, type WorkerConfig } from './config.js';
 import { startHealthServer } from './health-server.js';
@@ -21,13 +21,13 @@ try {
 }
 
 const log = pino({ level: config.logLevel }).child({ role: 'worker' });
-// BullMQ requires maxRetriesPerRequest: null: its blocking commands must wait out an outage, not fail.
-const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+// BullMQ's worker connection waits out an outage or a failover; its commands are sent again, not lost.
+const connection = createRedisConnection(config, 'blocking');
 connection.on('error', (error: Error) => log.warn({ error: error.message }, 'redis connection error'));
 
 // Its own connection, failing fast: BullMQ's waits out an outage, a sweep just
 // tries again next tick, a metrics scrape reports Redis as down.
-const sweeperRedis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+const sweeperRedis = createRedisConnection(config, 'fail-fast');
 sweeperRedis.on('error', () => undefined); // the sweeper logs its failures, once per outage
 const metrics = new WorkerMetrics({ registry: createMetricsRegistry(), redis: sweeperRedis, prefix: config.redisPrefix });
 const worker = createWorker({ connection, log, config, closeTimeoutMs: JOB_DRAIN_LIMIT_MS, metrics });

@@ -104,7 +104,7 @@ export class WorkerMetrics {
       help: 'Chatservers whose registry heartbeat is live (the fan-out width), read at scrape time; NaN when Redis did not answer.',
       registers,
       async collect() {
-        const live = await withTimeout(liveChatservers(redis, prefix, Date.now()));
+        const live = await withTimeout(liveChatservers(redis, prefix));
         this.set(live === undefined ? Number.NaN : live.length);
       },
     });

@@ -1,13 +1,13 @@
 import { registryKey } from '@parley/protocol';
+import { liveRegistryMembers } from '@parley/protocol/redis';
 import type { Redis } from 'ioredis';
 
 /**
- * The internal base URLs of the chatservers whose heartbeat has not expired at
- * `now` (registry score > now), in score order. One `ZRANGE … BYSCORE`.
+ * The internal base URLs of the chatservers whose heartbeat has not expired by
+ * Redis's clock (registry score > Redis TIME), in score order. One script.
  */
-export async function liveChatservers(redis: Redis, prefix: string, now: number): Promise<string[]> {
-  // '(' makes the bound exclusive: an entry whose score equals now has just expired.
-  return redis.zrange(registryKey(prefix), `(${now}`, '+inf', 'BYSCORE');
+export async function liveChatservers(redis: Redis, prefix: string): Promise<string[]> {
+  return liveRegistryMembers(redis, registryKey(prefix));
 }
 
 /** Options of `createRegistryReader`. */
@@ -26,7 +26,10 @@ export interface RegistryReaderOptions {
 
 /** Cached reader of the live chatservers. */
 export interface RegistryReader {
-  /** Live chatserver URLs at `now`; concurrent and recent calls share one lookup. */
+  /**
+   * Live chatserver URLs by Redis's clock; concurrent and recent calls share
+   * one lookup (`now`, this host's clock, only ages the cached answer).
+   */
   live(now?: number): Promise<string[]>;
 }
 
@@ -38,7 +41,7 @@ export function createRegistryReader(options: RegistryReaderOptions): RegistryRe
   return {
     live(now = Date.now()) {
       if (cached !== undefined && now - cached.startedAt < maxAgeMs && now >= cached.startedAt) return cached.answer;
-      const answer = liveChatservers(options.redis, options.prefix, now);
+      const answer = liveChatservers(options.redis, options.prefix);
       const entry = { startedAt: now, answer };
       cached = entry;
       // A failed lookup must not be served to the next caller: forget it.

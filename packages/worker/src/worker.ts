@@ -31,6 +31,9 @@ export interface CreateWorkerOptions {
   metrics?: WorkerMetrics;
 }
 
+/** The retryable failure of a job that found no live chatserver in the registry. */
+export const NO_LIVE_CHATSERVER = 'no live chatserver in the registry';
+
 /** A running notify worker. */
 export interface NotifyWorker {
   /** Stops taking jobs, waits (bounded) for running ones, closes the chatserver pools. */
@@ -46,8 +49,8 @@ export interface NotifyJobResult {
 /**
  * Starts a BullMQ worker on the notify queue. Each job's events go to every
  * live chatserver in the registry at once; one slow or dead chatserver never
- * delays the others. The job completes when all acknowledged (or none is
- * live), is retried by BullMQ when any failed transiently (network, timeout,
+ * delays the others. The job completes when all acknowledged, is retried when
+ * the registry is empty (`NO_LIVE_CHATSERVER`), is retried by BullMQ when any failed transiently (network, timeout,
  * 5xx; chatservers drop duplicates), and fails for good when the only
  * failures were refusals (4xx).
  */
@@ -82,8 +85,10 @@ export function createWorker(options: CreateWorkerOptions): NotifyWorker {
     if (events.length === 0) return { chatservers: 0 };
     const targets = await registry.live();
     client.markLive(targets);
-    // Nobody to tell: a chatserver that joins later repairs from the web tier.
-    if (targets.length === 0) return { chatservers: 0 };
+    // An empty registry is not "nobody to tell": right after a Redis failover
+    // the new primary's entries may have expired (or been lost) until each
+    // chatserver's next beat. Fail retryably; BullMQ's backoff outlasts a beat.
+    if (targets.length === 0) throw new Error(NO_LIVE_CHATSERVER);
 
     const results = await Promise.allSettled(targets.map((url) => send(url, events)));
     const failures: NotifyError[] = [];

@@ -7,6 +7,8 @@ describe('worker loadConfig', function () {
   it('fills in the documented defaults', function () {
     expect(loadConfig({ PARLEY_SECRET: TEST_SECRET })).to.deep.equal({
       redisUrl: 'redis://127.0.0.1:6379',
+      redisSentinels: [],
+      redisMaster: 'parley',
       redisPrefix: 'parley:',
       secret: TEST_SECRET,
       logLevel: 'info',

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedisServer, type RedisServerHandle } from '@parley/cluster';
 import {
-  PRESENCE_EXPIRE_PATH,
   presenceKey,
   presenceRoomsKey,
   presenceSweepLockKey,

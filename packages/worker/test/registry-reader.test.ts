@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedisServer, type RedisServerHandle } from '@parley/cluster';
 import { registryKey } from '@parley/protocol';
+import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { createRegistryReader, liveChatservers } from '../src/registry-reader.js';
@@ -31,14 +32,31 @@ describe('registry reader', function () {
     prefix = `r${testNumber}:`;
   });
 
-  it('lists only the chatservers whose heartbeat expires after now', async function () {
-    const now = 1_000_000;
-    await redis.zadd(registryKey(prefix), now + 1, 'http://a', now, 'http://b', now - 1, 'http://c', now + 5000, 'http://d');
-    expect(await liveChatservers(redis, prefix, now)).to.deep.equal(['http://a', 'http://d']);
+  /** Redis's clock in epoch milliseconds. */
+  async function redisNow(): Promise<number> {
+    const [seconds, micros] = await redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  it('lists only the chatservers whose heartbeat expires after Redis\'s now', async function () {
+    const now = await redisNow();
+    await redis.zadd(registryKey(prefix), now + 2000, 'http://a', now - 1, 'http://c', now + 5000, 'http://d');
+    expect(await liveChatservers(redis, prefix)).to.deep.equal(['http://a', 'http://d']);
+  });
+
+  it('judges expiry by Redis\'s clock even when this host\'s clock runs 30 s ahead', async function () {
+    const now = await redisNow();
+    await redis.zadd(registryKey(prefix), now + 5000, 'http://a');
+    const clock = FakeTimers.install({ now: Date.now() + 30_000, toFake: ['Date'] });
+    try {
+      expect(await liveChatservers(redis, prefix)).to.deep.equal(['http://a']);
+    } finally {
+      clock.uninstall();
+    }
   });
 
   it('answers an empty list when the registry does not exist', async function () {
-    expect(await liveChatservers(redis, prefix, Date.now())).to.deep.equal([]);
+    expect(await liveChatservers(redis, prefix)).to.deep.equal([]);
   });
 
   it('reuses one lookup for calls within maxAgeMs', async function () {

@@ -12,7 +12,7 @@ import {
 import { Queue, type Job } from 'bullmq';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { createWorker, type NotifyWorker } from '../src/worker.js';
+import { NO_LIVE_CHATSERVER, createWorker, type NotifyWorker } from '../src/worker.js';
 import {
   TEST_SECRET,
   messageEvent,
@@ -170,11 +170,20 @@ describe('notify worker', function () {
     expect(expired.received).to.have.length(0);
   });
 
-  it('completes a job when no chatserver is live', async function () {
+  it('retries a job that finds the registry empty (as right after a Redis failover) and delivers it once a chatserver beats', async function () {
     startWorker();
-    const job = await addJob([messageEvent('lobby', 1)]);
+    const events = [messageEvent('lobby', 1)];
+    const job = await addJob(events);
+    await waitFor(async () => (await attemptsMade(job)) >= 1, 2000, 'the first attempt to fail');
+    expect(await jobState(job)).to.be.oneOf(['delayed', 'waiting', 'active']);
+    const failed = await queue.getJob(job.id ?? '');
+    expect(failed?.failedReason).to.equal(NO_LIVE_CHATSERVER);
+
+    const stub = await startStub();
+    await register(stub.url);
     await waitForState(job, 'completed', 5000);
-    expect(await attemptsMade(job)).to.equal(1);
+    expect(stub.received.map((notify) => notify.events)).to.deep.equal([events]);
+    expect((await queue.getJob(job.id ?? ''))?.returnvalue).to.deep.equal({ chatservers: 1 });
   });
 
   it('does not let a chatserver that never answers delay the others', async function () {

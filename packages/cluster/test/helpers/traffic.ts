@@ -84,6 +84,7 @@ export class Traffic {
   private sent = 0;
   private failedSays = 0;
   private sayRetries = 0;
+  private readonly sayRetryLog: Array<{ at: number; reason: string }> = [];
   private readonly unexpected: string[] = [];
 
   private constructor(
@@ -129,6 +130,11 @@ export class Traffic {
   /** The speakers' session tokens. */
   get sessions(): readonly string[] {
     return this.speakers;
+  }
+
+  /** Each failed say attempt that was retried: when (`Date.now()`) and why (status and error code, or the network error). */
+  get retries(): ReadonlyArray<{ at: number; reason: string }> {
+    return this.sayRetryLog;
   }
 
   /** Moves every later request to another public origin (a restarted cluster). */
@@ -246,6 +252,7 @@ export class Traffic {
     const clientId = randomBytes(12).toString('hex');
     const deadline = Date.now() + (this.options.sayRetryMs ?? 20_000);
     let pauseMs = 100;
+    let reason = '';
     for (;;) {
       try {
         const answer = await request(`${this.baseUrl}/api/rooms/${room}/say`, {
@@ -260,14 +267,17 @@ export class Traffic {
           return;
         }
         if (answer.status < 500 && answer.status !== 429) throw new Error(`say answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+        reason = `${answer.status} ${/"code":"([a-z_]+)"/.exec(answer.text)?.[1] ?? answer.text.slice(0, 40)}`;
       } catch (error) {
         if ((error as Error).message.startsWith('say answered')) throw error;
+        reason = (error as Error).message;
       }
       if (Date.now() + pauseMs > deadline) {
         this.failedSays++;
         return;
       }
       this.sayRetries++;
+      this.sayRetryLog.push({ at: Date.now(), reason });
       await sleep(pauseMs);
       pauseMs = Math.min(pauseMs * 2, 1000);
     }

@@ -153,10 +153,49 @@ function parseRedisUrl(raw: string): string {
   return raw;
 }
 
+/** One `host:port` of a Redis Sentinel. */
+export interface RedisAddress {
+  host: string;
+  port: number;
+}
+
+/** `host:port,host:port,…`: at least one; IPv6 addresses in brackets (`[::1]:26379`). */
+function parseRedisAddressList(raw: string): RedisAddress[] {
+  const items = raw.split(',').map((item) => item.trim()).filter(Boolean);
+  if (items.length === 0) throw new Error('must list at least one host:port');
+  return items.map((item) => {
+    const match = /^(\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(item);
+    if (match === null) throw new Error(`${JSON.stringify(item.slice(0, 60))} is not host:port`);
+    const host = parse.host(match[1] ?? '').replace(/^\[(.*)\]$/, '$1');
+    const port = parse.integer(1, 65535)(match[2] ?? '');
+    return { host, port };
+  });
+}
+
+/** A Sentinel master name: what `sentinel monitor NAME …` names. */
+function parseRedisMasterName(raw: string): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw)) throw new Error('must be 1 to 64 letters, digits, dots, dashes or underscores');
+  return raw;
+}
+
 /** The settings every role reads (the first rows of the README's table). */
 export interface CommonConfig {
-  /** `PARLEY_REDIS_URL`: Redis holding the BullMQ queue and the registry. @default 'redis://127.0.0.1:6379' */
+  /**
+   * `PARLEY_REDIS_URL`: Redis holding the BullMQ queue and the registry. With
+   * `PARLEY_REDIS_SENTINELS` set only its user name, password, database number
+   * and `rediss:` are used; the Sentinels name the primary.
+   * @default 'redis://127.0.0.1:6379'
+   */
   redisUrl: string;
+  /**
+   * `PARLEY_REDIS_SENTINELS`: `host:port,…` of the Redis Sentinels; set, every
+   * connection asks them for the current primary and follows failovers. Empty
+   * means the single Redis at `PARLEY_REDIS_URL`.
+   * @default []
+   */
+  redisSentinels: readonly RedisAddress[];
+  /** `PARLEY_REDIS_MASTER`: the master name the Sentinels monitor. @default 'parley' */
+  redisMaster: string;
   /** `PARLEY_REDIS_PREFIX`: prefix of Parley's Redis keys; BullMQ's prefix is this plus `bull`. @default 'parley:' */
   redisPrefix: string;
   /** `PARLEY_SECRET`: HMAC secret of internal requests, at least 32 characters. Required. */
@@ -174,6 +213,8 @@ export interface CommonConfig {
 /** Schema of `CommonConfig`; each role spreads it into its own. */
 export const commonConfigSchema: ConfigSchema<CommonConfig> = Object.freeze({
   redisUrl: { env: 'PARLEY_REDIS_URL', default: 'redis://127.0.0.1:6379', parse: parseRedisUrl },
+  redisSentinels: { env: 'PARLEY_REDIS_SENTINELS', default: [], parse: parseRedisAddressList },
+  redisMaster: { env: 'PARLEY_REDIS_MASTER', default: 'parley', parse: parseRedisMasterName },
   redisPrefix: { env: 'PARLEY_REDIS_PREFIX', default: DEFAULT_REDIS_PREFIX, parse: parse.string },
   secret: { env: 'PARLEY_SECRET', parse: parse.secret },
   logLevel: {

@@ -15,6 +15,7 @@ export {
   type ConfigField,
   type ConfigSchema,
   type LogLevel,
+  type RedisAddress,
 } from './config.js';
 export {
   DEFAULT_SIGNATURE_WINDOW_MS,

@@ -79,7 +79,7 @@ function formPanel(
 }
 
 /**
- * Sign up, sign in and sign out; for an account: a new private room, the
+ * Sign up and sign in (signing out is the top bar's `sign-out.ts`); for an account: a new private room, the
  * members of the room shown, a direct message. Every control is a labelled
  * form field or a button, reachable with the keyboard. Signing in or out
  * reloads the page: the session cookie changed, and every room with it.
@@ -167,14 +167,9 @@ export function createAccountPanel(host: AccountHost): AccountPanel {
         directMessages.hidden = true;
         return;
       }
-      const signOut = el('button', { type: 'button' }, 'Sign out');
-      signOut.addEventListener('click', () => {
-        api.deleteSession().finally(() => location.assign('/'));
-      });
       replaceChildren(
         element,
         el('p', { class: 'account-name' }, el('span', { class: 'account-mark', title: 'account' }, '✓'), ' ', identity.username),
-        signOut,
         ...accountForms(),
       );
       refreshDirectMessages().catch(() => undefined);

@@ -1,6 +1,7 @@
 import type { ChatEvent } from '@parley/protocol';
 import { authorMark } from './author-mark.js';
 import { el } from './dom.js';
+import { renderMessageText } from './message-text.js';
 
 // Messages of one person this close together read as one block (the name is shown once).
 const GROUP_WITHIN_MS = 5 * 60_000;
@@ -39,31 +40,92 @@ export function noticeText(event: ChatEvent): string {
   }
 }
 
-/**
- * The list item of one stored event. It carries `data-seq` and `data-id`, by
- * which the room keeps it unique (and tests count it); every text is a text node.
- */
-export function eventItem(event: ChatEvent): HTMLLIElement {
-  const common = { 'data-seq': String(event.seq), 'data-id': event.id, 'data-at': String(event.at), 'data-nick': event.nickname };
-  if (event.type === 'message') {
-    return el(
-      'li',
-      { ...common, class: 'event message' },
-      el('div', { class: 'meta' }, el('span', { class: `nick ${nickColourClass(event.nickname)}` }, event.nickname), ' ', authorMark(event), ' ', timeElement(event.at)),
-      el('p', { class: 'text' }, event.text),
-    );
-  }
-  return el('li', { ...common, class: `event notice notice-${event.type}` }, el('span', { class: 'notice-text' }, noticeText(event)), ' ', timeElement(event.at));
+/** `Today`, `Yesterday` or the date (`Friday, 4 December 2026`), in the reader's locale and time zone. */
+export function dayLabel(at: number, now = Date.now()): string {
+  const day = dayKey(at);
+  if (day === dayKey(now)) return 'Today';
+  const yesterday = new Date(now);
+  yesterday.setDate(yesterday.getDate() - 1);
+  if (day === dayKey(yesterday.getTime())) return 'Yesterday';
+  return new Date(at).toLocaleDateString([], { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
 }
 
-/** Marks `item` as continuing the message before it (same person, shortly after), or not. */
+/** The reader's local calendar day of `at`, as `YYYY-M-D`. */
+function dayKey(at: number): string {
+  const date = new Date(at);
+  return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
+}
+
+/**
+ * Which messages fold behind "Show more": a paste of a log or a long essay
+ * would otherwise push a whole screen of conversation away.
+ */
+const FOLD_OVER_LINES = 12;
+const FOLD_OVER_CHARACTERS = 900;
+
+function isLong(text: string): boolean {
+  return text.length > FOLD_OVER_CHARACTERS || text.split('\n').length > FOLD_OVER_LINES;
+}
+
+/** A "Show more" button that unfolds `text` (and folds it again). */
+function foldButton(text: HTMLElement): HTMLButtonElement {
+  text.classList.add('folded');
+  const button = el('button', { type: 'button', class: 'fold', 'aria-expanded': 'false' }, 'Show more');
+  button.addEventListener('click', () => {
+    const folded = text.classList.toggle('folded');
+    button.textContent = folded ? 'Show more' : 'Show less';
+    button.setAttribute('aria-expanded', String(!folded));
+  });
+  return button;
+}
+
+/**
+ * The list item of one stored event, as `reader` sees it (their mentions are
+ * marked). It carries `data-seq` and `data-id`, by which the room keeps it
+ * unique (and tests count it); every text is a text node. Its day separator
+ * is shown by `updateGrouping` when the item starts a day.
+ */
+export function eventItem(event: ChatEvent, reader: string | undefined): HTMLLIElement {
+  const common = { 'data-seq': String(event.seq), 'data-id': event.id, 'data-at': String(event.at), 'data-nick': event.nickname };
+  const separator = el('div', { class: 'day-separator', role: 'separator', hidden: true }, el('span', {}, dayLabel(event.at)));
+  if (event.type === 'message') {
+    const { element: text, mentionsMe } = renderMessageText(event.text, reader);
+    return el(
+      'li',
+      { ...common, class: mentionsMe ? 'event message mentions-me' : 'event message' },
+      separator,
+      el('div', { class: 'meta' }, el('span', { class: `nick ${nickColourClass(event.nickname)}`, dir: 'auto' }, event.nickname), ' ', authorMark(event), ' ', timeElement(event.at)),
+      text,
+      isLong(event.text) ? foldButton(text) : undefined,
+    );
+  }
+  return el(
+    'li',
+    { ...common, class: `event notice notice-${event.type}` },
+    separator,
+    el('span', { class: 'notice-text', dir: 'auto' }, noticeText(event)),
+    ' ',
+    timeElement(event.at),
+  );
+}
+
+/**
+ * Shows `item`'s day separator when it starts a day, and marks a message as
+ * continuing the one before it (same person, same day, shortly after), or not.
+ */
 export function updateGrouping(item: Element | null): void {
-  if (item === null || !item.classList.contains('message')) return;
+  if (item === null || !item.classList.contains('event')) return;
   const previous = item.previousElementSibling;
+  const at = Number(item.getAttribute('data-at'));
+  const newDay = previous === null || dayKey(Number(previous.getAttribute('data-at'))) !== dayKey(at);
+  const separator = item.querySelector(':scope > .day-separator');
+  if (separator instanceof HTMLElement) separator.hidden = !newDay;
+  if (!item.classList.contains('message')) return;
   const continued =
+    !newDay &&
     previous !== null &&
     previous.classList.contains('message') &&
     previous.getAttribute('data-nick') === item.getAttribute('data-nick') &&
-    Number(item.getAttribute('data-at')) - Number(previous.getAttribute('data-at')) < GROUP_WITHIN_MS;
+    at - Number(previous.getAttribute('data-at')) < GROUP_WITHIN_MS;
   item.classList.toggle('continued', continued);
 }

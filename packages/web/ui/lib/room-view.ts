@@ -3,6 +3,8 @@ import type { ChatEvent, RoomDetail } from '@parley/protocol';
 import { createComposer, type Composer } from './composer.js';
 import { el, replaceChildren } from './dom.js';
 import { eventItem, nickColourClass, updateGrouping } from './event-item.js';
+import { mentions } from './message-text.js';
+import { SendQueue, type OutgoingState } from './send-queue.js';
 
 /** Events read per "Load older" (the same page size as an enter). */
 const OLDER_PAGE = 50;
@@ -20,11 +22,20 @@ export interface RoomHost {
   watch(room: string, afterSeq: number): void;
   /** Called when the number of unread messages of a room changes. */
   unreadChanged(room: string, unread: number): void;
+  /** New messages of others arrived live (shown or not), for the title count and notifications. */
+  messagesArrived(room: string, messages: ArrivedMessage[]): void;
   /** The person left the room with the Leave button. */
   left(room: string): void;
 }
 
-type PendingState = 'sending' | 'failed';
+/** A message of someone else that arrived live. */
+export interface ArrivedMessage {
+  seq: number;
+  nickname: string;
+  text: string;
+  /** It says `@` and the reader's nickname. */
+  mentionsMe: boolean;
+}
 
 /** A message this page sent and has no stored event for yet. */
 interface PendingMessage {
@@ -32,7 +43,7 @@ interface PendingMessage {
   text: string;
   item: HTMLLIElement;
   status: HTMLSpanElement;
-  state: PendingState;
+  state: OutgoingState;
   /** The observe delivered a message that is very likely this one, before the 201 did; it is hidden meanwhile. */
   claimedBy: number | undefined;
 }
@@ -40,7 +51,8 @@ interface PendingMessage {
 /**
  * One room: its history (with "Load older"), live events in seq order with
  * no duplicates (one list item per seq), its occupant list, the message box
- * with sending/failed/retry, and the Leave button. The view exists while the
+ * with its send queue (in order; resent by itself after a dropped connection
+ * or a 429; Retry on a refusal), and the Leave button. The view exists while the
  * session is in the room, whether shown or not, so events keep arriving.
  */
 export class RoomView {
@@ -49,6 +61,7 @@ export class RoomView {
   /** Stored seqs, ascending (the order of `eventList`). */
   private readonly seqs: number[] = [];
   private readonly pending = new Map<string, PendingMessage>();
+  private readonly outbox: SendQueue<PendingMessage>;
   private readonly log: HTMLDivElement;
   private readonly eventList: HTMLOListElement;
   private readonly pendingList: HTMLOListElement;
@@ -90,6 +103,10 @@ export class RoomView {
     leave.addEventListener('click', () => void this.leave(leave));
     this.notice = el('p', { class: 'room-notice', role: 'alert', hidden: true });
     this.composer = createComposer((text) => this.send(text));
+    this.outbox = new SendQueue<PendingMessage>({
+      send: (message) => this.attempt(message),
+      stateChanged: (message, state, reason) => this.setPendingState(message, state, reason),
+    });
     this.element = el(
       'section',
       { class: 'room', 'aria-labelledby': `room-title-${name}` },
@@ -123,11 +140,25 @@ export class RoomView {
 
   /** Live events of this room from the shared observe (in seq order, each once). */
   receive(events: ChatEvent[]): void {
-    const added = this.addEvents(events, true);
-    if (!this.visible) {
-      const messages = added.filter((event) => event.type === 'message' && event.nickname !== this.host.nickname()).length;
-      if (messages > 0) this.setUnread(this.unread + messages);
+    const me = this.host.nickname();
+    const arrived: ArrivedMessage[] = [];
+    for (const event of this.addEvents(events, true)) {
+      if (event.type !== 'message' || event.nickname === me) continue;
+      arrived.push({ seq: event.seq, nickname: event.nickname, text: event.text, mentionsMe: mentions(event.text, me) });
     }
+    if (arrived.length === 0) return;
+    if (!this.visible) this.setUnread(this.unread + arrived.length);
+    this.host.messagesArrived(this.name, arrived);
+  }
+
+  /** The unread count remembered from before a reload. */
+  restoreUnread(unread: number): void {
+    if (!this.visible) this.setUnread(unread);
+  }
+
+  /** The connection is back: send what waited for it now. */
+  connectionBack(): void {
+    this.outbox.resume();
   }
 
   private async doEnter(): Promise<void> {
@@ -158,7 +189,7 @@ export class RoomView {
   }
 
   private insert(event: ChatEvent): void {
-    const item = eventItem(event);
+    const item = eventItem(event, this.host.nickname());
     // Usually the newest: search from the end.
     let index = this.seqs.length;
     while (index > 0 && (this.seqs[index - 1] as number) > event.seq) index--;
@@ -200,12 +231,14 @@ export class RoomView {
     this.pending.set(clientId, message);
     this.pendingList.append(item);
     this.scrollToBottom();
-    void this.attempt(message);
+    this.outbox.add(message);
   }
 
-  /** Sends (or resends, with the same clientId, so the server stores it once) a pending message. */
+  /**
+   * Sends (or resends, with the same clientId, so the server stores it once)
+   * a pending message; throws what `say` threw, for the send queue to judge.
+   */
   private async attempt(message: PendingMessage): Promise<void> {
-    this.setPendingState(message, 'sending');
     try {
       // The page is live (and the box usable) before the enter is answered,
       // and a say before it is refused (409 not_in_room): wait for the enter.
@@ -216,25 +249,28 @@ export class RoomView {
       this.addEvents([event], false);
       this.scrollToBottom();
     } catch (error) {
-      this.setPendingState(message, 'failed', describe(error));
       if (message.claimedBy !== undefined) {
-        // We guessed it had arrived; it had not (or we cannot know): show it again, failed.
+        // We guessed it had arrived; it had not (or we cannot know): show it again.
         message.claimedBy = undefined;
         this.pendingList.append(message.item);
       }
+      throw error;
     }
   }
 
-  private setPendingState(message: PendingMessage, state: PendingState, reason?: string): void {
+  private setPendingState(message: PendingMessage, state: OutgoingState, reason: string): void {
     message.state = state;
     message.item.classList.toggle('failed', state === 'failed');
+    message.item.classList.toggle('queued', state === 'waiting');
     if (state === 'sending') {
       replaceChildren(message.status, 'sending…');
-      return;
+    } else if (state === 'waiting') {
+      replaceChildren(message.status, el('span', { class: 'queued-label' }, 'not sent yet'), ` (${reason})`);
+    } else {
+      const retry = el('button', { type: 'button', class: 'retry' }, 'Retry');
+      retry.addEventListener('click', () => this.outbox.retry(message));
+      replaceChildren(message.status, el('span', { class: 'failed-label', title: reason }, 'failed'), ' ', retry);
     }
-    const retry = el('button', { type: 'button', class: 'retry' }, 'Retry');
-    retry.addEventListener('click', () => void this.attempt(message));
-    replaceChildren(message.status, el('span', { class: 'failed-label', title: reason ?? '' }, 'failed'), ' ', retry);
   }
 
   /**

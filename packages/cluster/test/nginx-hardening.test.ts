@@ -1,0 +1,164 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { nginxCapacity, renderNginxConfig, startNginx, type NginxHandle } from '../src/nginx.js';
+
+/** Sends `raw` on a fresh connection and resolves with everything nginx answers (bounded). */
+async function rawExchange(port: number, raw: string, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no complete answer within ${timeoutMs} ms: ${Buffer.concat(chunks).toString()}`));
+    }, timeoutMs);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    socket.write(raw);
+  });
+}
+
+function statusAndBody(answer: string): { status: number; contentType: string; body: unknown } {
+  const [head = '', body = ''] = answer.split('\r\n\r\n');
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1]);
+  const contentType = /^content-type: *([^\r\n]*)/im.exec(head)?.[1] ?? '';
+  return { status, contentType, body: body === '' ? undefined : JSON.parse(body) };
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+async function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+describe('nginx hardening', function () {
+  this.timeout(30_000);
+  let runDir: string;
+  let nginx: NginxHandle | undefined;
+  const servers: Server[] = [];
+
+  /** An upstream that names itself and records the say ids it was given. */
+  function namedUpstream(name: string, sayIds: string[] = []): Server {
+    const server = createServer((req: IncomingMessage, res) => {
+      req.resume();
+      const sayId = req.headers['x-parley-say-id'];
+      if (typeof sayId === 'string') sayIds.push(sayId);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(name);
+    });
+    servers.push(server);
+    return server;
+  }
+
+  /**
+   * Plays a frozen (SIGSTOPped) process: the kernel accepts its connections
+   * but nothing ever answers.
+   */
+  function frozenUpstream(): Server {
+    const server = createServer(() => undefined);
+    servers.push(server);
+    return server;
+  }
+
+  beforeEach(() => {
+    runDir = mkdtempSync(join(tmpdir(), 'parley-nginx-hard-'));
+  });
+
+  afterEach(async () => {
+    await nginx?.stop();
+    nginx = undefined;
+    await Promise.all(servers.splice(0).map(close));
+    rmSync(runDir, { recursive: true, force: true });
+  });
+
+  it('sizes worker_connections and worker_rlimit_nofile from the open-file limit', () => {
+    expect(nginxCapacity(20_000)).to.deep.equal({ workerRlimitNofile: 20_000, workerConnections: 19_800 });
+    const text = renderNginxConfig({ runDir, publicPort: 18080, webPorts: [13001], chatPorts: [14001], workerConnections: 9000, workerRlimitNofile: 9500 });
+    expect(text).to.match(/^worker_rlimit_nofile 9500;/m);
+    expect(text).to.match(/^\s*worker_connections 9000;/m);
+    // 9,000 parked observes hold 18,000 connections.
+    expect(nginxCapacity().workerConnections).to.be.at.least(Math.min(18_000, nginxCapacity().workerRlimitNofile - 200));
+  });
+
+  it('bounds slow headers, bodies and reads and limits connections per address', () => {
+    const text = renderNginxConfig({ runDir, publicPort: 18080, webPorts: [13001], chatPorts: [14001], requestsPerAddress: 7, observesPerAddress: 9 });
+    expect(text).to.match(/client_header_timeout 5s;/);
+    expect(text).to.match(/client_body_timeout 5s;/);
+    expect(text).to.match(/send_timeout 10s;/);
+    expect(text).to.match(/location = \/api\/observe \{\s*limit_conn parley_per_address 9;/);
+    expect(text).to.match(/location \/ \{\s*limit_conn parley_per_address 7;/);
+  });
+
+  it('answers TRACE, odd Transfer-Encodings and HTTP/1.0 without Host in the JSON error shape', async () => {
+    const upstreamPort = await listen(namedUpstream('web'));
+    nginx = await startNginx({ runDir, webPorts: [upstreamPort], chatPorts: [upstreamPort] });
+    const cases: Array<[string, string, number, string]> = [
+      ['TRACE', 'TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 405, 'method_not_allowed'],
+      ['xchunked', 'POST /api/session HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\nConnection: close\r\n\r\n0\r\n\r\n', 400, 'invalid_request'],
+      ['chunked, identity', 'POST /api/session HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\nConnection: close\r\n\r\n0\r\n\r\n', 400, 'invalid_request'],
+      ['HTTP/1.0 without Host', 'GET /api/rooms HTTP/1.0\r\n\r\n', 400, 'invalid_request'],
+    ];
+    for (const [what, raw, status, code] of cases) {
+      const answer = statusAndBody(await rawExchange(nginx.port, raw));
+      expect(answer.status, what).to.equal(status);
+      expect(answer.contentType, what).to.equal('application/json');
+      expect((answer.body as { error: { code: string } }).error.code, what).to.equal(code);
+    }
+  });
+
+  it('writes no session token or other credential to the access log', async () => {
+    const upstreamPort = await listen(namedUpstream('web'));
+    nginx = await startNginx({ runDir, webPorts: [upstreamPort], chatPorts: [upstreamPort] });
+    const paths = [
+      '/api/rooms/lobby/events?callback=cb&session=SECRET1',
+      '/api/observe?rooms=lobby&SESSION=SECRET2&callback=cb',
+      '/api/rooms/lobby?%73ession=SECRET3',
+      '/api/rooms/lobby?callback=cb&session=a&session=SECRET4',
+      '/api/rooms/lobby?access_token=SECRET5',
+      '/api/rooms/lobby?after=3',
+    ];
+    for (const path of paths) await (await fetch(`${nginx.url}${path}`, { signal: AbortSignal.timeout(5000) })).text();
+    const log = readFileSync(join(runDir, 'access.log'), 'utf8');
+    expect(log.trim().split('\n')).to.have.length(paths.length);
+    expect(log).to.not.match(/SECRET/);
+    expect(log).to.include('"GET /api/rooms/lobby/events?[redacted] HTTP/1.1"');
+    expect(log).to.include('"GET /api/rooms/lobby?after=3 HTTP/1.1"');
+  });
+
+  it('moves reads and says off a frozen web process within 5 s, giving each say an idempotency key', async () => {
+    const sayIds: string[] = [];
+    const frozenPort = await listen(frozenUpstream());
+    const livePort = await listen(namedUpstream('live', sayIds));
+    nginx = await startNginx({ runDir, webPorts: [frozenPort, livePort], chatPorts: [livePort] });
+    const timed = async (path: string, init: RequestInit): Promise<{ text: string; ms: number }> => {
+      const startedAt = Date.now();
+      const response = await fetch(`${nginx!.url}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
+      expect(response.status, path).to.equal(200);
+      return { text: await response.text(), ms: Date.now() - startedAt };
+    };
+    // The frozen process is the say writer (first) and in the read rotation.
+    const say = await timed('/api/rooms/lobby/say', { method: 'POST', body: '{"text":"hi"}', headers: { 'x-parley-say-id': 'forged' } });
+    expect(say.text).to.equal('live');
+    expect(say.ms).to.be.below(5000);
+    expect(sayIds).to.have.length(1);
+    expect(sayIds[0]).to.match(/^[0-9a-f]{32}$/);
+    for (let i = 0; i < 4; i++) {
+      const read = await timed('/api/rooms', { method: 'GET', headers: { 'x-parley-say-id': 'forged' } });
+      expect(read.text).to.equal('live');
+      expect(read.ms).to.be.below(5000);
+    }
+    // A say id only ever comes from nginx, and only on a say.
+    expect(sayIds).to.have.length(1);
+  });
+});
