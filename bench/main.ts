@@ -9,25 +9,26 @@
 // `fullpath` measures the whole Parley cluster instead of the chatserver alone:
 // says through nginx to the web tier, SQLite, the worker and the chatservers,
 // observers through nginx (`parley`) or straight to the chatservers
-// (`parley-direct`), against Nchan's publish → deliver in the same run, on
+// (`parley-direct`), or as EventSource streams through nginx (`parley-stream`),
+// against Nchan's publish → deliver in the same run, on
 // SQLite or (`--store postgres`) on a private PostgreSQL.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { defaultSourceCount, Histogram, lineChartSvg, runLoadTest, sampleProcess, startObservers, type ChartSeries, type HistogramSummary } from '@parley/loadtest';
+import { defaultSourceCount, Histogram, lineChartSvg, runLoadTest, sampleProcess, startObservers, startStreamObservers, type ChartSeries, type HistogramSummary, type Observers } from '@parley/loadtest';
 import type { ClusterStore } from '@parley/cluster';
 import { UsageError, numberValue, readCommandLine, type CommandSpec } from '@parley/protocol/node';
-import { REPO, startChatserver, startFloor, startNchan, type BenchServer } from './servers.js';
+import { REPO, startChatserver, startFloor, startNchan, type BenchChannel, type BenchServer } from './servers.js';
 import { startPinnedCluster } from './web-bench-kit.js';
 
 const SERVER_CORE = 0;
 const GENERATOR_CORE = 1;
-const TARGETS = ['chatserver', 'nchan', 'floor', 'parley', 'parley-direct'] as const;
+const TARGETS = ['chatserver', 'chatserver-stream', 'nchan', 'nchan-stream', 'floor', 'parley', 'parley-direct', 'parley-stream'] as const;
 type TargetName = (typeof TARGETS)[number];
 // Whole clusters, started fresh for every cell (not a BenchServer).
-const CLUSTER_TARGETS: readonly TargetName[] = ['parley', 'parley-direct'];
+const CLUSTER_TARGETS: readonly TargetName[] = ['parley', 'parley-direct', 'parley-stream'];
 // A say text that makes each event ~200 bytes of JSON, like a short chat line.
 const TEXT = 'The quick brown fox jumps over the lazy dog while the benchmark keeps counting every delivery; '.repeat(2).slice(0, 110);
 // Deliveries still missing this long after the last publish count as lost (reported).
@@ -83,7 +84,7 @@ const BENCH_COMMAND = {
     targets: {
       type: 'string',
       placeholder: 'T,T…',
-      defaultHelp: 'chatserver,nchan,floor; fullpath parley,parley-direct,nchan',
+      defaultHelp: 'chatserver,nchan,floor; fullpath parley,parley-direct,nchan (streams: chatserver-stream, nchan-stream, parley-stream)',
       help: `what to measure, of ${TARGETS.join(', ')}`,
     },
     warmup: { type: 'string', placeholder: 'S', defaultHelp: '1 + observers/2000', help: 'seconds between parking the observers and the first publish' },
@@ -136,16 +137,22 @@ async function startServers(dir: string, servers: Map<TargetName, BenchServer>):
   for (const target of targets) {
     if (CLUSTER_TARGETS.includes(target)) continue;
     const server =
-      target === 'chatserver'
-        ? await startChatserver(join(dir, 'chatserver'), SERVER_CORE, GENERATOR_CORE)
-        : target === 'nchan'
-          ? await startNchan(join(dir, 'nchan'), SERVER_CORE)
+      target === 'chatserver' || target === 'chatserver-stream'
+        ? await startChatserver(join(dir, target), SERVER_CORE, GENERATOR_CORE, target)
+        : target === 'nchan' || target === 'nchan-stream'
+          ? await startNchan(join(dir, target), SERVER_CORE, target)
           : await startFloor(join(dir, 'floor'), SERVER_CORE);
     servers.set(target, server);
   }
 }
 
 let channelCount = 0;
+
+/** `count` observers of `channel`: one stream each for a streaming target, else long-polls. */
+function observe(server: BenchServer, channel: BenchChannel, count: number, maxMessages: number, onDelivery: Parameters<typeof startObservers>[0]['onDelivery']): Observers {
+  if (channel.stream !== undefined) return startStreamObservers({ port: server.port, count, dialect: channel.stream, maxMessages, onDelivery });
+  return startObservers({ maxMessages, port: server.port, count, dialect: channel.dialect, initialCursor: channel.initialCursor, onDelivery });
+}
 
 /** One fan-out cell: N observers parked on a fresh channel, `rate` messages/s for `durationS`. */
 async function fanoutCell(server: BenchServer, observers: number, rate: number, durationS: number, run: number): Promise<CellResult> {
@@ -154,17 +161,10 @@ async function fanoutCell(server: BenchServer, observers: number, rate: number, 
   let deliveries = 0;
   let counting = false;
   const published = Math.round(rate * durationS);
-  const set = startObservers({
-    maxMessages: published,
-    port: server.port,
-    count: observers,
-    dialect: channel.dialect,
-    initialCursor: channel.initialCursor,
-    onDelivery(message, receivedAt) {
-      if (!counting) return;
-      deliveries++;
-      latency.record((receivedAt - message.sentAt) * 1000);
-    },
+  const set = observe(server, channel, observers, published, (message, receivedAt) => {
+    if (!counting) return;
+    deliveries++;
+    latency.record((receivedAt - message.sentAt) * 1000);
   });
   // Parked: every socket connected and its request sent, plus time for the server to read them.
   const rampDeadline = Date.now() + 30_000;
@@ -266,8 +266,10 @@ async function fullPathCell(target: TargetName, observers: number, rate: number,
       sources: defaultSourceCount(observers),
       sayConnections: 8,
       clusterPath: join(bench.cluster.runDir, 'cluster.json'),
-      runId: `fp${run}${target === 'parley-direct' ? 'd' : 'n'}`,
+      runId: `fp${run}${target === 'parley-direct' ? 'd' : target === 'parley-stream' ? 's' : 'n'}`,
       ...(target === 'parley-direct' ? { observeOrigins: chatserverOrigins(bench.cluster.processes()) } : {}),
+      // EventSource streams through nginx: one request carries every event.
+      ...(target === 'parley-stream' ? { stream: true } : {}),
     });
     const generator = process.cpuUsage(generatorBefore);
     const serverCpuMs = report.processes.reduce((sum, usage) => sum + usage.cpuSeconds, 0) * 1000;
@@ -302,7 +304,7 @@ async function idleCell(server: BenchServer, observers: number, run: number): Pr
   const channel = await server.channel(`i${process.pid}x${channelCount++}`);
   await sleep(500);
   const before = sampleProcess(server.pid)?.rssBytes ?? 0;
-  const set = startObservers({ maxMessages: 0, port: server.port, count: observers, dialect: channel.dialect, initialCursor: channel.initialCursor, onDelivery: () => undefined });
+  const set = observe(server, channel, observers, 0, () => undefined);
   const rampDeadline = Date.now() + 30_000;
   while (set.started < observers && Date.now() < rampDeadline) await sleep(50);
   await sleep(2000 + observers / 5);
@@ -310,6 +312,11 @@ async function idleCell(server: BenchServer, observers: number, run: number): Pr
   set.close();
   await sleep(1000 + observers / 10);
   return { target: server.name, observers, run, rssBeforeBytes: before, rssAfterBytes: after, bytesPerObserve: Math.round((after - before) / observers) };
+}
+
+/** The Nchan target a target is compared with: a stream with Nchan's stream (when measured), the rest with Nchan's long-poll. */
+function baselineOf(target: TargetName, measured: { has(target: TargetName): boolean }): TargetName {
+  return target.endsWith('-stream') && measured.has('nchan-stream') ? 'nchan-stream' : 'nchan';
 }
 
 function fanoutMarkdown(results: CellResult[], title: string): { markdown: string; medians: Array<Record<string, number | string>> } {
@@ -340,8 +347,8 @@ function fanoutMarkdown(results: CellResult[], title: string): { markdown: strin
         errors: median(mine.map((r) => r.errors)),
       });
     }
-    const nchan = byTarget.get('nchan');
     for (const [target, m] of byTarget) {
+      const nchan = byTarget.get(baselineOf(target, byTarget));
       const cpuRatio = nchan ? round((m.cpu as number) / (nchan.cpu as number)) : NaN;
       const p99Ratio = nchan ? round((m.p99 as number) / (nchan.p99 as number)) : NaN;
       medians.push({ target, observers, rate, ...m, cpuRatio, p99Ratio });
@@ -411,9 +418,12 @@ async function main(): Promise<void> {
         }
       }
       const medianOf = (target: TargetName): number => median(results.filter((r) => r.target === target).map((r) => r.bytesPerObserve));
-      const nchan = servers.has('nchan') ? medianOf('nchan') : NaN;
-      const lines = ['### Idle: RSS per parked observe', '', `${observers.toLocaleString('en-US')} parked observes, median of ${runs} run(s).`, '', '| server | KB per observe | ×Nchan |', '|---|---:|---:|'];
-      for (const target of servers.keys()) lines.push(`| ${target} | ${round(medianOf(target) / 1024, 1)} | ${round(medianOf(target) / nchan)}× |`);
+      const lines = ['### Idle: RSS per parked observe', '', `${observers.toLocaleString('en-US')} parked observes (or open streams), median of ${runs} run(s); a stream is compared with Nchan's stream.`, '', '| server | KB per observe | ×Nchan |', '|---|---:|---:|'];
+      for (const target of servers.keys()) {
+        const baseline = baselineOf(target, servers);
+        const nchan = servers.has(baseline) ? medianOf(baseline) : NaN;
+        lines.push(`| ${target} | ${round(medianOf(target) / 1024, 1)} | ${round(medianOf(target) / nchan)}× |`);
+      }
       const markdown = lines.join('\n');
       const loadAfter = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
       writeFileSync(join(outDir, `idle-${stamp}.json`), JSON.stringify({ scenario, machine, loadAfter, results }, null, 2));

@@ -7,7 +7,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'nod
 import { request, Agent } from 'node:http';
 import { join, resolve } from 'node:path';
 import { findFreePort, startRedisServer, waitForPort, type RedisServerHandle } from '@parley/cluster';
-import type { DeliveredMessage, LongPollDialect, RawAnswer } from '@parley/loadtest';
+import type { DeliveredMessage, LongPollDialect, RawAnswer, StreamDialect } from '@parley/loadtest';
 import type { ChatEvent } from '@parley/protocol';
 import { signRequest } from '@parley/protocol/node';
 
@@ -18,7 +18,7 @@ const HOLD_SECONDS = 25;
 
 /** What one bench cell needs from a server. */
 export interface BenchServer {
-  readonly name: 'chatserver' | 'nchan' | 'floor';
+  readonly name: 'chatserver' | 'chatserver-stream' | 'nchan' | 'nchan-stream' | 'floor';
   /** The process whose CPU and RSS are measured (nginx: its one worker). */
   readonly pid: number;
   readonly port: number;
@@ -32,6 +32,8 @@ export interface BenchChannel {
   // The cursor type differs per server; the generator treats it as opaque.
   dialect: LongPollDialect<unknown>;
   initialCursor: unknown;
+  /** Set for a streaming target: its observers open one EventSource stream each instead of long-polling. */
+  stream?: StreamDialect;
   /**
    * Publishes messages `n` (1, 2, …) with text `text`, each stamped with its
    * `at` (ms, `performance.timeOrigin` clock), in order: the chatserver in one
@@ -95,6 +97,12 @@ function parseNchanBody(body: string): DeliveredMessage[] {
   return messages;
 }
 
+/** The message of one event-stream `data:` payload (the event JSON, both servers); none for the chatserver's ready event. */
+const streamMessage = parseCache((data: string): DeliveredMessage | undefined => {
+  const event = JSON.parse(data) as Partial<ChatEvent>;
+  return event.seq === undefined ? undefined : messageOf(event as ChatEvent);
+});
+
 function header(answer: RawAnswer, name: string): string | undefined {
   return new RegExp(`^${name}: *([^\\r\\n]*)`, 'im').exec(answer.head)?.[1];
 }
@@ -119,7 +127,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** The chatserver from the built dist, with a private Redis for its heartbeat. Driven directly: observe port and signed notify port. */
-export async function startChatserver(dir: string, core: number, otherCore: number): Promise<BenchServer> {
+export async function startChatserver(dir: string, core: number, otherCore: number, name: 'chatserver' | 'chatserver-stream' = 'chatserver'): Promise<BenchServer> {
   mkdirSync(dir, { recursive: true });
   const redis: RedisServerHandle = await startRedisServer({ dir: join(dir, 'redis'), appendOnly: false });
   if (redis.pid !== undefined) spawn('taskset', ['-a', '-cp', String(otherCore), String(redis.pid)], { stdio: 'ignore' });
@@ -152,7 +160,7 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
     return post(internalPort, '/internal/notify', { 'content-type': 'application/json', ...signRequest(secret, { method: 'POST', path: '/internal/notify', body }) }, body);
   };
   return {
-    name: 'chatserver',
+    name,
     pid: child.pid as number,
     port,
     async channel(room) {
@@ -176,6 +184,7 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
       return {
         dialect: dialect as LongPollDialect<unknown>,
         initialCursor: 1,
+        ...(name === 'chatserver-stream' ? { stream: { request: `GET /api/observe/stream?rooms=${room}:1 HTTP/1.1\r\nHost: bench\r\n\r\n`, message: streamMessage } } : {}),
         publish: async (messages, text) => {
           await notify(messages.map(({ n, at }) => eventFor(room, n, text, at)));
         },
@@ -213,6 +222,10 @@ http {
       nchan_message_buffer_length 1000;
       nchan_message_timeout 10m;
     }
+    location ~ ^/es/(\\w+)$ {
+      nchan_subscriber eventsource;
+      nchan_channel_id $1;
+    }
     location ~ ^/sub/(\\w+)$ {
       nchan_subscriber longpoll;
       nchan_channel_id $1;
@@ -228,7 +241,7 @@ http {
 }
 
 /** A private nginx with Nchan, one worker, a publisher and a long-poll subscriber location. */
-export async function startNchan(dir: string, core: number): Promise<BenchServer> {
+export async function startNchan(dir: string, core: number, name: 'nchan' | 'nchan-stream' = 'nchan'): Promise<BenchServer> {
   const runDir = resolve(dir);
   mkdirSync(join(runDir, 'tmp'), { recursive: true });
   const port = await findFreePort();
@@ -251,7 +264,7 @@ export async function startNchan(dir: string, core: number): Promise<BenchServer
     throw new Error('nginx has no worker process');
   }
   return {
-    name: 'nchan',
+    name,
     pid: worker,
     port,
     async channel(id) {
@@ -271,6 +284,7 @@ export async function startNchan(dir: string, core: number): Promise<BenchServer
       return {
         dialect: dialect as LongPollDialect<unknown>,
         initialCursor: undefined,
+        ...(name === 'nchan-stream' ? { stream: { request: `GET /es/${id} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n`, message: streamMessage } } : {}),
         publish: async (messages, text) => {
           // Up to the agent's 4 sockets at once: one POST at a time could not keep up with 20/s on this busy machine.
           await Promise.all(messages.map(({ n, at }) => post(port, `/pub/${id}`, { 'content-type': 'application/json' }, JSON.stringify(eventFor(id, n, text, at)))));

@@ -4,7 +4,8 @@
 #           for the PostgreSQL store's tests and PARLEY_STORE=postgres), chromium (browser tests),
 #           docker-compose (only to validate docker-compose.yml; optional),
 #           fonts-noto-color-emoji (emoji in Chromium's screenshots; optional),
-#           faketime (the multihost clock-skew scenario; optional)
+#           faketime (the multihost clock-skew scenario; optional),
+#           slowhttptest (slowloris and slow-read floods of `npm run test:attack`; optional)
 #   npm:    node_modules, reinstalled with `npm ci` when package-lock.json is newer
 # As root it installs system packages with apt-get; otherwise it prints what
 # to install and fails. It never starts or enables the system redis, nginx or
@@ -45,6 +46,7 @@ if ! command -v docker-compose >/dev/null 2>&1; then optional+=(docker-compose);
 if [ ! -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then optional+=(fonts-noto-color-emoji); fi
 # faketime: the multihost test runs one host's clock 30 s ahead with it.
 if ! command -v faketime >/dev/null 2>&1; then optional+=(faketime); fi
+if ! command -v slowhttptest >/dev/null 2>&1; then optional+=(slowhttptest); fi
 
 if [ "${#missing[@]}" -gt 0 ] || { [ "${#optional[@]}" -gt 0 ] && [ "$(id -u)" -eq 0 ]; }; then
   wanted=("${missing[@]}" "${optional[@]}")
@@ -53,7 +55,7 @@ if [ "${#missing[@]}" -gt 0 ] || { [ "${#optional[@]}" -gt 0 ] && [ "$(id -u)" -
     status=0
     apt_install "${wanted[@]}" || status=$?
     if [ "$status" -ne 0 ]; then
-      # docker-compose is optional: its test skips without it.
+      # docker-compose and slowhttptest are optional: their tests skip without them.
       if [ "${#missing[@]}" -gt 0 ]; then
         say "apt-get failed (exit $status)"
         exit "$status"

@@ -12,5 +12,9 @@ if [ -f "$main" ]; then
 fi
 bash scripts/setup.sh
 npm run build --silent
+# Every parked observe is a descriptor in nginx (two) and in a chatserver:
+# raise the soft open-files limit to the hard one; nginx sizes its
+# worker_connections from it (docs/SCALING.md, "Open files").
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # exec: Ctrl-C and SIGTERM go straight to the supervisor, which stops everything.
 exec node "$main" "$@"

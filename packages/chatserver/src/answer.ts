@@ -37,9 +37,7 @@ export interface AnswerTally {
  * number of events given, which holds because events are contiguous.
  */
 export async function buildAnswer(cursor: ResolvedCursor, rooms: RoomDirectory, web: WebClient, tally?: AnswerTally): Promise<string> {
-  const perRoom = await Promise.all(
-    [...cursor].map(async ([room, seq]): Promise<string[]> => eventsAfter(room, seq, rooms, web)),
-  );
+  const perRoom = await eventsAfterCursor(cursor, rooms, web);
   tally?.bodyBuilt(perRoom);
   return joinAnswer(cursor, perRoom);
 }
@@ -50,6 +48,18 @@ export async function buildAnswer(cursor: ResolvedCursor, rooms: RoomDirectory, 
  * ago), else `undefined`.
  */
 export function buildAnswerNow(cursor: ResolvedCursor, rooms: RoomDirectory, tally?: AnswerTally): string | undefined {
+  const perRoom = eventsAfterCursorNow(cursor, rooms);
+  if (perRoom === undefined) return undefined;
+  tally?.bodyBuilt(perRoom);
+  return joinAnswer(cursor, perRoom);
+}
+
+/**
+ * Per room of `cursor` (in its order), the serialised events after its seq
+ * (ascending, at most `ANSWER_EVENTS_PER_ROOM`), from the buffers; `undefined`
+ * when a buffer does not reach back to its cursor. What every transport frames.
+ */
+export function eventsAfterCursorNow(cursor: ResolvedCursor, rooms: RoomDirectory): string[][] | undefined {
   const perRoom: string[][] = [];
   for (const [room, seq] of cursor) {
     const buffer = rooms.get(room);
@@ -57,8 +67,12 @@ export function buildAnswerNow(cursor: ResolvedCursor, rooms: RoomDirectory, tal
     if (events === undefined) return undefined;
     perRoom.push(events);
   }
-  tally?.bodyBuilt(perRoom);
-  return joinAnswer(cursor, perRoom);
+  return perRoom;
+}
+
+/** `eventsAfterCursorNow`, asking the web tier for rooms whose buffer does not reach back. */
+export function eventsAfterCursor(cursor: ResolvedCursor, rooms: RoomDirectory, web: WebClient): Promise<string[][]> {
+  return Promise.all([...cursor].map(async ([room, seq]): Promise<string[]> => eventsAfter(room, seq, rooms, web)));
 }
 
 function joinAnswer(cursor: ResolvedCursor, perRoom: readonly string[][]): string {

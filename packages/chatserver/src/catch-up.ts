@@ -1,4 +1,5 @@
 import { MAX_ROOM_HEADS, type Logger, type RoomName } from '@parley/protocol';
+import { createPeriodicTask, type PeriodicTask } from '@parley/protocol/node';
 import type { RoomDirectory } from './room-directory.js';
 import type { WebClient } from './web-client.js';
 
@@ -30,13 +31,12 @@ export interface CatchUpOptions {
  * jobs in flight, the LAST events of a room never arrive and gap repair never
  * starts. Every `intervalMs` one signed request asks the web tier for the
  * heads of the observed rooms; each room whose head is still ahead of its
- * buffer after a short grace is repaired through `RoomDirectory.repair`. Passes never overlap; the timer is
- * unref'd and stopped by `stop()`.
+ * buffer after a short grace is repaired through `RoomDirectory.repair`. A
+ * periodic task: passes never overlap, the timer is unref'd and stopped by
+ * `stop()`, an unreachable web tier is logged once per outage.
  */
 export class CatchUp {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
-  private stopped = true;
+  private readonly task: PeriodicTask<number>;
   private closed = false;
   // Where the next pass starts in the observed rooms, so more rooms than one
   // request may name are all asked in turn.
@@ -49,21 +49,19 @@ export class CatchUp {
     this.roomsPerPass = Math.min(options.roomsPerPass ?? MAX_ROOM_HEADS, MAX_ROOM_HEADS);
     this.repairConcurrency = options.repairConcurrency ?? 8;
     this.graceMs = options.graceMs ?? 1000;
+    this.task = createPeriodicTask({ name: 'catch-up', intervalMs: options.intervalMs, run: () => this.pass(), log: options.log });
   }
 
   /** Starts the periodic passes. */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+    this.task.start();
   }
 
   /** Stops the passes for good (close); a pass under way repairs nothing more. */
   stop(): void {
-    this.stopped = true;
     this.closed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    // Not waited for: a pass under way stops after its grace (see `pass`).
+    void this.task.stop();
   }
 
   /**
@@ -72,10 +70,7 @@ export class CatchUp {
    * rejects when the web tier could not be asked.
    */
   runOnce(): Promise<number> {
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.task.runOnce();
   }
 
   private async pass(): Promise<number> {
@@ -100,26 +95,11 @@ export class CatchUp {
       const results = await Promise.allSettled(batch.map((room) => this.options.rooms.repair(room)));
       results.forEach((result, i) => {
         if (result.status === 'rejected') {
-          this.options.log.warn({ room: batch[i] ?? '', error: String(result.reason) }, 'catch-up repair failed');
+          this.options.log.warn({ room: batch[i] ?? '', err: result.reason }, 'catch-up repair failed');
         }
       });
     }
     if (behind.length > 0) this.options.log.warn({ rooms: behind.length, asked: asked.length }, 'rooms caught up with the web tier');
     return behind.length;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.runOnce().then(
-        () => this.schedule(),
-        (error: unknown) => {
-          this.options.log.warn({ error: (error as Error).message }, 'catch-up pass failed');
-          this.schedule();
-        },
-      );
-    }, this.options.intervalMs);
-    this.timer.unref();
   }
 }

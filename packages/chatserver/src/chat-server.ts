@@ -13,10 +13,12 @@ import { createLeanServer, type LeanRequest, type LeanResponse, type LeanServer 
 import { handleNotify } from './notify.js';
 import { handleObserve, type ObserveContext } from './observe.js';
 import { createPresenceRecorder, observingSession } from './presence.js';
-import { ObserverRegistry } from './observer-registry.js';
+import { ObserverRegistry, type ParkedObserver } from './observer-registry.js';
+import { HoldWheel } from './hold-wheel.js';
 import { RoomDirectory } from './room-directory.js';
 import { RoomAccess } from './room-access.js';
 import { SessionObserveCounter } from './session-observes.js';
+import { STREAM_PATH, StreamHub, handleStream, type StreamContext } from './stream.js';
 import { createWebClient } from './web-client.js';
 import { ChatServerMetrics, serveMetrics } from './metrics.js';
 
@@ -60,7 +62,7 @@ export interface ChatServer {
   listen(): Promise<ChatServerPorts>;
   /**
    * Leaves the registry, stops accepting, answers every parked observe at
-   * once with its cursor and no events, then closes both servers and pools.
+   * once with its cursor and no events, ends every stream, then closes both servers and pools.
    */
   close(): Promise<void>;
   /** Live counters, for health checks and tests. */
@@ -69,8 +71,10 @@ export interface ChatServer {
 
 /** Live counters of a chatserver. */
 export interface ChatServerStats {
-  /** Observes parked right now. */
+  /** Observes parked right now (open streams included). */
   parkedObservers: number;
+  /** Streams open right now. */
+  openStreams: number;
   /** Rooms held in memory. */
   rooms: number;
   /** Bytes of observe answers cached for sharing (bounded, see AnswerCache). */
@@ -86,6 +90,10 @@ const PRESENCE_REFRESH_MS = 30_000;
 // A room that never had an event (most often one that does not exist, named
 // by a stray or hostile observe) is kept only this long after its last use.
 const EMPTY_ROOM_IDLE_MS = 60_000;
+// Node's default (511) drops connections when thousands of observers come at
+// once (a chatserver restart, a flood of new visitors): nginx then fails to
+// connect and answers 503. The kernel caps it at net.core.somaxconn.
+const LISTEN_BACKLOG = 4096;
 
 /** Builds a chatserver from its dependencies; nothing listens until `listen()`. */
 export function createChatServer(options: ChatServerOptions): ChatServer {
@@ -107,6 +115,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
   const answers = new AnswerCache();
   const access = new RoomAccess({ web, secret: config.secret, log });
   let sessionsEnded: Redis | undefined;
+  const streams = new StreamHub({ heartbeatMs: config.streamHeartbeatMs, lifetimeMs: config.streamLifetimeMs });
   const rooms = new RoomDirectory({
     capacity: config.roomBuffer,
     maxRooms: config.maxRooms,
@@ -120,6 +129,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     onAdvance: (buffer) => {
       // Answers of the old head are wrong now; then wake with fresh ones.
       answers.invalidate(buffer.name);
+      streams.forgetFrames();
       observers.wakeRoom(buffer.name);
     },
     ...(options.gapGraceMs === undefined ? {} : { gapGraceMs: options.gapGraceMs }),
@@ -144,9 +154,11 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     rooms: () => rooms.size,
     repairCounts: () => rooms.repairCounts,
   });
+  const holds = new HoldWheel<ParkedObserver>((observer) => observer.finish('timeout'));
   const observeContext: ObserveContext = {
     rooms,
     observers,
+    holds,
     answers,
     web,
     log,
@@ -158,15 +170,17 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     metrics,
     access,
   };
+  const streamContext: StreamContext = { ...observeContext, streams };
 
   function handlePublic(req: LeanRequest, res: LeanResponse): void {
     const { path, query } = parseTarget(req.url);
-    if (path === '/api/observe' || path === '/healthz') {
+    if (path === '/api/observe' || path === STREAM_PATH || path === '/healthz') {
       if (req.method !== 'GET') {
         sendError(res, new ChatError('method_not_allowed', 'only GET is allowed here'), { allow: 'GET' });
         return;
       }
       if (path === '/healthz') sendJson(res, 200, HEALTH_BODY);
+      else if (path === STREAM_PATH) void handleStream(query, req.headers['last-event-id'], res, streamContext, observingSession(req, query));
       else void handleObserve(query, res, observeContext, observingSession(req, query));
       return;
     }
@@ -234,11 +248,13 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     if (sweepTimer !== undefined) clearInterval(sweepTimer);
     catchUp.stop();
     sessionsEnded?.disconnect();
+    streams.stop();
     // Leave first so workers stop sending here while the rest shuts down.
     await heartbeat?.leave();
     const publicClosed = stopServer(publicServer);
     const internalClosed = stopServer(internalServer);
     observers.finishAll('shutdown');
+    holds.close();
     presence.close();
     rooms.close();
     await Promise.all([publicClosed, internalClosed]);
@@ -263,6 +279,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
       sweepTimer = setInterval(sweep, options.idleSweepMs ?? 60_000);
       sweepTimer.unref();
       catchUp.start();
+      streams.start();
       return { publicPort, internalPort };
     },
     close() {
@@ -270,7 +287,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
       return closed;
     },
     stats() {
-      return { parkedObservers: observers.count, rooms: rooms.size, cachedAnswerBytes: answers.bytes };
+      return { parkedObservers: observers.count, openStreams: streams.size, rooms: rooms.size, cachedAnswerBytes: answers.bytes };
     },
   };
 }
@@ -278,7 +295,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
 function listenOn(server: Server | NetServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(port, host, LISTEN_BACKLOG, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });

@@ -1,7 +1,7 @@
-import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol/node';
+import { clusterConfigSchema, commonConfigSchema, parse, readConfig, type ClusterConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol/node';
 
 /** Everything a chatserver reads from its environment, validated and frozen. */
-export interface ChatServerConfig extends CommonConfig {
+export interface ChatServerConfig extends CommonConfig, Pick<ClusterConfig, 'webUrls' | 'presenceTimeoutMs'> {
   /** `PARLEY_CHAT_HOST`: public observe address. @default '127.0.0.1' */
   host: string;
   /** `PARLEY_CHAT_PORT`: public observe port; 0 picks a free one. @default 4000 */
@@ -17,8 +17,6 @@ export interface ChatServerConfig extends CommonConfig {
    * @default ''
    */
   advertiseUrl: string;
-  /** `PARLEY_WEB_URLS`: web base URLs asked for gap repair, tried in turn. @default ['http://127.0.0.1:3000'] */
-  webUrls: string[];
   /** `PARLEY_ROOM_BUFFER`: events kept per room. @default 1000 */
   roomBuffer: number;
   /** `PARLEY_CHAT_MAX_OBSERVERS`: parked observes before answering 503. @default 20000 */
@@ -38,19 +36,13 @@ export interface ChatServerConfig extends CommonConfig {
   maxRooms: number;
   /**
    * `PARLEY_CHAT_MAX_ANONYMOUS_ROOMS`: rooms one observe without a session may
-   * name (badges of public rooms); more answer 400 `invalid_cursor`.
-   * @default 10
+   * name (badges of public rooms, which a page shares in one observe); more
+   * answer 400 `invalid_cursor`.
+   * @default 20
    */
   maxAnonymousObserveRooms: number;
   /** `PARLEY_HEARTBEAT_MS`: registry heartbeat; the entry expires after 3× this. @default 2000 */
   heartbeatMs: number;
-  /**
-   * `PARLEY_PRESENCE_TIMEOUT_MS`: the cluster's presence timeout (the worker's
-   * sweeper leaves sessions unseen this long). A chatserver only needs it to
-   * see parked observers again often enough: every min(30 s, timeout / 4).
-   * @default 120000
-   */
-  presenceTimeoutMs: number;
   /**
    * `PARLEY_CATCHUP_MS`: how often the heads of observed rooms are asked from
    * the web tier (one request) to repair rooms whose last events never came
@@ -59,6 +51,19 @@ export interface ChatServerConfig extends CommonConfig {
    * @default 5000
    */
   catchUpMs: number;
+  /**
+   * `PARLEY_STREAM_HEARTBEAT_MS`: a stream (`/api/observe/stream`) quiet this
+   * long gets a `:` comment; nginx's read timeout on the stream route (65 s)
+   * must stay above it.
+   * @default 20000
+   */
+  streamHeartbeatMs: number;
+  /**
+   * `PARLEY_STREAM_LIFETIME_MS`: a stream ends after at most this long (less
+   * up to 10 % jitter); the browser reconnects with its cursor.
+   * @default 600000
+   */
+  streamLifetimeMs: number;
 }
 
 const schema: ConfigSchema<ChatServerConfig> = {
@@ -69,19 +74,21 @@ const schema: ConfigSchema<ChatServerConfig> = {
   internalPort: { env: 'PARLEY_CHAT_INTERNAL_PORT', default: 4100, parse: parse.port },
   // The real default depends on the bound port, so it is filled in by `createChatServer`.
   advertiseUrl: { env: 'PARLEY_CHAT_ADVERTISE_URL', default: '', parse: parse.url },
-  webUrls: { env: 'PARLEY_WEB_URLS', default: ['http://127.0.0.1:3000'], parse: parse.urlList },
+  webUrls: clusterConfigSchema.webUrls,
   // Below 10 a burst of one notify would already overflow the buffer.
   roomBuffer: { env: 'PARLEY_ROOM_BUFFER', default: 1000, parse: parse.integer(10, 1_000_000) },
   maxObservers: { env: 'PARLEY_CHAT_MAX_OBSERVERS', default: 20_000, parse: parse.integer(1, 1_000_000) },
   maxObservesPerSession: { env: 'PARLEY_CHAT_MAX_OBSERVES_PER_SESSION', default: 8, parse: parse.integer(1, 100_000) },
   maxRooms: { env: 'PARLEY_CHAT_MAX_ROOMS', default: 100_000, parse: parse.integer(10, 10_000_000) },
   // Anonymous observes are the cheapest to send: one URL per <script>, no sign-up.
-  maxAnonymousObserveRooms: { env: 'PARLEY_CHAT_MAX_ANONYMOUS_ROOMS', default: 10, parse: parse.integer(1, 50) },
+  maxAnonymousObserveRooms: { env: 'PARLEY_CHAT_MAX_ANONYMOUS_ROOMS', default: 20, parse: parse.integer(1, 50) },
   heartbeatMs: { env: 'PARLEY_HEARTBEAT_MS', default: 2000, parse: parse.integer(50, 600_000) },
-  // Same bounds as the worker's: the two must accept the same cluster setting.
-  presenceTimeoutMs: { env: 'PARLEY_PRESENCE_TIMEOUT_MS', default: 120_000, parse: parse.integer(1000, 86_400_000) },
+  presenceTimeoutMs: clusterConfigSchema.presenceTimeoutMs,
   // Below 100 ms the passes would mostly ask heads nobody changed.
   catchUpMs: { env: 'PARLEY_CATCHUP_MS', default: 5000, parse: parse.integer(100, 3_600_000) },
+  // At most 60 s: nginx cuts a stream quiet for 65 s.
+  streamHeartbeatMs: { env: 'PARLEY_STREAM_HEARTBEAT_MS', default: 20_000, parse: parse.integer(100, 60_000) },
+  streamLifetimeMs: { env: 'PARLEY_STREAM_LIFETIME_MS', default: 600_000, parse: parse.integer(1000, 86_400_000) },
 };
 
 /**

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '@parley/protocol';
+import { createPeriodicTask } from '@parley/protocol/node';
 import { beatRegistry } from '@parley/protocol/redis';
 
 /** Options of `createHeartbeat`. */
@@ -28,54 +29,38 @@ const STALE_ENTRY_MS = 60 * 60 * 1000;
 
 /**
  * Keeps `member` in the registry: score Redis's now + 3 × interval (Redis's
- * clock, never this host's), every interval. Redis may be down: a failed beat is logged and the next one tries
- * again; a beat never waits longer than one interval, and beats never pile up.
+ * clock, never this host's), one interval after the previous beat ended (a
+ * periodic task). Redis may be down: a failed beat is logged once per outage
+ * and the next one tries again; a beat never waits longer than one interval,
+ * and beats never pile up.
  */
 export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
-  const { redis, key, member, intervalMs, log } = options;
-  let timer: NodeJS.Timeout | undefined;
-  let beating: Promise<void> | undefined;
+  const { redis, key, member, intervalMs } = options;
+  const log = options.log.child({ member });
   let stopped = false;
-  let failing = false;
 
-  async function beatOnce(): Promise<void> {
-    try {
-      await withTimeout(beatRegistry(redis, key, member, 3 * intervalMs, STALE_ENTRY_MS), intervalMs);
-      if (failing) log.info({ member }, 'registry heartbeat restored');
-      failing = false;
-    } catch (error) {
-      if (!failing) log.warn({ member, error: (error as Error).message }, 'registry heartbeat failed');
-      failing = true;
-    }
+  async function beat(): Promise<void> {
+    await withTimeout(beatRegistry(redis, key, member, 3 * intervalMs, STALE_ENTRY_MS), intervalMs);
   }
-
-  function beat(): Promise<void> {
-    // Skip a beat while the previous one is still waiting for Redis.
-    beating ??= beatOnce().finally(() => {
-      beating = undefined;
-    });
-    return beating;
-  }
+  const task = createPeriodicTask({ name: 'registry heartbeat', intervalMs, run: beat, log });
 
   return {
     async start() {
       stopped = false;
-      await beat();
+      // The failure is logged by the task; the timer's beats try again.
+      await task.runOnce().catch(() => undefined);
       if (stopped) return;
-      timer = setInterval(() => void beat(), intervalMs);
-      timer.unref();
+      task.start();
     },
     async leave() {
       stopped = true;
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
-      // A beat in flight must not re-add the entry after the ZREM.
-      await beating;
+      // Waits for a beat in flight: it must not re-add the entry after the ZREM.
+      await task.stop();
       try {
         await withTimeout(redis.zrem(key, member), intervalMs);
-        log.info({ member }, 'left registry');
+        log.info({}, 'left registry');
       } catch (error) {
-        log.warn({ member, error: (error as Error).message }, 'leaving registry failed');
+        log.warn({ err: error }, 'leaving registry failed');
       }
     },
   };

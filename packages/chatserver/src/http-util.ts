@@ -1,21 +1,19 @@
 import { ChatError, JSONP_HEADERS, wrapJsonp } from '@parley/protocol';
-import type { AnswerSink } from './lean-http.js';
-import { WebTierUnavailableError } from './web-client.js';
+import {
+  JSON_ANSWER_HEADERS,
+  SECURITY_HEADERS,
+  WebTierUnavailableError,
+  sendAnswer,
+  sendErrorAnswer,
+  sendJsonAnswer,
+  type AnswerSink,
+} from '@parley/protocol/node';
 
-/** Security headers of every chatserver answer (the web tier sends the same; see docs/SECURITY.md). */
-const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'same-origin',
-  'x-frame-options': 'DENY',
-});
+// Observe answers are read cross-origin (a page on another site may embed a room).
+const CORS_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'access-control-allow-origin': '*' });
 
-/** Headers of every JSON answer of the chatserver. */
-export const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'content-type': 'application/json; charset=utf-8',
-  'cache-control': 'no-store',
-  ...SECURITY_HEADERS,
-  'access-control-allow-origin': '*',
-});
+/** Headers of every JSON answer of the chatserver: the Node servers' JSON headers, readable cross-origin. */
+export const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ ...JSON_ANSWER_HEADERS, ...CORS_HEADERS });
 
 /** A request target split into its path and query parameters. */
 export interface RequestTarget {
@@ -34,26 +32,14 @@ export function parseTarget(rawUrl: string | undefined): RequestTarget {
   return { path: raw.slice(0, question), query: new URLSearchParams(raw.slice(question + 1)) };
 }
 
-/** Writes a complete answer unless the client is gone or an answer was already written. */
-export function send(
-  res: AnswerSink,
-  status: number,
-  headers: Readonly<Record<string, string>>,
-  body: string,
-): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
-  res.end(body);
-}
-
 /** Writes a JSON answer with the chatserver's JSON headers. */
 export function sendJson(res: AnswerSink, status: number, json: string, extra: Record<string, string> = {}): void {
-  send(res, status, { ...JSON_HEADERS, ...extra }, json);
+  sendJsonAnswer(res, status, json, { ...CORS_HEADERS, ...extra });
 }
 
 /** Writes a JSONP answer (`callback` already validated); always 200 so a `<script>` runs it. */
 export function sendJsonp(res: AnswerSink, callback: string, json: string, extra: Record<string, string> = {}): void {
-  send(res, 200, { ...JSONP_HEADERS, ...SECURITY_HEADERS, ...extra }, wrapJsonp(callback, json));
+  sendAnswer(res, 200, { ...JSONP_HEADERS, ...SECURITY_HEADERS, ...extra }, wrapJsonp(callback, json));
 }
 
 /**
@@ -69,12 +55,7 @@ export function toChatError(error: unknown): ChatError {
   return new ChatError('internal', 'internal error');
 }
 
-/** Writes `error` as `{"error":{"code","message"}}` JSON with its status (and `Retry-After`). */
+/** Writes `error` as `{"error":{"code","message"}}` JSON with its status (and `Retry-After`), readable cross-origin. */
 export function sendError(res: AnswerSink, error: ChatError, extra: Record<string, string> = {}): void {
-  sendJson(res, error.status, JSON.stringify(error.toBody()), { ...retryAfter(error), ...extra });
-}
-
-/** The `Retry-After` header of an error, if it has one. */
-export function retryAfter(error: ChatError): Record<string, string> {
-  return error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
+  sendErrorAnswer(res, error, { ...CORS_HEADERS, ...extra });
 }

@@ -6,5 +6,4 @@ export {
   type ChatServerStats,
 } from './chat-server.js';
 export { loadConfig, type ChatServerConfig } from './config.js';
-export { createMetricsRegistry } from './metrics.js';
 export { MAX_NOTIFY_BODY_BYTES } from './notify.js';

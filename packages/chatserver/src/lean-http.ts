@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
+import { JSON_ANSWER_HEADERS, type AnswerSink as NodeAnswerSink } from '@parley/protocol/node';
 
 /**
  * A GET-only HTTP/1.1 server for the observe port, on `node:net` directly.
@@ -19,7 +20,9 @@ import { STATUS_CODES } from 'node:http';
  * gets 413, a chunked one or a malformed one 400, one whose head exceeds
  * 16 KiB 431; each closes the connection, and nothing after it is read.
  * Unanswered bytes are bounded (64 KiB), and a client that does not read its
- * answers is not read from until they drain.
+ * answers is not read from until they drain. A streamed answer
+ * (`beginStream`, the EventSource observe) has no length: it is the
+ * connection's last, and a stream client 256 KiB behind is cut.
  */
 
 /** A parsed request: method, target and headers (names lower-cased; repeated headers keep the last). */
@@ -29,12 +32,8 @@ export interface LeanRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
 }
 
-/** What a handler answers with: the subset of `ServerResponse` the chatserver uses, plus `endPrebuilt`. */
-export interface AnswerSink {
-  readonly headersSent: boolean;
-  readonly destroyed: boolean;
-  writeHead(status: number, headers: Readonly<Record<string, string>>): unknown;
-  end(body?: string): unknown;
+/** What a handler answers with: the answer writers' sink, plus a close event. */
+export interface AnswerSink extends NodeAnswerSink {
   once(event: 'close', listener: () => void): unknown;
   off(event: 'close', listener: () => void): unknown;
 }
@@ -62,6 +61,9 @@ const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_BUFFERED_BYTES = 64 * 1024;
 // Answers queued for a client that does not read them: past this, stop reading its requests.
 const MAX_QUEUED_WRITE_BYTES = 64 * 1024;
+// A stream client this far behind is cut (it resumes from its cursor): 16
+// heartbeats' or a few hundred events' worth, far above what a reader lags by.
+const MAX_UNREAD_STREAM_BYTES = 256 * 1024;
 // A connection that started a request head must finish it within this (slowloris).
 const HEAD_TIMEOUT_MS = 60_000;
 // Idle and head timeouts are checked this often, by one timer for all
@@ -83,10 +85,8 @@ const HEAD_TOO_LARGE: Refusal = { status: 431, code: 'invalid_request', message:
 const BODY_REFUSED: Refusal = { status: 413, code: 'payload_too_large', message: 'this server takes GET requests without a body' };
 // A POST or PUT with a body is first of all the wrong method (as the handlers answer it without one).
 const METHOD_REFUSED: Refusal = { status: 405, code: 'method_not_allowed', message: 'only GET is allowed here', headers: 'allow: GET\r\n' };
-// The security and caching headers of every chatserver answer (as JSON_HEADERS of http-util.ts).
-const REFUSAL_HEADERS =
-  'content-type: application/json; charset=utf-8\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\n' +
-  'referrer-policy: same-origin\r\nx-frame-options: DENY\r\n';
+// The JSON, caching and security headers of every answer of a Node server.
+const REFUSAL_HEADERS = Object.entries(JSON_ANSWER_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`).join('');
 
 let dateText = new Date().toUTCString();
 let dateTimer: NodeJS.Timeout | undefined;
@@ -182,6 +182,40 @@ export class LeanResponse implements AnswerSink {
     return true;
   }
 
+  /**
+   * Starts a streamed answer (no length: the connection closes after it):
+   * writes the status line, `Date`, `headers` and `connection: close`, and
+   * `first` right behind them, in one write. Returns false, writing nothing,
+   * when an answer was already given or the request was HEAD.
+   */
+  beginStream(headers: Readonly<Record<string, string>>, first: string): boolean {
+    if (this.sent || this.headOnly || this.connection.socket.destroyed) return false;
+    this.sent = true;
+    let head = `${statusLine(200)}date: ${httpDate()}\r\n`;
+    for (const name in headers) head += `${name}: ${headers[name] as string}\r\n`;
+    this.connection.beginStream(`${head}connection: close\r\n\r\n${first}`);
+    return true;
+  }
+
+  /**
+   * Writes one chunk of a streamed answer (one socket write; a shared Buffer
+   * is written as is). A client that left this many bytes unread is cut:
+   * it reconnects and resumes from its cursor instead of growing our memory.
+   */
+  writeStream(chunk: string | Buffer): void {
+    this.connection.writeStream(chunk);
+  }
+
+  /** Bytes written to the stream that the client has not read yet. */
+  get unreadBytes(): number {
+    return this.connection.socket.writableLength;
+  }
+
+  /** Ends a streamed answer: the connection closes once the written bytes are out. */
+  endStream(): void {
+    this.connection.endStream();
+  }
+
   once(_event: 'close', listener: () => void): this {
     this.closeListener = listener;
     return this;
@@ -214,6 +248,8 @@ class Connection {
   private awaitingDrain = false;
   /** Inside the dispatch loop: an answer given at once lets the loop go on. */
   private dispatching = false;
+  /** A streamed answer is being written: the linger timeout starts only when it ends. */
+  private streaming = false;
   /** When the connection last became idle (answered), started a request head, or began closing. */
   private since = Date.now();
 
@@ -238,6 +274,7 @@ class Connection {
 
   /** Destroys the connection when idle past the keep-alive timeout, stuck in a request head, or done closing. */
   checkTimeouts(now: number, keepAliveTimeoutMs: number, closeLingerMs: number): void {
+    if (this.streaming) return;
     if (this.closing) {
       // The last answer had this long to reach the client (which may never close its side).
       if (now - this.since > closeLingerMs) this.socket.destroy();
@@ -383,6 +420,41 @@ class Connection {
     } else if (this.socket.writableLength > MAX_QUEUED_WRITE_BYTES) {
       this.pauseUntilDrained();
     }
+  }
+
+  /** @internal a streamed answer begins: the connection serves nothing else and closes after it. */
+  beginStream(head: string): void {
+    // Pipelined requests after a stream are never answered; keep reading (and
+    // dropping) so the client is not blocked, as after a last answer.
+    this.closing = true;
+    this.streaming = true;
+    this.buffer = '';
+    this.offset = 0;
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    this.socket.write(head, 'utf8');
+  }
+
+  /** @internal */
+  writeStream(chunk: string | Buffer): void {
+    if (this.socket.destroyed) return;
+    if (this.socket.writableLength > MAX_UNREAD_STREAM_BYTES) {
+      this.socket.destroy();
+      return;
+    }
+    if (typeof chunk === 'string') this.socket.write(chunk, 'utf8');
+    else this.socket.write(chunk);
+  }
+
+  /** @internal */
+  endStream(): void {
+    if (!this.streaming || this.socket.destroyed) return;
+    this.streaming = false;
+    this.current = undefined;
+    this.since = Date.now();
+    this.socket.end();
   }
 
   close(): void {

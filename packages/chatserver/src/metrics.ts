@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { ChatError } from '@parley/protocol';
-import { isMetricsScrapeAllowed } from '@parley/protocol/node';
+import { METRICS_PREFIX, isMetricsScrapeAllowed } from '@parley/protocol/node';
 import { sendError } from './http-util.js';
 
-/** Prefix of every Parley metric name. */
-const PREFIX = 'parley_';
+const PREFIX = METRICS_PREFIX;
 
 // From a same-machine delivery (a few ms) to a chatserver minutes behind: the
 // buckets must show both the healthy floor and how bad a backlog got.
@@ -14,17 +13,6 @@ const LAG_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
 // `"at":123` of an event serialised by JSON.stringify: inside a string value
 // every quote is escaped, so this only ever matches the key.
 const AT_FIELD = /"at":(\d+)/;
-
-/**
- * A registry with Node's default process metrics (CPU, RSS, open file
- * descriptors, event-loop lag, GC), every name prefixed `parley_`. One per
- * process: `main.ts` makes it.
- */
-export function createMetricsRegistry(): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: PREFIX });
-  return registry;
-}
 
 /** What the chatserver's metrics read at scrape time. */
 export interface ChatServerMetricSources {

@@ -37,7 +37,7 @@ export async function handleNotify(req: IncomingMessage, res: ServerResponse, ct
     }
   } catch (error) {
     const chatError = toChatError(error);
-    if (chatError.status >= 500) ctx.log.error({ error: (error as Error).message }, 'notify failed');
+    if (chatError.status >= 500) ctx.log.error({ err: error }, 'notify failed');
     else ctx.log.warn({ code: chatError.code }, 'notify refused');
     // A refused body may not have been read to its end: do not reuse the connection.
     sendError(res, chatError, chatError.code === 'payload_too_large' ? { connection: 'close' } : {});

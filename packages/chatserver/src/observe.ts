@@ -9,8 +9,9 @@ import {
   type RoomName,
   type Seq,
 } from '@parley/protocol';
+import { retryAfterHeader } from '@parley/protocol/node';
 import { buildAnswer, buildAnswerNow, emptyAnswer, hasEventsAfter } from './answer.js';
-import { JSON_HEADERS, retryAfter, sendError, sendJson, sendJsonp, toChatError } from './http-util.js';
+import { JSON_HEADERS, sendError, sendJson, sendJsonp, toChatError } from './http-util.js';
 import type { AnswerCache, CachedAnswer } from './answer-cache.js';
 import { httpDate, prebuiltAnswer, type AnswerSink, type LeanResponse } from './lean-http.js';
 import type { FinishReason, ObserverRegistry, ParkedObserver, ResolvedCursor } from './observer-registry.js';
@@ -19,7 +20,8 @@ import type { PresenceRecorder } from './presence.js';
 import type { SessionObserveCounter } from './session-observes.js';
 import type { ChatServerMetrics } from './metrics.js';
 import type { WebClient } from './web-client.js';
-import { withHiddenRooms, type RoomAccess } from './room-access.js';
+import type { HoldWheel } from './hold-wheel.js';
+import { withHiddenRooms, type ObserverIdentity, type RoomAccess } from './room-access.js';
 
 /** Default hold of an observe, seconds. */
 export const DEFAULT_WAIT_SECONDS = 25;
@@ -34,6 +36,8 @@ const MAX_JITTER_MS = 2000;
 export interface ObserveContext {
   rooms: RoomDirectory;
   observers: ObserverRegistry;
+  /** Ends parked long-polls when their hold is over (one timer for all). */
+  holds: HoldWheel<ParkedObserver>;
   /** Answers by cursor, shared by every observe at that cursor until a room of it advances. */
   answers: AnswerCache;
   web: WebClient;
@@ -100,7 +104,7 @@ function replierFor(res: AnswerSink, callback: string | undefined, ctx: ObserveC
     answer: (json) => { ctx.metrics?.answerWritten(); sendJsonp(res, callback, json, extra()); },
     answerShared: (cached) => { ctx.metrics?.answerWritten(); sendJsonp(res, callback, cached.json, extra()); },
     // A <script> cannot read a 4xx status, so errors go inside the callback.
-    error: (error) => sendJsonp(res, callback, JSON.stringify(error.toBody()), { ...retryAfter(error), ...extra() }),
+    error: (error) => sendJsonp(res, callback, JSON.stringify(error.toBody()), { ...retryAfterHeader(error), ...extra() }),
   };
 }
 
@@ -144,18 +148,12 @@ export async function handleObserve(
   }
   let reply = replierFor(res, callback, ctx);
   try {
-    // Anonymous observes (badges) are the cheapest to send in bulk: fewer rooms each.
-    const maxRooms = sessionHash === undefined ? ctx.maxAnonymousObserveRooms : undefined;
-    const asked = parseCursor(query.get('rooms') ?? undefined, maxRooms);
-    // Private rooms this observer may not read are served as missing rooms (room-access.ts).
-    const view = ctx.access === undefined
-      ? { visible: asked, hidden: [] }
-      : await ctx.access.view(asked, { sessionHash, ticket: query.get('ticket') ?? undefined });
-    const cursor = view.visible;
-    reply = concealing(reply, view.hidden);
+    const cursor = parseObserveCursor(query.get('rooms') ?? undefined, ctx, sessionHash);
     const waitSeconds = parseIntegerParameter('wait', query.get('wait') ?? undefined, { min: 0, max: MAX_WAIT_SECONDS })
       ?? DEFAULT_WAIT_SECONDS;
-    const resolved = resolveKnownCursor(cursor, ctx) ?? (await resolveCursor(cursor, ctx));
+    // Private rooms this observer may not read are served as missing rooms (room-access.ts).
+    const { resolved, hidden } = await resolveObserveCursor(cursor, ctx, { sessionHash, ticket: query.get('ticket') ?? undefined });
+    reply = concealing(reply, hidden);
     // Seen when the observe arrives, while it is parked and when it ends: a
     // session that keeps observing never looks older than one refresh.
     if (sessionHash !== undefined) ctx.presence?.touch(resolved.keys(), sessionHash);
@@ -173,22 +171,65 @@ export async function handleObserve(
       reply.answer(emptyAnswer(cursorText));
       return;
     }
-    if (ctx.observers.count >= ctx.maxObservers) {
-      ctx.metrics?.observeRefused();
-      throw new ChatError('unavailable', 'too many observers on this chatserver, try again', { retryAfterSeconds: 1 });
-    }
-    if (sessionHash !== undefined && ctx.sessionObserves?.tryAdd(sessionHash) === false) {
-      throw new ChatError('rate_limited', `this session already has ${ctx.sessionObserves.max} observes waiting: share one or try again later`, {
-        retryAfterSeconds: SESSION_OBSERVE_RETRY_SECONDS,
-      });
-    }
+    admitObserver(ctx, sessionHash);
     parkObserver(resolved, cursorText, holdMs(waitSeconds), res, reply, ctx, sessionHash);
   } catch (error) {
     const chatError = toChatError(error);
     if (chatError.status >= 500) {
-      ctx.log.warn({ code: chatError.code, error: (error as Error).message }, 'observe failed');
+      ctx.log.warn({ code: chatError.code, err: error }, 'observe failed');
     }
     reply.error(chatError);
+  }
+}
+
+/** Parses an observe's cursor (`rooms`, or a stream's `Last-Event-ID`) within the room limits of its kind. */
+export function parseObserveCursor(text: string | undefined, ctx: ObserveContext, sessionHash: string | undefined): Cursor {
+  // Anonymous observes (badges) are the cheapest to send in bulk: fewer rooms each.
+  const maxRooms = sessionHash === undefined ? ctx.maxAnonymousObserveRooms : undefined;
+  return parseCursor(text, maxRooms);
+}
+
+/** An observe's rooms as resolved: those it is served, and the private ones it must see as missing rooms. */
+export interface ObserveView {
+  resolved: ResolvedCursor;
+  /** Rooms `who` may not read: they stand in its cursor at 0 and never carry an event. */
+  hidden: readonly RoomName[];
+}
+
+/**
+ * The one place where the rooms of an observe — long-poll, JSONP or stream —
+ * are checked against who may read them (`RoomAccess.view`: a private room
+ * of which `who` is no member, nor holds a ticket for, looks missing) and
+ * resolved against what this chatserver knows: every transport comes through here.
+ */
+export async function resolveObserveCursor(cursor: Cursor, ctx: ObserveContext, who: ObserverIdentity = {}): Promise<ObserveView> {
+  const view = ctx.access === undefined ? { visible: cursor, hidden: [] } : await ctx.access.view(cursor, who);
+  const resolved = resolveKnownCursor(view.visible, ctx) ?? (await resolveCursor(view.visible, ctx));
+  return { resolved, hidden: view.hidden };
+}
+
+/** A resolved cursor's text with the hidden rooms standing in it at 0, as missing rooms do. */
+export function withHiddenCursor(cursorText: string, hidden: readonly RoomName[]): string {
+  if (hidden.length === 0) return cursorText;
+  const extra = hidden.map((room) => `${room}:0`).join(',');
+  return cursorText === '' ? extra : `${cursorText},${extra}`;
+}
+
+/**
+ * Counts one more held observe (parked long-poll or open stream) against the
+ * chatserver's and the session's limits; throws 503 `unavailable` or 429
+ * `rate_limited` (counting nothing) past either. The caller must
+ * `sessionObserves.remove(sessionHash)` when the observe ends.
+ */
+export function admitObserver(ctx: ObserveContext, sessionHash: string | undefined): void {
+  if (ctx.observers.count >= ctx.maxObservers) {
+    ctx.metrics?.observeRefused();
+    throw new ChatError('unavailable', 'too many observers on this chatserver, try again', { retryAfterSeconds: 1 });
+  }
+  if (sessionHash !== undefined && ctx.sessionObserves?.tryAdd(sessionHash) === false) {
+    throw new ChatError('rate_limited', `this session already has ${ctx.sessionObserves.max} observes waiting: share one or try again later`, {
+      retryAfterSeconds: SESSION_OBSERVE_RETRY_SECONDS,
+    });
   }
 }
 
@@ -212,9 +253,7 @@ function cachedAnswer(cursor: ResolvedCursor, cursorText: string, ctx: ObserveCo
 /** The hold of a parked observe: the wait minus up to 10 % (at most 2 s) of jitter. */
 export function holdMs(waitSeconds: number, random: number = Math.random()): number {
   const waitMs = waitSeconds * 1000;
-  // Whole 10 ms steps: Node keeps one timer list per distinct duration, and a
-  // few hundred shared lists make parking O(1) where a distinct duration per
-  // observer costs a priority-queue insert each.
+  // Whole 10 ms steps (the hold wheel's resolution is coarser still).
   return Math.round((waitMs - random * Math.min(waitMs * JITTER_SHARE, MAX_JITTER_MS)) / 10) * 10;
 }
 
@@ -274,7 +313,6 @@ function parkObserver(
   let finished = false;
   const stopRefresh = sessionHash === undefined ? undefined : ctx.presence?.park(cursor.keys(), sessionHash);
   const onClose = (): void => observer.finish('closed');
-  const timer = setTimeout(() => observer.finish('timeout'), holdForMs);
   const observer: ParkedObserver = {
     cursor,
     cursorText,
@@ -282,7 +320,7 @@ function parkObserver(
     finish(reason: FinishReason, shared?: Map<string, Promise<string>>): void {
       if (finished) return;
       finished = true;
-      clearTimeout(timer);
+      ctx.holds.remove(observer, hold);
       res.off('close', onClose);
       ctx.observers.unpark(observer);
       if (sessionHash !== undefined) ctx.sessionObserves?.remove(sessionHash);
@@ -306,12 +344,13 @@ function parkObserver(
       answer.then(
         (json) => reply.answer(json),
         (error: unknown) => {
-          ctx.log.warn({ error: (error as Error).message }, 'observe answer failed');
+          ctx.log.warn({ err: error }, 'observe answer failed');
           reply.error(toChatError(error));
         },
       );
     },
   };
+  const hold = ctx.holds.add(observer, holdForMs);
   res.once('close', onClose);
   ctx.observers.park(observer);
 }

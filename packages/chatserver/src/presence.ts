@@ -36,7 +36,7 @@ export interface PresenceRecorderOptions {
   now?: () => number;
 }
 
-function sessionCookie(header: string | undefined): string | undefined {
+function sessionTokenFromCookie(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   for (const part of header.split(';')) {
     const separator = part.indexOf('=');
@@ -63,7 +63,7 @@ export interface RequestHeaders {
  */
 export function observingSession(req: { readonly headers: RequestHeaders }, query: URLSearchParams): string | undefined {
   const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
-  const cookie = query.has('callback') ? undefined : sessionCookie(req.headers.cookie);
+  const cookie = query.has('callback') ? undefined : sessionTokenFromCookie(req.headers.cookie);
   const token = bearer ?? cookie ?? query.get('session') ?? undefined;
   return token !== undefined && isTokenShaped(token) ? hashSessionToken(token) : undefined;
 }
@@ -110,7 +110,7 @@ export function createPresenceRecorder(options: PresenceRecorderOptions): Presen
       })
       .catch((error: unknown) => {
         // One line per outage, not one per observe; the next touch tries again.
-        if (!failing) log.warn({ error: (error as Error).message }, 'presence not recorded: redis unavailable');
+        if (!failing) log.warn({ err: error }, 'presence not recorded: redis unavailable');
         failing = true;
       });
   }

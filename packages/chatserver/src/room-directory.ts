@@ -253,7 +253,7 @@ export class RoomDirectory {
       this.repair(room).then(
         () => this.afterRepair(room, false),
         (error: unknown) => {
-          this.options.log.warn({ room, error: (error as Error).message }, 'gap repair failed');
+          this.options.log.warn({ room, err: error }, 'gap repair failed');
           this.afterRepair(room, true);
         },
       );

@@ -1,4 +1,3 @@
-import { Pool } from 'undici';
 import {
   ROOM_ACCESS_PATH,
   ROOM_HEADS_PATH,
@@ -11,7 +10,7 @@ import {
   type RoomName,
   type Seq,
 } from '@parley/protocol';
-import { signRequest } from '@parley/protocol/node';
+import { createSignedClient } from '@parley/protocol/node';
 import { SingleFlight } from './single-flight.js';
 
 /** Most events the web tier returns for one request. */
@@ -45,6 +44,7 @@ export interface WebClientOptions {
   urls: readonly string[];
   /** Shared HMAC secret. */
   secret: string;
+  /** Every failed attempt is logged (`'web tier request failed'`). */
   log: Logger;
   /** Bound on one request to one web process, connect to last byte. @default 2000 */
   timeoutMs?: number;
@@ -52,110 +52,38 @@ export interface WebClientOptions {
   connections?: number;
 }
 
-/** Thrown when no web URL gave a usable answer. */
-export class WebTierUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'WebTierUnavailableError';
-  }
-}
-
-/** Builds a `WebClient` over undici keep-alive pools, one per web URL. */
+/**
+ * Builds a `WebClient` on the signed client (keep-alive pools, failover
+ * across the URLs); it checks every answer before anything is built from it.
+ */
 export function createWebClient(options: WebClientOptions): WebClient {
-  if (options.urls.length === 0) throw new Error('at least one web URL is needed');
-  const timeoutMs = options.timeoutMs ?? 2000;
-  const pools = options.urls.map((url) => new Pool(new URL(url).origin, {
-    connections: options.connections ?? 8,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    connectTimeout: timeoutMs,
-  }));
+  const client = createSignedClient({
+    urls: options.urls,
+    secret: options.secret,
+    log: options.log,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.connections === undefined ? {} : { connections: options.connections }),
+  });
   const flights = new SingleFlight<string, RoomEventsInternalAnswer>();
-  // Index of the URL that answered last: stick with a working one, move on after a failure.
-  let preferred = 0;
-
-  async function requestOnce(pool: Pool, path: string, room: RoomName, after: Seq | undefined): Promise<RoomEventsInternalAnswer> {
-    const headers = signRequest(options.secret, { method: 'GET', path, body: '' });
-    const { statusCode, body } = await pool.request({
-      method: 'GET',
-      path,
-      headers: { ...headers, accept: 'application/json' },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (statusCode !== 200) {
-      await body.dump();
-      throw new Error(`status ${statusCode}`);
-    }
-    return checkAnswer(await body.json(), room, after);
-  }
-
-  async function headsOnce(pool: Pool, rooms: readonly RoomName[]): Promise<Map<RoomName, Seq>> {
-    const body = JSON.stringify({ rooms: [...rooms] } satisfies RoomHeadsBody);
-    const headers = signRequest(options.secret, { method: 'POST', path: ROOM_HEADS_PATH, body });
-    const { statusCode, body: answer } = await pool.request({
-      method: 'POST',
-      path: ROOM_HEADS_PATH,
-      headers: { ...headers, accept: 'application/json', 'content-type': 'application/json' },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (statusCode !== 200) {
-      await answer.dump();
-      throw new Error(`status ${statusCode}`);
-    }
-    return checkHeads(await answer.json(), rooms);
-  }
-
-  async function accessOnce(pool: Pool, session: string | null, rooms: readonly RoomName[]): Promise<Map<RoomName, RoomAccessKind>> {
-    const body = JSON.stringify({ session, rooms: [...rooms] } satisfies RoomAccessBody);
-    const headers = signRequest(options.secret, { method: 'POST', path: ROOM_ACCESS_PATH, body });
-    const { statusCode, body: answer } = await pool.request({
-      method: 'POST',
-      path: ROOM_ACCESS_PATH,
-      headers: { ...headers, accept: 'application/json', 'content-type': 'application/json' },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (statusCode !== 200) {
-      await answer.dump();
-      throw new Error(`status ${statusCode}`);
-    }
-    return checkAccess(await answer.json(), rooms);
-  }
-
-  async function fromAny<T>(room: RoomName | undefined, attemptOn: (pool: Pool) => Promise<T>): Promise<T> {
-    let lastError = 'no web URL';
-    for (let attempt = 0; attempt < pools.length; attempt++) {
-      const index = (preferred + attempt) % pools.length;
-      const pool = pools[index] as Pool;
-      try {
-        const answer = await attemptOn(pool);
-        preferred = index;
-        return answer;
-      } catch (error) {
-        lastError = (error as Error).message;
-        options.log.warn({ url: options.urls[index], room: room ?? '', error: lastError }, 'web tier request failed');
-      }
-    }
-    throw new WebTierUnavailableError(`web tier unavailable: ${lastError}`);
-  }
 
   return {
     roomEvents(room, after, limit = WEB_EVENTS_LIMIT) {
       const path = after === undefined
         ? `/internal/rooms/${room}/events`
         : `/internal/rooms/${room}/events?after=${after}&limit=${limit}`;
-      return flights.run(path, () => fromAny(room, (pool) => requestOnce(pool, path, room, after)));
+      return flights.run(path, () =>
+        client.request({ method: 'GET', path, logFields: { room } }, (json) => checkAnswer(json, room, after)),
+      );
     },
     roomHeads(rooms) {
-      return fromAny(undefined, (pool) => headsOnce(pool, rooms));
+      const body = JSON.stringify({ rooms: [...rooms] } satisfies RoomHeadsBody);
+      return client.request({ method: 'POST', path: ROOM_HEADS_PATH, body }, (json) => checkHeads(json, rooms));
     },
     roomAccess(session, rooms) {
-      return fromAny(undefined, (pool) => accessOnce(pool, session, rooms));
+      const body = JSON.stringify({ session, rooms: [...rooms] } satisfies RoomAccessBody);
+      return client.request({ method: 'POST', path: ROOM_ACCESS_PATH, body }, (json) => checkAccess(json, rooms));
     },
-    async close() {
-      await Promise.all(pools.map((pool) => pool.close().catch(() => undefined)));
-    },
+    close: () => client.close(),
   };
 }
 

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { ROOM_HEADS_PATH, silentLogger, type ObserveAnswer } from '@parley/protocol';
+import { ROOM_HEADS_PATH, isLiveMessage, silentLogger, type ObserveAnswer } from '@parley/protocol';
 import { CatchUp } from '../src/catch-up.js';
 import { RoomDirectory } from '../src/room-directory.js';
 import { createWebClient, type WebClient } from '../src/web-client.js';
-import { get, SECRET, startChatFixture, startRedisFixture, waitFor, type ChatFixture, type RedisFixture } from './support/harness.js';
+import { get, SECRET, useChatFixture, waitFor } from './support/harness.js';
 import { startWebStandIn, type WebStandIn } from './support/web-stand-in.js';
 
 describe('CatchUp', () => {
@@ -101,21 +101,7 @@ describe('CatchUp', () => {
 
 describe('chatserver catch-up', function () {
   this.timeout(15_000);
-  let redis: RedisFixture;
-  let fixture: ChatFixture;
-
-  before(async () => {
-    redis = await startRedisFixture();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
-  beforeEach(async () => {
-    fixture = await startChatFixture(redis.server.url, { PARLEY_CATCHUP_MS: '200' });
-  });
-  afterEach(async () => {
-    await fixture?.close();
-  });
+  const { fixture } = useChatFixture({ env: { PARLEY_CATCHUP_MS: '200' } });
 
   it('wakes a parked observer with events that were never notified', async () => {
     fixture.web.addMessages('lobby', 2);
@@ -126,7 +112,7 @@ describe('chatserver catch-up', function () {
     const result = await answer;
     expect(result.status).to.equal(200);
     const body = JSON.parse(result.text) as ObserveAnswer;
-    expect(body.events.map((event) => [event.seq, event.type === 'message' ? event.text : ''])).to.deep.equal([[3, 'lost in Redis']]);
+    expect(body.events.map((event) => [event.seq, isLiveMessage(event) ? event.text : ''])).to.deep.equal([[3, 'lost in Redis']]);
     expect(body.cursor).to.equal('lobby:3');
     expect(result.elapsedMs).to.be.below(5000);
   });

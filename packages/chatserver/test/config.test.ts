@@ -24,10 +24,12 @@ describe('chatserver config', () => {
       maxObservers: 20000,
       maxObservesPerSession: 8,
       maxRooms: 100_000,
-      maxAnonymousObserveRooms: 10,
+      maxAnonymousObserveRooms: 20,
       heartbeatMs: 2000,
       presenceTimeoutMs: 120_000,
       catchUpMs: 5000,
+      streamHeartbeatMs: 20_000,
+      streamLifetimeMs: 600_000,
     });
   });
 
@@ -53,6 +55,8 @@ describe('chatserver config', () => {
       PARLEY_HEARTBEAT_MS: '1000',
       PARLEY_PRESENCE_TIMEOUT_MS: '2000',
       PARLEY_CATCHUP_MS: '250',
+      PARLEY_STREAM_HEARTBEAT_MS: '5000',
+      PARLEY_STREAM_LIFETIME_MS: '60000',
     });
     expect(config).to.include({
       redisUrl: 'redis://10.0.0.2:6380',
@@ -69,6 +73,8 @@ describe('chatserver config', () => {
       heartbeatMs: 1000,
       presenceTimeoutMs: 2000,
       catchUpMs: 250,
+      streamHeartbeatMs: 5000,
+      streamLifetimeMs: 60_000,
     });
     expect(config.webUrls).to.deep.equal(['http://web-1:3000', 'http://web-2:3000']);
   });

@@ -3,21 +3,14 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { registryKey, silentLogger } from '@parley/protocol';
 import { createHeartbeat } from '../src/heartbeat.js';
-import { get, startChatFixture, startRedisFixture, waitFor, type ChatFixture, type RedisFixture } from './support/harness.js';
+import { get, useChatFixture, waitFor, type ChatFixture } from './support/harness.js';
 
 describe('registry heartbeat', () => {
-  let redis: RedisFixture;
+  const suite = useChatFixture({ eachTest: false });
   let fixture: ChatFixture | undefined;
   let client: Redis | undefined;
 
-  before(async () => {
-    redis = await startRedisFixture();
-  });
-  after(async () => {
-    await redis.stop();
-  });
-  afterEach(async () => {
-    await fixture?.close();
+  afterEach(() => {
     fixture = undefined;
     client?.disconnect();
     client = undefined;
@@ -25,19 +18,19 @@ describe('registry heartbeat', () => {
 
   it('registers the advertised internal URL with a score three heartbeats ahead', async () => {
     const before = Date.now();
-    fixture = await startChatFixture(redis.server.url);
+    fixture = await suite.start();
     const member = `http://127.0.0.1:${fixture.ports.internalPort}`;
     const score = Number(await fixture.redis.zscore(registryKey(fixture.prefix), member));
     expect(score).to.be.within(before + 3 * 200, Date.now() + 3 * 200);
   });
 
   it('registers PARLEY_CHAT_ADVERTISE_URL when it is set', async () => {
-    fixture = await startChatFixture(redis.server.url, { PARLEY_CHAT_ADVERTISE_URL: 'http://chat-1.internal:4100/' });
+    fixture = await suite.start({ PARLEY_CHAT_ADVERTISE_URL: 'http://chat-1.internal:4100/' });
     expect(await fixture.redis.zrange(registryKey(fixture.prefix), 0, -1)).to.deep.equal(['http://chat-1.internal:4100']);
   });
 
   it('refreshes its score every heartbeat', async () => {
-    fixture = await startChatFixture(redis.server.url);
+    fixture = await suite.start();
     const key = registryKey(fixture.prefix);
     const member = `http://127.0.0.1:${fixture.ports.internalPort}`;
     const first = Number(await fixture.redis.zscore(key, member));
@@ -45,7 +38,7 @@ describe('registry heartbeat', () => {
   });
 
   it('leaves the registry on close() and answers parked observes at once', async () => {
-    fixture = await startChatFixture(redis.server.url);
+    fixture = await suite.start();
     const key = registryKey(fixture.prefix);
     const answer = get(fixture.observeUrl('rooms=lobby&wait=30'));
     await fixture.waitForParked(1);
@@ -59,7 +52,7 @@ describe('registry heartbeat', () => {
   });
 
   it('scores its entry with Redis\'s clock, not a host clock running 30 s ahead', async () => {
-    client = new Redis(redis.server.url);
+    client = new Redis(suite.redis.server.url);
     const key = registryKey(`skew${process.pid}:`);
     const heartbeat = createHeartbeat({ redis: client, key, member: 'http://chat-skewed:1', intervalMs: 100, log: silentLogger });
     const clock = FakeTimers.install({ now: Date.now() + 30_000, toFake: ['Date'] });
@@ -77,19 +70,19 @@ describe('registry heartbeat', () => {
   });
 
   it('keeps beating through a Redis outage and is registered again once Redis is back', async () => {
-    client = new Redis(redis.server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    client = new Redis(suite.redis.server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     client.on('error', () => undefined);
     await waitFor(() => client!.status === 'ready', 2000, 'redis connection');
     const key = registryKey(`outage${process.pid}:`);
     const heartbeat = createHeartbeat({ redis: client, key, member: 'http://chat-x:1', intervalMs: 100, log: silentLogger });
     try {
       await heartbeat.start();
-      await redis.server.stop();
+      await suite.redis.server.stop();
       // Let a few beats fail while Redis is gone.
       await new Promise((resolve) => setTimeout(resolve, 300));
-      await redis.server.start();
+      await suite.redis.server.start();
       await waitFor(async () => {
-        const checker = new Redis(redis.server.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+        const checker = new Redis(suite.redis.server.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
         try {
           await checker.connect();
           return (await checker.zscore(key, 'http://chat-x:1')) !== null;

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
 import { ChatServerMetrics } from '../src/metrics.js';
-import { get, startChatFixture, startRedisFixture, type ChatFixture, type RedisFixture } from './support/harness.js';
+import { get, useChatFixture } from './support/harness.js';
 import { messageEvent } from './support/web-stand-in.js';
+import { sample } from '../../protocol/test/helpers/metric-sample.js';
 
 const event = (seq: number, at: number, text = 'hi'): string =>
   JSON.stringify({ room: 'lobby', seq, type: 'message', at, nickname: 'alice', text, id: `e${seq}` });
@@ -24,8 +25,7 @@ describe('chatserver metrics', () => {
 
   /** One series' value in the Prometheus text the registry serves. */
   async function value(series: string): Promise<number | undefined> {
-    const line = (await registry.metrics()).split('\n').find((candidate) => candidate.startsWith(`${series} `));
-    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    return sample(await registry.metrics(), series);
   }
 
   it('observes the lag of the oldest event once per answer body and counts its events', async () => {
@@ -72,32 +72,13 @@ describe('chatserver metrics', () => {
 });
 
 describe('chatserver GET /metrics', () => {
-  let redis: RedisFixture;
-  let fixture: ChatFixture;
-
-  before(async () => {
-    redis = await startRedisFixture();
-  });
-  after(async () => {
-    await redis.stop();
-  });
-  beforeEach(async () => {
-    fixture = await startChatFixture(redis.server.url, { PARLEY_CHAT_MAX_OBSERVERS: '1' });
-  });
-  afterEach(async () => {
-    await fixture.close();
-  });
+  const { fixture } = useChatFixture({ env: { PARLEY_CHAT_MAX_OBSERVERS: '1' } });
 
   async function scrape(): Promise<string> {
     const answer = await get(`http://127.0.0.1:${fixture.ports.internalPort}/metrics`);
     expect(answer.status).to.equal(200);
     expect(answer.headers.get('content-type')).to.equal('text/plain; version=0.0.4; charset=utf-8');
     return answer.text;
-  }
-
-  function sample(text: string, series: string): number | undefined {
-    const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-    return line === undefined ? undefined : Number(line.slice(series.length + 1));
   }
 
   it('is served on the internal port only', async () => {

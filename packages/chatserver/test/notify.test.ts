@@ -1,25 +1,11 @@
 import { expect } from 'chai';
 import { signRequest } from '@parley/protocol/node';
-import { get, postNotify, SECRET, startChatFixture, startRedisFixture, type ChatFixture, type RedisFixture } from './support/harness.js';
+import { get, postNotify, SECRET, useChatFixture } from './support/harness.js';
 import { messageEvent } from './support/web-stand-in.js';
 
 describe('notify endpoint', () => {
-  let redis: RedisFixture;
-  let fixture: ChatFixture;
+  const { fixture } = useChatFixture();
   const body = JSON.stringify({ events: [messageEvent('lobby', 1)] });
-
-  before(async () => {
-    redis = await startRedisFixture();
-  });
-  after(async () => {
-    await redis.stop();
-  });
-  beforeEach(async () => {
-    fixture = await startChatFixture(redis.server.url);
-  });
-  afterEach(async () => {
-    await fixture.close();
-  });
 
   /** The lobby as an observer sees it now (the stand-in's lobby is empty). */
   async function lobbyNow(): Promise<unknown> {

@@ -1,23 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { get, startChatFixture, startRedisFixture, type ChatFixture, type RedisFixture } from './support/harness.js';
+import { get, useChatFixture, type ChatFixture } from './support/harness.js';
 
 describe('observe', () => {
-  let redis: RedisFixture;
-  let fixture: ChatFixture;
-
-  before(async () => {
-    redis = await startRedisFixture();
-  });
-  after(async () => {
-    await redis.stop();
-  });
-  beforeEach(async () => {
-    fixture = await startChatFixture(redis.server.url);
-  });
-  afterEach(async () => {
-    await fixture.close();
-  });
+  const { fixture } = useChatFixture();
 
   it('answers a parked observe when a signed notify arrives, with the exact events and cursor', async () => {
     fixture.web.addMessages('lobby', 3);
@@ -276,21 +262,11 @@ describe('observe', () => {
 });
 
 describe('observe limits', () => {
-  let redis: RedisFixture;
+  const suite = useChatFixture({ eachTest: false });
   let fixture: ChatFixture | undefined;
 
-  before(async () => {
-    redis = await startRedisFixture();
-  });
-  after(async () => {
-    await redis.stop();
-  });
-  afterEach(async () => {
-    await fixture?.close();
-  });
-
   it('answers 503 unavailable with Retry-After: 1 beyond the parked-observer limit', async () => {
-    fixture = await startChatFixture(redis.server.url, { PARLEY_CHAT_MAX_OBSERVERS: '1' });
+    fixture = await suite.start({ PARLEY_CHAT_MAX_OBSERVERS: '1' });
     void get(fixture.observeUrl('rooms=lobby&wait=10')).catch(() => undefined);
     await fixture.waitForParked(1);
     const result = await get(fixture.observeUrl('rooms=dev&wait=10'));
@@ -300,7 +276,7 @@ describe('observe limits', () => {
   });
 
   it('answers 429 rate_limited with Retry-After beyond a session\'s parked-observe limit, other sessions unaffected', async () => {
-    fixture = await startChatFixture(redis.server.url, { PARLEY_CHAT_MAX_OBSERVES_PER_SESSION: '2' });
+    fixture = await suite.start({ PARLEY_CHAT_MAX_OBSERVES_PER_SESSION: '2' });
     const alice = randomBytes(32).toString('base64url');
     const bob = randomBytes(32).toString('base64url');
     const aliceObserves = [1, 2].map(() => get(fixture!.observeUrl(`rooms=lobby:0&wait=10&session=${alice}`)));
@@ -323,7 +299,7 @@ describe('observe limits', () => {
   });
 
   it('makes one web request per observe of 50 unknown rooms and none when they come again (40 observes)', async () => {
-    fixture = await startChatFixture(redis.server.url);
+    fixture = await suite.start();
     const session = randomBytes(32).toString('base64url');
     const observeOf = (index: number): string =>
       fixture!.observeUrl(`rooms=${Array.from({ length: 50 }, (_, room) => `ghost-${index}-${room}`).join(',')}&wait=0&session=${session}`);
@@ -336,7 +312,7 @@ describe('observe limits', () => {
   });
 
   it('holds at most PARLEY_CHAT_MAX_ROOMS rooms, however many unknown rooms are observed', async () => {
-    fixture = await startChatFixture(redis.server.url, { PARLEY_CHAT_MAX_ROOMS: '120' });
+    fixture = await suite.start({ PARLEY_CHAT_MAX_ROOMS: '120' });
     const session = randomBytes(32).toString('base64url');
     for (let index = 0; index < 10; index++) {
       const rooms = Array.from({ length: 50 }, (_, room) => `ghost-${index}-${room}`).join(',');
@@ -346,7 +322,7 @@ describe('observe limits', () => {
   });
 
   it('refuses an anonymous observe of more than PARLEY_CHAT_MAX_ANONYMOUS_ROOMS rooms with 400 invalid_cursor and asks the web tier nothing', async () => {
-    fixture = await startChatFixture(redis.server.url, { PARLEY_CHAT_MAX_ANONYMOUS_ROOMS: '3' });
+    fixture = await suite.start({ PARLEY_CHAT_MAX_ANONYMOUS_ROOMS: '3' });
     const refused = await get(fixture.observeUrl('rooms=a,b,c,d&wait=0'));
     expect(refused.status).to.equal(400);
     expect(JSON.parse(refused.text).error.code).to.equal('invalid_cursor');
@@ -355,7 +331,7 @@ describe('observe limits', () => {
   });
 
   it('answers every observer parked at the same cursor with the same body', async () => {
-    fixture = await startChatFixture(redis.server.url);
+    fixture = await suite.start();
     const answers = [1, 2, 3].map(() => get(fixture!.observeUrl('rooms=lobby:0&wait=10')));
     await fixture.waitForParked(3);
     await fixture.notify(fixture.web.addMessages('lobby', 1));

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { presenceKey, presenceRoomsKey } from '@parley/protocol';
 import { hashSessionToken } from '@parley/protocol/node';
-import { startChatFixture, startRedisFixture, waitFor, type ChatFixture, type RedisFixture } from './support/harness.js';
+import { startChatFixture, startRedisFixture, useChatFixture, waitFor, type ChatFixture } from './support/harness.js';
 
 /** A token shaped like the web tier's (the chatserver never checks it against the database). */
 const newToken = (): string => randomBytes(32).toString('base64url');
@@ -14,17 +14,10 @@ async function observe(fixture: ChatFixture, query: string, headers: Record<stri
 }
 
 describe('chatserver presence', () => {
-  let redis: RedisFixture;
+  const suite = useChatFixture({ eachTest: false });
   let fixture: ChatFixture | undefined;
 
-  before(async () => {
-    redis = await startRedisFixture();
-  });
-  after(async () => {
-    await redis.stop();
-  });
-  afterEach(async () => {
-    await fixture?.close();
+  afterEach(() => {
     fixture = undefined;
   });
 
@@ -46,7 +39,7 @@ describe('chatserver presence', () => {
 
   describe('with the default refresh', () => {
     beforeEach(async () => {
-      fixture = await startChatFixture(redis.server.url);
+      fixture = await suite.start();
     });
 
     for (const [form, carry] of [
@@ -90,7 +83,7 @@ describe('chatserver presence', () => {
   });
 
   it('sees parked observers again while they wait (one timer, every min(30 s, timeout / 4))', async () => {
-    fixture = await startChatFixture(redis.server.url, { PARLEY_PRESENCE_TIMEOUT_MS: '1000' });
+    fixture = await suite.start({ PARLEY_PRESENCE_TIMEOUT_MS: '1000' });
     const tokens = [newToken(), newToken()];
     const parked = tokens.map((token) => observe(current(), `rooms=lobby:0&wait=3&session=${token}`));
     await current().waitForParked(2);

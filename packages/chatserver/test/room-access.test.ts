@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { type ChatEvent } from '@parley/protocol';
 import { hashSessionToken, signObserveTicket } from '@parley/protocol/node';
 import { withHiddenRooms } from '../src/room-access.js';
+import { openEventStream } from '../../cluster/test/helpers/event-stream.js';
 import { SECRET, get, startChatFixture, startRedisFixture, waitFor, type ChatFixture, type RedisFixture } from './support/harness.js';
 
 const MEMBER_TOKEN = 'member-token-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
@@ -58,6 +59,30 @@ describe('room access (private rooms on a chatserver)', () => {
     const mixed = JSON.parse((await observe('rooms=secret,lobby:0&wait=0', OUTSIDER_TOKEN)).text);
     expect(mixed.cursor).to.equal('lobby:2,secret:0');
     expect(mixed.events.map((event: { room: string }) => event.room)).to.deep.equal(['lobby', 'lobby']);
+  });
+
+  it('answers a non-member\'s stream (SSE) as for a missing room: the room at 0 in the ready cursor, never an event', async () => {
+    fixture.web.addMessages('lobby', 1);
+    const outsider = await openEventStream(fixture.streamUrl(`rooms=secret:0,lobby&session=${OUTSIDER_TOKEN}`));
+    const member = await openEventStream(fixture.streamUrl(`rooms=secret:0&session=${MEMBER_TOKEN}`));
+    try {
+      expect(outsider.status).to.equal(200);
+      await outsider.until((r) => r.messages.length >= 1, 3000, 'the ready event');
+      expect(outsider.messages[0]).to.deep.include({ event: 'ready', id: 'lobby:1,secret:0' });
+      await member.until((r) => r.messages.length >= 4, 3000, 'the member\'s events');
+      expect(member.messages.slice(1).map((message) => (JSON.parse(message.data) as ChatEvent).room)).to.deep.equal(['secret', 'secret', 'secret']);
+      await fixture.waitForParked(2);
+      expect(await fixture.notify(fixture.web.addMessages('secret', 1))).to.equal(204);
+      expect(await fixture.notify(fixture.web.addMessages('lobby', 1))).to.equal(204);
+      await outsider.until((r) => r.messages.length >= 2, 3000, 'the lobby event');
+      expect(outsider.messages.slice(1).map((message) => (JSON.parse(message.data) as ChatEvent).room)).to.deep.equal(['lobby']);
+      const ahead = await openEventStream(fixture.streamUrl(`rooms=secret:2&session=${OUTSIDER_TOKEN}`));
+      expect(ahead.status).to.equal(400);
+      ahead.close();
+    } finally {
+      outsider.close();
+      member.close();
+    }
   });
 
   it('never wakes a hidden observer with a private room\'s events', async () => {

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { silentLogger } from '@parley/protocol';
 import { findFreePort } from '@parley/cluster';
-import { createWebClient, WebTierUnavailableError, type WebClient } from '../src/web-client.js';
+import { WebTierUnavailableError } from '@parley/protocol/node';
+import { createWebClient, type WebClient } from '../src/web-client.js';
 import { SECRET } from './support/harness.js';
 import { startWebStandIn, type WebStandIn } from './support/web-stand-in.js';
 

@@ -50,6 +50,12 @@ export interface ParleyApi {
   /** Says `text`; pass the same `clientId` when retrying so nothing is sent twice. */
   say(room: string, text: string, clientId: string): Promise<ChatEvent>;
   history(room: string, page?: HistoryPage): Promise<ChatEvent[]>;
+  /** Changes the text of one's own message at `seq`; resolves with the `edit` event. */
+  editMessage(room: string, seq: number, text: string): Promise<ChatEvent>;
+  /** Deletes the message at `seq` (one's own; a room owner's any). */
+  deleteMessage(room: string, seq: number): Promise<void>;
+  /** The room's messages holding every word of `q`, newest first. */
+  search(room: string, q: string, limit?: number): Promise<ChatEvent[]>;
 }
 
 /** A random idempotency key for `say` (URL-safe, 22 characters). */
@@ -151,6 +157,14 @@ export function createApi(options: ApiOptions = {}): ParleyApi {
       if (page.limit !== undefined) query.set('limit', String(page.limit));
       const suffix = query.size > 0 ? `?${query}` : '';
       return (await request<{ events: ChatEvent[] }>('GET', `${room(name)}/events${suffix}`)).events;
+    },
+    editMessage: async (name, seq, text) =>
+      (await request<{ event: ChatEvent }>('PATCH', `${room(name)}/events/${seq}`, { text })).event,
+    deleteMessage: (name, seq) => request('DELETE', `${room(name)}/events/${seq}`),
+    search: async (name, q, limit) => {
+      const query = new URLSearchParams({ q });
+      if (limit !== undefined) query.set('limit', String(limit));
+      return (await request<{ events: ChatEvent[] }>('GET', `${room(name)}/search?${query}`)).events;
     },
   };
 }

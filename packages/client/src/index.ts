@@ -4,3 +4,4 @@ export { InOrderDelivery, type HistoryReader, type InOrderDeliveryOptions } from
 export { ObserveLoop, type ConnectionState, type ObserveLoopOptions } from './observe-loop.js';
 export { SharedObserve, type SharedObserveOptions } from './shared-observe.js';
 export { fetchTransport, jsonpTransport, type ObserveTransport, type TransportOptions } from './transports.js';
+export { streamTransport, type EventSourceLike, type StreamTransportOptions } from './stream-transport.js';

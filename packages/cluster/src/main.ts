@@ -2,53 +2,28 @@
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { pino } from 'pino';
-import { ConfigError, readCommandLine } from '@parley/protocol/node';
+import type { Logger } from '@parley/protocol';
+import { readCommandLine, runMain } from '@parley/protocol/node';
 import { readClusterFile } from './cluster-file.js';
 import { loadConfig } from './config.js';
 import { START_COMMAND } from './start-command.js';
-import { REPO_ROOT, startCluster, type ClusterHandle } from './supervisor.js';
+import { REPO_ROOT, startCluster } from './supervisor.js';
 
 // Children get 5 s to exit after SIGTERM, inside the 10 s bound of the whole shutdown.
 const CHILD_STOP_TIMEOUT_MS = 5000;
 const FORCED_EXIT_AFTER_MS = 10_000;
 
-// `--help` exits 0; any option exits 2: the cluster is configured by the environment.
-readCommandLine(START_COMMAND);
-const config = readConfigOrExit();
-// The supervisor's lines carry the same kind of prefix as the children's.
-const log = pino({ level: config.logLevel }, { write: (line: string) => process.stdout.write(`cluster | ${line}`) });
-const runDir = join(REPO_ROOT, '.run');
+runMain(async ({ stopping }) => {
+  // `--help` exits 0; any option exits 2: the cluster is configured by the environment.
+  readCommandLine(START_COMMAND);
+  const config = loadConfig(process.env);
+  // The supervisor's lines carry the same kind of prefix as the children's.
+  const log = pino({ level: config.logLevel }, { write: (line: string) => process.stdout.write(`cluster | ${line}`) });
+  const runDir = join(REPO_ROOT, '.run');
 
-warnAboutLeftovers(join(runDir, 'cluster.json'));
+  warnAboutLeftovers(log, join(runDir, 'cluster.json'));
 
-let starting: Promise<ClusterHandle> | undefined;
-let shuttingDown = false;
-
-async function shutdown(reason: string, exitCode = 0): Promise<void> {
-  if (shuttingDown) return;
-  shuttingDown = true;
-  log.info({ reason }, 'shutting down');
-  setTimeout(() => {
-    log.error({ afterMs: FORCED_EXIT_AFTER_MS }, 'shutdown took too long; exiting');
-    process.exit(1);
-  }, FORCED_EXIT_AFTER_MS).unref();
-  // Ctrl-C while starting: let the start finish (bounded above), then stop it all.
-  const cluster = await starting?.catch(() => undefined);
-  await cluster?.stop();
-  process.exit(exitCode);
-}
-process.on('SIGINT', (signal) => void shutdown(signal));
-process.on('SIGTERM', (signal) => void shutdown(signal));
-// The children run in their own process groups and would outlive us: a bug of
-// the supervisor still stops them before it exits.
-process.on('uncaughtException', (error) => {
-  log.error({ err: error.message }, 'supervisor failed');
-  void shutdown('uncaught exception', 1);
-});
-
-let cluster: ClusterHandle;
-try {
-  starting = startCluster({
+  const cluster = await startCluster({
     runDir,
     store: config.store,
     publicPort: config.publicPort,
@@ -62,33 +37,26 @@ try {
     log,
     output: process.stdout,
   });
-  cluster = await starting;
-} catch (error) {
-  log.error({ err: (error as Error).message }, 'cluster failed to start');
-  process.exit(shuttingDown ? 0 : 1);
-}
-// Ctrl-C during the start: shutdown() is stopping it now.
-if (shuttingDown) await new Promise<never>(() => undefined);
-
-const ports = Object.fromEntries(cluster.processes().map((entry) => [entry.name, entry.port]));
-log.info({ url: cluster.publicUrl, store: cluster.store, ports, runDir }, 'listening');
-process.stdout.write(`\nParley is up at ${cluster.publicUrl}  (Ctrl-C stops it; processes in ${join(runDir, 'cluster.json')})\n\n`);
-
-function readConfigOrExit(): ReturnType<typeof loadConfig> {
-  try {
-    return loadConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
+  // Ctrl-C during the start: runMain stops it as soon as we return.
+  if (!stopping.aborted) {
+    const ports = Object.fromEntries(cluster.processes().map((entry) => [entry.name, entry.port]));
+    log.info({ url: cluster.publicUrl, store: cluster.store, ports, runDir }, 'listening');
+    process.stdout.write(`\nParley is up at ${cluster.publicUrl}  (Ctrl-C stops it; processes in ${join(runDir, 'cluster.json')})\n\n`);
   }
-}
+  return { log, stop: () => cluster.stop() };
+}, {
+  name: 'cluster',
+  forcedExitMs: FORCED_EXIT_AFTER_MS,
+  // The children run in their own process groups and would outlive us: a bug
+  // of the supervisor still stops them before it exits.
+  stopOnUncaughtException: true,
+});
 
 /**
  * A previous run killed with SIGKILL leaves its children running. They are not
  * ours to kill, but starting next to them fails on ports in odd ways: say so.
  */
-function warnAboutLeftovers(clusterFile: string): void {
+function warnAboutLeftovers(log: Logger, clusterFile: string): void {
   if (!existsSync(clusterFile)) return;
   try {
     for (const entry of readClusterFile(clusterFile)) {

@@ -144,7 +144,7 @@ export class SupervisedProcess {
   private openLog(): WriteStream {
     if (!this.logStream) {
       const stream = createWriteStream(this.options.logFile, { flags: 'a' });
-      stream.on('error', (error) => this.options.log.error({ process: this.name, err: error.message }, 'log file error'));
+      stream.on('error', (error) => this.options.log.error({ process: this.name, err: error }, 'log file error'));
       this.logStream = stream;
     }
     return this.logStream;
@@ -187,7 +187,7 @@ export class SupervisedProcess {
       if (child.stderr) forEachLine(child.stderr, onLine);
     }
     child.once('error', (error) => {
-      options.log.error({ process: this.name, err: error.message }, 'process spawn failed');
+      options.log.error({ process: this.name, err: error }, 'process spawn failed');
       // A child that never ran (ENOENT, EACCES) emits no 'exit': its readiness fails here.
       if (child.pid === undefined) gone.abort();
     });
@@ -212,7 +212,7 @@ export class SupervisedProcess {
       await Promise.race([ready(gone, child.pid ?? -1), aborted]);
     } catch (error) {
       if (!gone.aborted) {
-        this.options.log.warn({ process: this.name, childPid: child.pid ?? null, err: (error as Error).message }, 'process not ready');
+        this.options.log.warn({ process: this.name, childPid: child.pid ?? null, err: error }, 'process not ready');
       }
       throw error;
     }

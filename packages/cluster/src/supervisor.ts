@@ -174,7 +174,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterHand
     try {
       writeClusterFile(clusterFile, processes());
     } catch (error) {
-      log.error({ path: clusterFile, err: (error as Error).message }, 'cannot write cluster.json');
+      log.error({ path: clusterFile, err: error }, 'cannot write cluster.json');
     }
   };
 

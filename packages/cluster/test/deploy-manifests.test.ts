@@ -109,19 +109,25 @@ describe('deploy/kubernetes manifests', function () {
     expect(autoscaler?.spec?.scaleTargetRef).to.deep.equal({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'parley-chatserver' });
   });
 
-  it('routes like nginx: observe unbuffered to chatservers with a timeout above the hold, the rest to web, /internal/ closed', () => {
+  it('routes like nginx: observe and its stream unbuffered to chatservers with a timeout above the hold, the rest to web, /internal/ closed', () => {
     const ingresses = byKind('Ingress');
     const routes = ingresses.flatMap((ingress) =>
       (ingress.spec?.rules as Array<{ http: { paths: Array<{ path: string; backend: { service: { name: string } } }> } }>).flatMap((rule) =>
         rule.http.paths.map((path) => ({ path: path.path, service: path.backend.service.name, annotations: ingress.metadata.annotations ?? {} })),
       ),
     );
-    expect(routes.map(({ path, service }) => `${path} -> ${service}`)).to.deep.equal(['/api/observe -> parley-chatserver', '/ -> parley-web']);
-    const observe = routes[0]?.annotations ?? {};
-    expect(observe['nginx.ingress.kubernetes.io/proxy-buffering']).to.equal('off');
-    expect(Number(observe['nginx.ingress.kubernetes.io/proxy-read-timeout'])).to.be.above(LONGEST_HOLD_SECONDS);
-    expect(observe['nginx.ingress.kubernetes.io/proxy-next-upstream']).to.equal('error');
-    expect(routes[1]?.annotations['nginx.ingress.kubernetes.io/server-snippet']).to.match(/location \^~ \/internal\/ \{[^}]*return 404/);
+    expect(routes.map(({ path, service }) => `${path} -> ${service}`)).to.deep.equal([
+      '/api/observe -> parley-chatserver',
+      '/api/observe/stream -> parley-chatserver',
+      '/ -> parley-web',
+    ]);
+    for (const route of routes.slice(0, 2)) {
+      const observe = route.annotations;
+      expect(observe['nginx.ingress.kubernetes.io/proxy-buffering']).to.equal('off');
+      expect(Number(observe['nginx.ingress.kubernetes.io/proxy-read-timeout'])).to.be.above(LONGEST_HOLD_SECONDS);
+      expect(observe['nginx.ingress.kubernetes.io/proxy-next-upstream']).to.equal('error');
+    }
+    expect(routes[2]?.annotations['nginx.ingress.kubernetes.io/server-snippet']).to.match(/location \^~ \/internal\/ \{[^}]*return 404/);
   });
 
   it('takes PostgreSQL and Redis Sentinel from variables, and names only variables the README documents', () => {
@@ -142,10 +148,11 @@ describe('deploy/kubernetes manifests', function () {
 });
 
 describe('docker-compose.ha.yml', function () {
-  this.timeout(30_000);
+  // docker-compose (Python) takes seconds to start on a loaded machine.
+  this.timeout(180_000);
   const env = { ...process.env, PARLEY_SECRET: 's'.repeat(64), PARLEY_POSTGRES_PASSWORD: 'a1b2c3d4e5f6' };
   const run = (quiet: boolean) =>
-    spawnSync('docker-compose', ['-f', 'docker-compose.ha.yml', 'config', ...(quiet ? ['-q'] : [])], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 20_000 });
+    spawnSync('docker-compose', ['-f', 'docker-compose.ha.yml', 'config', ...(quiet ? ['-q'] : [])], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 60_000 });
 
   before(function () {
     if ((run(true).error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {

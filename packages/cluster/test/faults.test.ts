@@ -25,9 +25,16 @@ const READY_TIMEOUT_MS = 30_000;
 
 /** Signals one child, then waits until the supervisor has it (or its successor) serving again. */
 async function killAndAwaitRestart(cluster: ClusterHandle, role: ChildRole, index: number, signal: NodeJS.Signals): Promise<void> {
+  const name = `${role}-${index}`;
+  const pidOf = (): number | null | undefined => cluster.processes().find((entry) => entry.name === name)?.pid;
+  const signalled = pidOf();
   cluster.kill(role, index, signal);
-  // The supervisor must see the exit before readiness means the new process.
-  await sleep(200);
+  // The supervisor must see the exit (the pid it records changes) before readiness means the new process.
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (pidOf() === signalled) {
+    if (Date.now() > deadline) throw new Error(`the supervisor did not see ${name} exit within ${READY_TIMEOUT_MS} ms`);
+    await sleep(10);
+  }
   await cluster.waitUntilReady(READY_TIMEOUT_MS);
 }
 
@@ -53,7 +60,12 @@ const BOUND_MS = {
   webKill: 5000,
   /** A graceful stop answers parked observes at once; they re-poll on the other chatserver. */
   deploy: 5000,
+  /** nginx gives up on a frozen web process after 2 s (says) or 3 s (reads) and asks the next one. */
+  webFreeze: 5000,
 } as const;
+
+/** How long the web process that takes says stays frozen (SIGSTOP) per round. */
+const WEB_FREEZE_MS = CHAOS ? 20_000 : 6000;
 
 /**
  * The traffic is many clients behind one address saying faster than a person
@@ -167,6 +179,24 @@ describe('faults: steady traffic through every fault', function () {
       },
     });
     expect(report.sayRetries, 'says the crash made clients retry').to.be.above(0);
+  });
+
+  it('SIGSTOP of the web process that takes says: no say waits more than 5 s, nothing lost or doubled', async () => {
+    const { cluster } = fixture;
+    const report = await runScenario(cluster.publicUrl, {
+      label: 'web-freeze',
+      boundMs: BOUND_MS.webFreeze,
+      fault: async () => {
+        // web-1 is the say writer (SQLite); a stopped process still accepts connections.
+        cluster.kill('web', 1, 'SIGSTOP');
+        try {
+          await sleep(WEB_FREEZE_MS);
+        } finally {
+          cluster.kill('web', 1, 'SIGCONT');
+        }
+      },
+    });
+    expect(report.longestSayMs, 'longest say during the freeze').to.be.at.most(BOUND_MS.webFreeze);
   });
 
   it('SIGTERM of a chatserver (a deploy): observers move with no error and no loss', async () => {

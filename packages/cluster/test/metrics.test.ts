@@ -3,23 +3,10 @@ import { expect } from 'chai';
 import { readClusterFile } from '../src/cluster-file.js';
 import { collectEvents, createSession, enterRoom, messages, request, say, uniqueRoom } from './helpers/api.js';
 import { useCluster } from './helpers/cluster-fixture.js';
+import { sample } from '../../protocol/test/helpers/metric-sample.js';
 
 const METRICS_TOKEN = 'metrics-test-token';
 const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
-
-/**
- * The value of one sample in Prometheus text: `name` with exactly these
- * labels (none: the unlabelled sample). Missing → undefined.
- */
-function sample(text: string, name: string, labels = ''): number | undefined {
-  const wanted = labels === '' ? name : `${name}{${labels}}`;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    if (line.slice(0, space) === wanted) return Number(line.slice(space + 1));
-  }
-  return undefined;
-}
 
 describe('cluster: /metrics of every process', function () {
   this.timeout(40_000);

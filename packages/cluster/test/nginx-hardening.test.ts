@@ -96,8 +96,26 @@ describe('nginx hardening', function () {
     expect(text).to.match(/client_header_timeout 5s;/);
     expect(text).to.match(/client_body_timeout 5s;/);
     expect(text).to.match(/send_timeout 10s;/);
-    expect(text).to.match(/location = \/api\/observe \{\s*limit_conn parley_per_address 9;/);
-    expect(text).to.match(/location \/ \{\s*limit_conn parley_per_address 7;/);
+    expect(text).to.match(/location = \/api\/observe \{\s*limit_conn parley_observes_per_address 9;/);
+    expect(text).to.match(/location \/ \{\s*limit_conn parley_requests_per_address 7;/);
+  });
+
+  it('counts parked observes apart from API requests: a person with many observes open can still say', async () => {
+    const webPort = await listen(namedUpstream('web'));
+    // Observes park: the chatserver stand-in never answers them.
+    const chatPort = await listen(frozenUpstream());
+    nginx = await startNginx({ runDir, webPorts: [webPort], chatPorts: [chatPort], requestsPerAddress: 2, observesPerAddress: 4 });
+    const parked = Array.from({ length: 4 }, () => fetch(`${nginx!.url}/api/observe?rooms=lobby`, { signal: AbortSignal.timeout(20_000) }).catch(() => undefined));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const say = await fetch(`${nginx.url}/api/rooms/lobby/say`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(5000) });
+    expect(say.status).to.equal(200);
+    // One observe more than the address may park is refused in the error shape.
+    const fifth = await fetch(`${nginx.url}/api/observe?rooms=lobby`, { signal: AbortSignal.timeout(5000) });
+    expect(fifth.status).to.equal(429);
+    expect(((await fifth.json()) as { error: { code: string } }).error.code).to.equal('rate_limited');
+    await nginx.stop();
+    nginx = undefined;
+    await Promise.all(parked);
   });
 
   it('answers TRACE, odd Transfer-Encodings and HTTP/1.0 without Host in the JSON error shape', async () => {
@@ -127,6 +145,7 @@ describe('nginx hardening', function () {
       '/api/rooms/lobby?callback=cb&session=a&session=SECRET4',
       '/api/rooms/lobby?access_token=SECRET5',
       '/api/rooms/lobby?after=3',
+      '/api/observe?rooms=lobby%3A3&wait=5',
     ];
     for (const path of paths) await (await fetch(`${nginx.url}${path}`, { signal: AbortSignal.timeout(5000) })).text();
     const log = readFileSync(join(runDir, 'access.log'), 'utf8');
@@ -134,6 +153,8 @@ describe('nginx hardening', function () {
     expect(log).to.not.match(/SECRET/);
     expect(log).to.include('"GET /api/rooms/lobby/events?[redacted] HTTP/1.1"');
     expect(log).to.include('"GET /api/rooms/lobby?after=3 HTTP/1.1"');
+    // A %-escape in a value (an observe cursor) is no reason to hide the query.
+    expect(log).to.include('"GET /api/observe?rooms=lobby%3A3&wait=5 HTTP/1.1"');
   });
 
   it('moves reads and says off a frozen web process within 5 s, giving each say an idempotency key', async () => {

@@ -174,7 +174,7 @@ describe('nginx configuration', () => {
   it('spreads says over every web process in the docker config (PostgreSQL)', () => {
     const docker = readFileSync(join(REPO_ROOT, 'nginx', 'docker.conf'), 'utf8');
     expect(docker).to.match(/upstream parley_say \{\s*server web-1:3000 max_fails=1 fail_timeout=2s;\s*server web-2:3000 max_fails=1 fail_timeout=2s;\s*keepalive/);
-    expect(docker).to.match(/location ~ \^\/api\/rooms\/\[\^\/\]\+\/say\$ \{\s*limit_conn parley_per_address \d+;\s*proxy_pass http:\/\/parley_say;/);
+    expect(docker).to.match(/location ~ \^\/api\/rooms\/\[\^\/\]\+\/say\$ \{\s*limit_conn parley_requests_per_address \d+;\s*proxy_pass http:\/\/parley_say;/);
   });
 
   it('keeps /metrics out of the docker config too', () => {

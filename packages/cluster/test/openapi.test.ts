@@ -429,6 +429,46 @@ describe('the public contract (docs/openapi.yaml), through nginx', function () {
     });
   });
 
+  describe('PATCH and DELETE /api/rooms/{room}/events/{seq}, GET /api/rooms/{room}/search', () => {
+    it('PATCH: 200 with the edit event, 400, 401, 403 (forbidden, csrf_required), 404 (room, message), 415', async () => {
+      const operation = 'PATCH /api/rooms/{room}/events/{seq}';
+      const { session, room } = await sessionInRoom();
+      await exchange('POST /api/rooms/{room}/say', 201, { path: `/api/rooms/${room}/say`, session, json: { text: 'helo' } });
+      const answer = await exchange(operation, 200, { path: `/api/rooms/${room}/events/2`, session, json: { text: 'hello' } });
+      expect((JSON.parse(answer.text) as { event: object }).event).to.include({ room, seq: 3, type: 'edit', target: 2, text: 'hello' });
+      await exchange(operation, 400, { path: `/api/rooms/${room}/events/2`, session, json: { text: ' ' } });
+      await exchange(operation, 401, { path: `/api/rooms/${room}/events/2`, json: { text: 'x' } });
+      await exchange(operation, 403, { path: `/api/rooms/${room}/events/2`, session: await newSession('mallory'), json: { text: 'x' } });
+      await exchange(operation, 403, { path: `/api/rooms/${room}/events/2`, cookie: session, json: { text: 'x' } });
+      await exchange(operation, 404, { path: `/api/rooms/${room}/events/1`, session, json: { text: 'x' } });
+      await exchange(operation, 415, { path: `/api/rooms/${room}/events/2`, session, raw: { body: 'x', type: 'text/plain' } });
+      await exchange(operation, 413, { path: `/api/rooms/${room}/events/2`, session, raw: { body: TOO_LARGE, type: 'application/json' } });
+      // Edits and deletions count as says: the say, the edit and the 404 above used this minute's three.
+      await exchange(operation, 429, { path: `/api/rooms/${room}/events/2`, session, json: { text: 'x' } });
+      await exchange('DELETE /api/rooms/{room}/events/{seq}', 429, { path: `/api/rooms/${room}/events/2`, session });
+      await exchange(operation, 404, { path: `/api/rooms/${uniqueRoom('none')}/events/1`, session: await newSession('bob'), json: { text: 'x' } });
+    });
+
+    it('DELETE: 204, 400, 401, 403, 404; then search: 200 without it, 400, 404', async () => {
+      const { session, room } = await sessionInRoom();
+      await exchange('POST /api/rooms/{room}/say', 201, { path: `/api/rooms/${room}/say`, session, json: { text: 'findable words' } });
+      await exchange('POST /api/rooms/{room}/say', 201, { path: `/api/rooms/${room}/say`, session, json: { text: 'findable secret' } });
+      const operation = 'DELETE /api/rooms/{room}/events/{seq}';
+      await exchange(operation, 400, { path: `/api/rooms/${room}/events/0`, session });
+      await exchange(operation, 401, { path: `/api/rooms/${room}/events/3` });
+      await exchange(operation, 403, { path: `/api/rooms/${room}/events/3`, session: await newSession('mallory') });
+      await exchange(operation, 404, { path: `/api/rooms/${room}/events/99`, session: await newSession('bob') });
+      await exchange(operation, 204, { path: `/api/rooms/${room}/events/3`, session });
+      const search = 'GET /api/rooms/{room}/search';
+      const found = await exchange(search, 200, { path: `/api/rooms/${room}/search?q=findable` });
+      expect((JSON.parse(found.text) as { events: Array<{ seq: number }> }).events.map((event) => event.seq)).to.deep.equal([2]);
+      await exchange(search, 400, { path: `/api/rooms/${room}/search?q=` });
+      await exchange(search, 404, { path: `/api/rooms/${uniqueRoom('none')}/search?q=x` });
+      const history = await exchange('GET /api/rooms/{room}/events', 200, { path: `/api/rooms/${room}/events?after=0` });
+      expect(history.text).to.not.include('secret');
+    });
+  });
+
   describe('GET /healthz, GET /api/openapi.json', () => {
     it('GET /healthz: 200', async () => {
       await exchange('GET /healthz', 200, { path: '/healthz' });
@@ -528,6 +568,82 @@ describe('the public contract (docs/openapi.yaml), through nginx', function () {
       } finally {
         stop.abort();
         await Promise.allSettled(observes);
+      }
+    });
+  });
+
+  describe('GET /api/observe/stream', () => {
+    const operation = 'GET /api/observe/stream';
+
+    /** Opens a stream, reads until its ready event (or a whole error answer), then leaves. */
+    async function openStream(call: Call): Promise<ContractAnswer> {
+      const stop = new AbortController();
+      const timer = setTimeout(() => stop.abort(), 10_000);
+      const headers: Record<string, string> = { ...call.headers };
+      if (call.session !== undefined) headers.authorization = `Bearer ${call.session}`;
+      try {
+        const response = await fetch(`${fixture.cluster.publicUrl}${call.path}`, { headers, signal: stop.signal });
+        const answerHeaders = new Headers([...response.headers]);
+        if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+          return { status: response.status, headers: answerHeaders, text: await response.text() };
+        }
+        let text = '';
+        const decoder = new TextDecoder();
+        for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+          text += decoder.decode(chunk, { stream: true });
+          if (text.includes('\n\n')) break;
+        }
+        return { status: response.status, headers: answerHeaders, text };
+      } finally {
+        clearTimeout(timer);
+        stop.abort();
+      }
+    }
+
+    it('200: the stream, starting with the ready event; Last-Event-ID wins over rooms', async () => {
+      const { room } = await sessionInRoom();
+      const answer = await openStream({ path: `/api/observe/stream?rooms=${room}` });
+      expect(answer.status).to.equal(200);
+      contract.check(operation, answer);
+      expect(answer.text).to.equal(`retry: 1000\nevent: ready\nid: ${room}:1\ndata: {"cursor":"${room}:1"}\n\n`);
+      const resumed = await openStream({ path: `/api/observe/stream?rooms=${room}`, headers: { 'last-event-id': `${room}:0` } });
+      expect(resumed.text).to.include(`\nid: ${room}:0\n`);
+    });
+
+    it('400 invalid_cursor', async () => {
+      const answer = await openStream({ path: '/api/observe/stream?rooms=Lobby:1' });
+      expect(answer.status).to.equal(400);
+      contract.check(operation, answer);
+    });
+
+    it('429 and 503 past the limits, which open streams count against', async () => {
+      const session = await newSession();
+      const stop = new AbortController();
+      // Three streams of one session over two chatservers (one each): one is refused.
+      const streams = [0, 1, 2].map((index) =>
+        send('GET', { path: `/api/observe/stream?rooms=${uniqueRoom('s')}:0&n=${index}`, session, signal: stop.signal }).then(
+          (answer) => answer,
+          () => undefined,
+        ),
+      );
+      try {
+        const refused = await Promise.race(streams.map((stream) => stream.then((answer) => answer ?? new Promise<never>(() => undefined))));
+        expect(refused.status, refused.text).to.equal(429);
+        contract.check(operation, refused);
+        // Anonymous streams fill the chatservers (3 each).
+        const more = Array.from({ length: 8 }, (_, index) =>
+          send('GET', { path: `/api/observe/stream?rooms=${uniqueRoom('f')}:0&n=${index}`, signal: stop.signal }).then(
+            (answer) => answer,
+            () => undefined,
+          ),
+        );
+        streams.push(...more);
+        const full = await Promise.race(more.map((stream) => stream.then((answer) => answer ?? new Promise<never>(() => undefined))));
+        expect(full.status, full.text).to.equal(503);
+        contract.check(operation, full);
+      } finally {
+        stop.abort();
+        await Promise.allSettled(streams);
       }
     });
   });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
-import type { ChatEvent } from '@parley/protocol';
+import type { ChatEvent, LiveMessageEvent } from '@parley/protocol';
 import type { ClusterProcessInfo } from '../src/cluster-file.js';
 import { collectEvents, createSession, enterRoom, json, messages, say, uniqueRoom } from './helpers/api.js';
 import { useCluster } from './helpers/cluster-fixture.js';
@@ -55,7 +55,7 @@ describe('cluster on PostgreSQL (PARLEY_STORE=postgres)', function () {
     const head = await enterRoom(cluster.publicUrl, alice, room);
     const count = 12;
     const observer = collectEvents(cluster.publicUrl, `${room}:${head}`, (events) => messages(events).length >= count, 20_000);
-    const said: Array<Extract<ChatEvent, { type: 'message' }>> = [];
+    const said: LiveMessageEvent[] = [];
     for (let i = 0; i < count; i++) said.push(...messages([await say(cluster.publicUrl, alice, room, `message ${i}`, `c-${i}`)]));
     const observed = await observer;
     expect(observed.map((event) => event.seq)).to.deep.equal(said.map((event) => event.seq));

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { ChatEvent } from '@parley/protocol';
+import { isLiveMessage, type ChatEvent } from '@parley/protocol';
 import { collectEvents, createCookieSession, createSession, enterRoom, request, uniqueRoom } from './helpers/api.js';
 import { useCluster } from './helpers/cluster-fixture.js';
 
@@ -34,7 +34,7 @@ describe('cluster: abuse limits, logout and headers across two web processes', f
       expect(Number(refused.headers.get('retry-after'))).to.be.within(1, 60);
     }
     const history = await request(`${publicUrl}/api/rooms/${room}/events?after=0`);
-    const texts = (JSON.parse(history.text).events as ChatEvent[]).flatMap((event) => (event.type === 'message' ? [event.text] : []));
+    const texts = (JSON.parse(history.text).events as ChatEvent[]).flatMap((event) => (isLiveMessage(event) ? [event.text] : []));
     expect(texts).to.deep.equal(['one', 'two', 'three']);
   });
 

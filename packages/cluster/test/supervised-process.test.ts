@@ -2,19 +2,26 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { install, timers } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import type { Logger } from '@parley/protocol';
 import { SupervisedProcess, type SupervisedProcessOptions } from '../src/supervised-process.js';
-import { sleep } from '../src/wait.js';
 
-/** Polls `condition` every 20 ms until it holds, failing after `timeoutMs`. */
+/** Waits `ms` of real time, also while the supervisor's clock is a fake one. */
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => timers.setTimeout(() => resolve(), ms));
+const realNow = (): number => (timers.Date as DateConstructor).now();
+
+/** Polls `condition` every 20 ms (real time) until it holds, failing after `timeoutMs`. */
 async function eventually(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = realNow() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (realNow() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
 }
+
+/** Longer than any restart backoff (10 s at most): a restart still pending would have happened. */
+const LONGER_THAN_ANY_BACKOFF_MS = 60_000;
 
 describe('supervised process', () => {
   let dir: string;
@@ -22,6 +29,10 @@ describe('supervised process', () => {
   let lines: string[];
   let pids: Array<number | null>;
   let logged: string[];
+  // The supervisor's timers (restart backoff) and clock, faked by the tests
+  // that wait for something NOT to happen: they advance it instead of sleeping.
+  let clock: ReturnType<typeof install> | undefined;
+  const fakeClock = (): ReturnType<typeof install> => (clock = install({ toFake: ['setTimeout', 'clearTimeout', 'Date'] }));
 
   /** Records the supervisor's own messages (`process started`, …) in order. */
   const recordingLogger: Logger = {
@@ -62,6 +73,8 @@ describe('supervised process', () => {
   });
 
   afterEach(async () => {
+    clock?.uninstall();
+    clock = undefined;
     await supervised?.stop(2000);
     supervised = undefined;
     rmSync(dir, { recursive: true, force: true });
@@ -85,18 +98,25 @@ describe('supervised process', () => {
   });
 
   it('backs off between restarts of a crash loop', async () => {
-    supervise('process.exit(3);');
+    const time = fakeClock();
+    const startTimes: number[] = [];
+    supervise('process.exit(3);', { onPidChange: (pid) => void (pid !== null && startTimes.push(Date.now())) });
     // Crashes at ~0 ms, then restarts after 250, 500, 1000 ms: three starts by 1.2 s, not more.
-    await sleep(1200);
-    const starts = pids.filter((pid) => pid !== null).length;
+    // Each crash is real; once it has scheduled its restart, the clock jumps to it.
+    while (time.now <= 1200) {
+      await eventually(() => time.countTimers() > 0, 5000, 'a crash and its pending restart');
+      await time.nextAsync();
+    }
+    const starts = startTimes.filter((at) => at <= 1200).length;
     expect(starts).to.be.within(3, 4);
   });
 
   it('does not restart a child after stop', async () => {
     const child = supervise('setInterval(() => {}, 1000);');
     await eventually(() => child.pid !== undefined, 5000, 'the start');
+    const time = fakeClock();
     await child.stop(2000);
-    await sleep(400);
+    await time.tickAsync(LONGER_THAN_ANY_BACKOFF_MS);
     expect(child.pid).to.equal(undefined);
     expect(pids.filter((pid) => pid !== null)).to.have.length(1);
   });
@@ -148,9 +168,10 @@ describe('supervised process', () => {
     const child = create('setInterval(() => {}, 1000);');
     await child.start();
     const first = child.pid;
+    const time = fakeClock();
     await child.stop(2000);
-    // Two backoff delays (250 + 500 ms) would have restarted a crashed child by now.
-    await sleep(800);
+    // Any backoff delay would have restarted a crashed child by now.
+    await time.tickAsync(LONGER_THAN_ANY_BACKOFF_MS);
     expect(child.pid).to.equal(undefined);
     await child.start();
     expect(child.pid).to.be.a('number').and.not.equal(first);
@@ -161,13 +182,14 @@ describe('supervised process', () => {
     const child = create('setInterval(() => {}, 1000);');
     await child.start();
     const first = child.pid;
+    const time = fakeClock();
     child.kill('SIGKILL');
     await child.waitForExit(5000);
     await child.start();
     const second = child.pid;
     expect(second).to.be.a('number').and.not.equal(first);
     // The cancelled restart would have spawned a third child 250 ms after the crash.
-    await sleep(500);
+    await time.tickAsync(LONGER_THAN_ANY_BACKOFF_MS);
     expect(child.pid).to.equal(second);
     expect(pids).to.deep.equal([first, null, second]);
   });
@@ -175,9 +197,10 @@ describe('supervised process', () => {
   it('does not restart a crashed child when restartOnCrash is off', async () => {
     const child = create('setInterval(() => {}, 1000);', { restartOnCrash: false });
     await child.start();
+    const time = fakeClock();
     child.kill('SIGKILL');
     await child.waitForExit(5000);
-    await sleep(500);
+    await time.tickAsync(LONGER_THAN_ANY_BACKOFF_MS);
     expect(child.pid).to.equal(undefined);
     expect(pids.filter((pid) => pid !== null)).to.have.length(1);
   });

@@ -34,6 +34,12 @@ export interface LoadTestOptions {
    * Library only; the CLI always observes through `base`.
    */
   observeOrigins?: readonly string[];
+  /**
+   * Observe with one EventSource stream each (`GET /api/observe/stream`)
+   * instead of long-polls. Library only (the bench's `parley-stream` target).
+   * @default false
+   */
+  stream?: boolean;
   /** Write the JSON report here instead of stdout. */
   jsonPath?: string;
   /** Write the Markdown report here instead of stdout. */

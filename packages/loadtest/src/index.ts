@@ -6,4 +6,5 @@ export { readClusterProcesses, sampleAll, sampleProcess, usageBetween, type Meas
 export { formatMarkdown } from './report.js';
 export { formatProgress, progressLine } from './progress.js';
 export { defaultSourceCount, startLongPolls, startObservers, type LongPolls, type LongPollsOptions, type DeliveredMessage, type LongPollDialect, type Observers, type ObserversOptions, type RawAnswer } from './long-poll-client.js';
+export { startStreamObservers, startStreams, type StreamDialect, type StreamObserversOptions, type StreamsOptions } from './stream-client.js';
 export { lineChartSvg, type ChartSeries, type LineChart } from './svg-chart.js';

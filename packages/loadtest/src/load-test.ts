@@ -8,6 +8,7 @@ import type { LoadTestOptions } from './args.js';
 import { DeliveryTracker, type DeliveryCounts } from './accounting.js';
 import { Histogram, type HistogramSummary } from './histogram.js';
 import { startLongPolls, type LongPolls, type RawAnswer } from './long-poll-client.js';
+import { startStreams } from './stream-client.js';
 import { readClusterProcesses, sampleAll, usageBetween, type ProcessUsage } from './proc-stats.js';
 
 /** The `code` of a `{"error":{"code"}}` answer body, if it is one. */
@@ -263,8 +264,43 @@ export async function runLoadTest(options: LoadTestOptions, hooks: LoadTestHooks
       cursors[index] = parsed.cursor;
       return 0;
     };
+    // Streams: every observer of a room reads the same data lines; parse each once.
+    const parsedEvents = new Map<string, ChatEvent | undefined>();
+    const onStreamData = (index: number, data: string, receivedAt: number): void => {
+      let event = parsedEvents.get(data);
+      if (!parsedEvents.has(data)) {
+        try {
+          const parsed = JSON.parse(Buffer.from(data, 'latin1').toString('utf8')) as Partial<ChatEvent>;
+          // The ready event carries a cursor, not an event.
+          event = parsed.seq === undefined ? undefined : (parsed as ChatEvent);
+        } catch {
+          observeErrors += 1;
+          return;
+        }
+        if (parsedEvents.size > 4096) parsedEvents.clear();
+        parsedEvents.set(data, event);
+      }
+      if (event === undefined) return;
+      observeAnswers += 1;
+      if (event.room !== observerRooms[index] || !tracker.receive(observerLedgers[index] as number, event.seq)) return;
+      deliveryLatency.record((receivedAt - event.at) * 1000);
+      if (sayStart !== 0) {
+        const second = Math.max(0, Math.floor((receivedAt - sayStart) / 1000));
+        deliveriesBySecond[second] = (deliveriesBySecond[second] ?? 0) + 1;
+      }
+    };
     observes = origins.map((origin, offset) =>
-      startLongPolls({
+      options.stream === true
+        ? startStreams({
+            host: origin.hostname,
+            port: Number(origin.port || 80),
+            count: Math.ceil((options.observers - offset) / origins.length),
+            sources: options.sources,
+            request: (local) =>
+              `GET /api/observe/stream?rooms=${cursors[local * origins.length + offset] as string} HTTP/1.1\r\nHost: ${origin.host}\r\n\r\n`,
+            onData: (local, data, receivedAt) => onStreamData(local * origins.length + offset, data, receivedAt),
+          })
+        : startLongPolls({
         host: origin.hostname,
         port: Number(origin.port || 80),
         count: Math.ceil((options.observers - offset) / origins.length),

@@ -29,6 +29,8 @@ export const ERROR_STATUS = {
   forbidden: 403,
   not_found: 404,
   room_not_found: 404,
+  /** No message at that seq of the room (or it was deleted). */
+  message_not_found: 404,
   method_not_allowed: 405,
   not_in_room: 409,
   client_id_conflict: 409,

@@ -1,7 +1,7 @@
-import type { ChatEvent } from './events.js';
+import type { ChatEvent, LiveMessageEvent } from './events.js';
 import { isRoomName } from './validation.js';
 
-const EVENT_TYPES: ReadonlySet<string> = new Set(['message', 'enter', 'leave', 'nick', 'kick']);
+const EVENT_TYPES: ReadonlySet<string> = new Set(['message', 'enter', 'leave', 'nick', 'kick', 'edit', 'delete']);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -23,7 +23,11 @@ export function isChatEvent(value: unknown): value is ChatEvent {
   if (typeof value.type !== 'string' || !EVENT_TYPES.has(value.type)) return false;
   if (typeof value.at !== 'number' || !Number.isFinite(value.at)) return false;
   if (typeof value.id !== 'string' || typeof value.nickname !== 'string') return false;
-  if (value.type === 'message' && typeof value.text !== 'string') return false;
+  // A message or an edit has its text, unless it was deleted (then it has none).
+  if ((value.type === 'message' || value.type === 'edit') && typeof value.text !== 'string' && value.deleted !== true) {
+    return false;
+  }
+  if ((value.type === 'edit' || value.type === 'delete') && !isSeq(value.target)) return false;
   if (value.type === 'nick' && typeof value.from !== 'string') return false;
   if (value.type === 'kick' && typeof value.target !== 'string') return false;
   if (value.user !== undefined && value.user !== null && typeof value.user !== 'string') return false;
@@ -33,4 +37,9 @@ export function isChatEvent(value: unknown): value is ChatEvent {
 /** Is `value` a `{ events: ChatEvent[] }` object? */
 export function isEventList(value: unknown): value is { events: ChatEvent[] } {
   return isRecord(value) && Array.isArray(value.events) && value.events.every(isChatEvent);
+}
+
+/** Is `event` a message that has its text (not a deleted one)? */
+export function isLiveMessage(event: ChatEvent): event is LiveMessageEvent {
+  return event.type === 'message' && 'text' in event;
 }

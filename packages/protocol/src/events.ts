@@ -18,9 +18,25 @@ interface EventBase {
   bot?: true;
 }
 
-export interface MessageEvent extends EventBase {
+/**
+ * A message. History and search give it as it is now: with its latest text
+ * and `edited: true` after an `edit`, or with `deleted: true` and no text
+ * after a `delete` (its stored text is erased). Live events are the message
+ * as said; the edit and delete events that follow it in the seq stream
+ * change it.
+ */
+export type MessageEvent = LiveMessageEvent | DeletedMessageEvent;
+/** A message that has its text. */
+export interface LiveMessageEvent extends EventBase {
   type: 'message';
   text: string;
+  /** Present (true) when the text was edited since it was said. */
+  edited?: true;
+}
+/** A deleted message: its text is gone. */
+export interface DeletedMessageEvent extends EventBase {
+  type: 'message';
+  deleted: true;
 }
 export interface EnterEvent extends EventBase {
   type: 'enter';
@@ -41,8 +57,20 @@ export interface KickEvent extends EventBase {
   target: string;
 }
 
+/**
+ * The author changed the message at seq `target` to `text` (`nickname` is
+ * theirs). Once that message is deleted, its edits lose their text too and
+ * come back with `deleted: true`.
+ */
+export type EditEvent = EventBase & { type: 'edit'; target: Seq } & ({ text: string } | { deleted: true });
+/** The message at seq `target` was deleted (by `nickname`: its author, or later a room owner). */
+export interface DeleteEvent extends EventBase {
+  type: 'delete';
+  target: Seq;
+}
+
 /** One event of a room, as stored, notified and observed. */
-export type ChatEvent = MessageEvent | EnterEvent | LeaveEvent | NickEvent | KickEvent;
+export type ChatEvent = MessageEvent | EnterEvent | LeaveEvent | NickEvent | KickEvent | EditEvent | DeleteEvent;
 export type ChatEventType = ChatEvent['type'];
 
 /** Who may read a room: anyone, or only its members (private rooms and direct messages). */

@@ -1,6 +1,6 @@
 /**
  * `@parley/protocol`: what every tier and the browser share — event and answer
- * types, the error table, validation, the cursor and JSONP codecs, the event
+ * types, the error table, validation, the cursor, JSONP and event-stream codecs, the event
  * shape check, Redis key names and internal paths. It runs in a browser:
  * nothing under this entry may import a `node:` module (test/browser-safe.test.ts
  * bundles it for the browser to prove it). Node-only parts — config reading,
@@ -10,9 +10,13 @@
 export type {
   ChatEvent,
   ChatEventType,
+  DeleteEvent,
+  DeletedMessageEvent,
+  EditEvent,
   EnterEvent,
   KickEvent,
   LeaveEvent,
+  LiveMessageEvent,
   MessageEvent,
   NickEvent,
   NotifyBody,
@@ -31,7 +35,7 @@ export type {
   Seq,
 } from './events.js';
 export { MAX_ACCESS_ROOMS, MAX_ROOM_HEADS, NOTIFY_PATH, ROOM_ACCESS_PATH, ROOM_HEADS_PATH } from './events.js';
-export { isChatEvent, isEventList, isSeq } from './event-shape.js';
+export { isChatEvent, isEventList, isLiveMessage, isSeq } from './event-shape.js';
 export { ChatError, ERROR_STATUS, isErrorCode, type ErrorBody, type ErrorCode } from './errors.js';
 export {
   DM_ROOM_PREFIX,
@@ -46,6 +50,7 @@ export {
   parseNickname,
   parsePassword,
   parseRoomName,
+  parseSearchWords,
   parseUsername,
 } from './validation.js';
 export { MAX_CURSOR_ROOMS, formatCursor, parseCursor, readCursor, type Cursor } from './cursor.js';
@@ -57,6 +62,7 @@ export {
   parseCallbackName,
   wrapJsonp,
 } from './jsonp.js';
+export { EventStreamParser, type EventStreamMessage } from './event-stream.js';
 export { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, registryKey, sessionsEndedChannel } from './registry.js';
 export { silentLogger, type Logger } from './logger.js';
 export {

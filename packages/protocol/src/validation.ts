@@ -150,3 +150,23 @@ export function parsePassword(value: unknown): string {
 export function isDirectRoomName(room: RoomName): boolean {
   return room.startsWith(DM_ROOM_PREFIX);
 }
+
+/** Most words of one search. */
+export const MAX_SEARCH_WORDS = 8;
+/** Most characters of a search's `q`. */
+export const MAX_SEARCH_LENGTH = 200;
+
+/**
+ * Reads a search's `q` into its words (runs of letters and digits, lower
+ * case; everything else separates them), or throws `invalid_parameter` when
+ * it is missing, longer than 200 characters, or holds no word or more than 8.
+ */
+export function parseSearchWords(value: unknown): string[] {
+  if (typeof value !== 'string' || value.length > MAX_SEARCH_LENGTH) {
+    throw new ChatError('invalid_parameter', `q must be a text of at most ${MAX_SEARCH_LENGTH} characters`);
+  }
+  const words = value.normalize('NFC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  if (words.length === 0) throw new ChatError('invalid_parameter', 'q must hold at least one word');
+  if (words.length > MAX_SEARCH_WORDS) throw new ChatError('invalid_parameter', `q may hold at most ${MAX_SEARCH_WORDS} words`);
+  return words;
+}

@@ -1,4 +1,4 @@
-import type { ChatEvent, RoomAccessKind, RoomDetail, RoomName, RoomSummary, RoomVisibility, Seq } from '@parley/protocol';
+import type { ChatEvent, DeleteEvent, EditEvent, RoomAccessKind, RoomDetail, RoomName, RoomSummary, RoomVisibility, Seq } from '@parley/protocol';
 
 /** What one `purgeIdleSessions` call did. */
 export interface PurgeResult {
@@ -102,6 +102,40 @@ export interface SayGroupResult {
    * the group's row is published once, not once per say.
    */
   write: StoredWrite;
+}
+
+/** Input of `editMessage`: the session changes the message at `target` to `text`. */
+export interface EditInput {
+  sessionId: string;
+  room: RoomName;
+  target: Seq;
+  text: string;
+  now: number;
+}
+
+/** Input of `deleteMessage`. */
+export interface DeleteInput {
+  sessionId: string;
+  room: RoomName;
+  target: Seq;
+  now: number;
+}
+
+/** Result of `editMessage`: the `edit` event, appended with its outbox row. */
+export interface EditResult extends StoredWrite {
+  event: EditEvent;
+}
+
+/** Result of `deleteMessage`: the `delete` event, or `undefined` (nothing appended) when the message was deleted already. */
+export interface DeleteResult extends StoredWrite {
+  event: DeleteEvent | undefined;
+}
+
+/** A full-text search of one room's messages. */
+export interface SearchQuery {
+  /** The words to find; each must start a word of the message (case-insensitive, any order). At least one. */
+  words: readonly string[];
+  limit: number;
 }
 
 /** Result of `enterRoom`. */
@@ -236,6 +270,29 @@ export interface ChatStore {
    * transaction itself fails.
    */
   sayMany(inputs: readonly SayInput[]): Promise<SayGroupResult>;
+
+  /**
+   * Edits a message: updates its stored text (history then gives it with
+   * `edited: true`) and appends an `edit` event `{target, text}` with its
+   * outbox row, in one transaction under the room's lock. Throws
+   * `room_not_found`, `message_not_found` (no message at `target`, or a
+   * deleted one), `unauthorized` (no such session) or `forbidden` (see
+   * `authorizeMessageChange`: its author only).
+   */
+  editMessage(input: EditInput): Promise<EditResult>;
+  /**
+   * Deletes a message: erases its stored text and that of its edits (from
+   * the search index too; history then gives it with `deleted: true`) and
+   * appends a `delete` event `{target}` with its outbox row, in one
+   * transaction. Deleting a deleted message appends nothing. Throws like
+   * `editMessage` (`forbidden`: the author, later room owners, may delete).
+   */
+  deleteMessage(input: DeleteInput): Promise<DeleteResult>;
+  /**
+   * The room's messages (as they are now, so never a deleted one) whose text
+   * holds every word of `query`, newest first, at most `limit`. Throws `room_not_found`.
+   */
+  searchMessages(room: RoomName, query: SearchQuery): Promise<ChatEvent[]>;
 
   /**
    * Public rooms and the private ones `username` is a member of, by occupants

@@ -8,18 +8,25 @@ export interface EventRow {
   type: ChatEventType;
   at: number;
   nickname: string;
+  /** `null` for events without text, and for a deleted message and its edits (the text is erased). */
   text: string | null;
   from_nick: string | null;
+  /** The seq an `edit` or `delete` acts on. */
+  target: Seq | null;
+  /** A message edited since it was said (SQLite 0/1, PostgreSQL boolean). */
+  edited: boolean | number;
+  /** A deleted message, or an edit of one (SQLite 0/1, PostgreSQL boolean). */
+  deleted: boolean | number;
   /** The author's account, or `null` for a guest (and for events stored before accounts existed). */
   username: string | null;
   /** 1 when written with a bot token (SQLite integer, PostgreSQL boolean read as such). */
   bot: number | boolean | null;
   /** A kick's removed username. */
-  target: string | null;
+  kicked: string | null;
 }
 
 /** The columns the store selects to rebuild an event, in `EventRow` order. */
-export const EVENT_COLUMNS = 'room, seq, id, type, at, nickname, text, from_nick, username, bot, target';
+export const EVENT_COLUMNS = 'room, seq, id, type, at, nickname, text, from_nick, target, edited, deleted, username, bot, kicked';
 
 /** Who caused an event: the session's nickname, its account (`null` for a guest), and whether it is a bot token. */
 export interface EventAuthor {
@@ -35,6 +42,8 @@ export type EventDraft = EventAuthor &
     | { room: RoomName; type: 'enter' | 'leave'; at: number }
     | { room: RoomName; type: 'nick'; at: number; from: string }
     | { room: RoomName; type: 'kick'; at: number; target: string }
+    | { room: RoomName; type: 'edit'; at: number; target: Seq; text: string }
+    | { room: RoomName; type: 'delete'; at: number; target: Seq }
   );
 
 /**
@@ -57,31 +66,58 @@ export function buildEvent(draft: EventDraft, seq: Seq, id: string): ChatEvent {
       return { room, seq, type: 'enter', at, nickname, user, ...bot, id };
     case 'leave':
       return { room, seq, type: 'leave', at, nickname, user, ...bot, id };
+    case 'edit':
+      return { room, seq, type: 'edit', at, nickname, user, ...bot, target: draft.target, text: draft.text, id };
+    case 'delete':
+      return { room, seq, type: 'delete', at, nickname, user, ...bot, target: draft.target, id };
   }
 }
 
-/** Rebuilds an event from its row (same shape as `buildEvent`). */
+/** The text column of an event (`null` for events that have none, and for an erased one). */
+export function textOf(event: ChatEvent): string | null {
+  return (event.type === 'message' || event.type === 'edit') && 'text' in event ? event.text : null;
+}
+
+/** The target column of an event (`null` unless it is an edit or a delete). */
+export function targetOf(event: ChatEvent): Seq | null {
+  return event.type === 'edit' || event.type === 'delete' ? event.target : null;
+}
+
+/** Rebuilds an event from its row (same shape as `buildEvent`), as it is now: edited or deleted. */
 export function rowToEvent(row: EventRow): ChatEvent {
-  const author: EventAuthor = { nickname: row.nickname, user: row.username ?? null, bot: row.bot === true || row.bot === 1 };
-  const base = { room: row.room, at: row.at, ...author };
+  const { room, seq, at, nickname, id } = row;
+  const user = row.username ?? null;
+  const bot = row.bot === true || row.bot === 1 ? ({ bot: true } as const) : {};
+  const author: EventAuthor = { nickname, user, bot: row.bot === true || row.bot === 1 };
+  const base = { room, at, ...author };
+  const deleted = Boolean(row.deleted);
   switch (row.type) {
     case 'message':
-      return buildEvent({ ...base, type: 'message', text: row.text ?? '' }, row.seq, row.id);
+      if (deleted) return { room, seq, type: 'message', at, nickname, user, ...bot, deleted: true, id };
+      if (row.edited) return { room, seq, type: 'message', at, nickname, user, ...bot, text: row.text ?? '', edited: true, id };
+      return buildEvent({ ...base, type: 'message', text: row.text ?? '' }, seq, id);
     case 'nick':
-      return buildEvent({ ...base, type: 'nick', from: row.from_nick ?? '' }, row.seq, row.id);
+      return buildEvent({ ...base, type: 'nick', from: row.from_nick ?? '' }, seq, id);
     case 'kick':
-      return buildEvent({ ...base, type: 'kick', target: row.target ?? '' }, row.seq, row.id);
+      return buildEvent({ ...base, type: 'kick', target: row.kicked ?? '' }, seq, id);
     case 'enter':
     case 'leave':
-      return buildEvent({ ...base, type: row.type }, row.seq, row.id);
+      return buildEvent({ ...base, type: row.type }, seq, id);
+    case 'edit': {
+      const target = row.target ?? 0;
+      if (deleted) return { room, seq, type: 'edit', at, nickname, user, ...bot, target, deleted: true, id };
+      return buildEvent({ ...base, type: 'edit', target, text: row.text ?? '' }, seq, id);
+    }
+    case 'delete':
+      return buildEvent({ ...base, type: 'delete', target: row.target ?? 0 }, seq, id);
   }
 }
 
-/** The columns of an event that are not in every event: its text, nick's `from`, kick's `target`. */
-export function eventExtras(event: ChatEvent): { text: string | null; from: string | null; target: string | null } {
+/** The columns of an event that are not in every event: its text (see `textOf`), nick's `from`, kick's removed username. */
+export function eventExtras(event: ChatEvent): { text: string | null; from: string | null; kicked: string | null } {
   return {
-    text: event.type === 'message' ? event.text : null,
+    text: textOf(event),
     from: event.type === 'nick' ? event.from : null,
-    target: event.type === 'kick' ? event.target : null,
+    kicked: event.type === 'kick' ? event.target : null,
   };
 }

@@ -12,8 +12,13 @@ import type { ClientBase } from 'pg';
  *   `sessions.bot_name`: set for an account's bot token (never expires).
  * - `rooms.visibility` / `rooms.owner`: private rooms and who manages them.
  * - `room_members`: the accounts that may read a private room.
- * - `events.username` / `bot` / `target`: the author's account, whether a bot
- *   wrote it, and a kick's removed username.
+ * - `events.username` / `bot` / `kicked`: the author's account, whether a bot
+ *   wrote it, and a kick's removed username (`events.target` is the seq an
+ *   edit or a delete acts on, from the step before).
+ *
+ * This step comes after the edit/delete/search step, whose columns it keeps
+ * (`target`, `edited`, `deleted`, `search_id`) and whose SQLite search index
+ * (`message_search`, keyed by `events.search_id`) it leaves as it is.
  */
 export const IDENTITY_STEP_NAME = 'accounts, private rooms, members, kicks, bot tokens';
 
@@ -55,16 +60,22 @@ export function identitySqlite(db: Database): void {
       from_nick  TEXT,
       session_id TEXT,
       client_id  TEXT,
+      target     INTEGER,
+      edited     INTEGER NOT NULL DEFAULT 0,
+      deleted    INTEGER NOT NULL DEFAULT 0,
+      search_id  INTEGER,
       username   TEXT,
       bot        INTEGER NOT NULL DEFAULT 0,
-      target     TEXT,
+      kicked     TEXT,
       PRIMARY KEY (room, seq)
     ) WITHOUT ROWID;
-    INSERT INTO events_next (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id)
-      SELECT room, seq, id, type, at, nickname, text, from_nick, session_id, client_id FROM events;
+    INSERT INTO events_next (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, target, edited, deleted, search_id)
+      SELECT room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, target, edited, deleted, search_id FROM events;
     DROP TABLE events;
     ALTER TABLE events_next RENAME TO events;
     CREATE UNIQUE INDEX events_by_client_id ON events (session_id, client_id) WHERE client_id IS NOT NULL;
+    CREATE INDEX events_by_target ON events (room, target) WHERE target IS NOT NULL;
+    CREATE UNIQUE INDEX events_by_search_id ON events (search_id) WHERE search_id IS NOT NULL;
   `);
 }
 
@@ -92,7 +103,7 @@ export async function identityPg(client: ClientBase): Promise<void> {
     'ALTER TABLE events DROP CONSTRAINT IF EXISTS events_type_check',
     'ALTER TABLE events ADD COLUMN username text COLLATE "C"',
     'ALTER TABLE events ADD COLUMN bot boolean NOT NULL DEFAULT false',
-    'ALTER TABLE events ADD COLUMN target text',
+    'ALTER TABLE events ADD COLUMN kicked text',
   ];
   for (const text of statements) await client.query(text);
 }

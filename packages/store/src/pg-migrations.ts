@@ -91,7 +91,26 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       )`,
     ),
   },
-  { version: 2, name: IDENTITY_STEP_NAME, up: identityPg },
+  {
+    version: 2,
+    name: 'edit and delete events, message search (tsvector, GIN)',
+    up: statements(
+      // `kick` too, for accounts.
+      'ALTER TABLE events DROP CONSTRAINT events_type_check',
+      `ALTER TABLE events ADD CONSTRAINT events_type_check
+        CHECK (type IN ('message', 'enter', 'leave', 'nick', 'kick', 'edit', 'delete'))`,
+      `ALTER TABLE events
+        ADD COLUMN target  bigint,
+        ADD COLUMN edited  boolean NOT NULL DEFAULT false,
+        ADD COLUMN deleted boolean NOT NULL DEFAULT false,
+        ADD COLUMN search  tsvector GENERATED ALWAYS AS
+          (CASE WHEN type = 'message' AND text IS NOT NULL THEN to_tsvector('simple', text) END) STORED`,
+      // A delete erases the text of the message's edits too.
+      'CREATE INDEX events_by_target ON events (room, target) WHERE target IS NOT NULL',
+      'CREATE INDEX events_search ON events USING gin (search) WHERE search IS NOT NULL',
+    ),
+  },
+  { version: 3, name: IDENTITY_STEP_NAME, up: identityPg },
 ];
 
 /**

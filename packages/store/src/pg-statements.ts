@@ -61,9 +61,26 @@ export interface PgSayFactsRow {
   earlier_nickname: string | null;
   earlier_text: string | null;
   earlier_from_nick: string | null;
+  earlier_edited: boolean | null;
+  earlier_deleted: boolean | null;
   earlier_username: string | null;
   earlier_bot: boolean | null;
-  earlier_target: string | null;
+  earlier_kicked: string | null;
+}
+
+/** What an edit or delete reads about its target, and who asks (`nickname` null: no such session). */
+export interface PgTargetRow {
+  type: ChatEventType | null;
+  session_id: string | null;
+  deleted: boolean | null;
+  nickname: string | null;
+  /** The acting session's account (`null`: a guest, or no such session). */
+  username: string | null;
+  bot_name: string | null;
+  /** The locked room's owner. */
+  owner: string | null;
+  /** The locked room's head seq. */
+  head: Seq;
 }
 
 /** An `outbox` row as the store reads it. */
@@ -246,11 +263,12 @@ export const PG_SQL = {
             coalesce((SELECT true FROM memberships m WHERE m.room = i.room AND m.session_id = i.session_id), false) AS member,
             e.room AS earlier_room, e.seq AS earlier_seq, e.id AS earlier_id, e.type AS earlier_type,
             e.at AS earlier_at, e.nickname AS earlier_nickname, e.text AS earlier_text, e.from_nick AS earlier_from_nick,
-            e.username AS earlier_username, e.bot AS earlier_bot, e.target AS earlier_target
+            e.edited AS earlier_edited, e.deleted AS earlier_deleted,
+            e.username AS earlier_username, e.bot AS earlier_bot, e.kicked AS earlier_kicked
      FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS i(session_id, room, client_id, ord)
      LEFT JOIN sessions s ON s.id = i.session_id
      LEFT JOIN LATERAL (
-       SELECT room, seq, id, type, at, nickname, text, from_nick, username, bot, target FROM events
+       SELECT room, seq, id, type, at, nickname, text, from_nick, edited, deleted, username, bot, kicked FROM events
        WHERE session_id = i.session_id AND client_id = i.client_id
        LIMIT 1
      ) e ON true
@@ -258,8 +276,8 @@ export const PG_SQL = {
   ),
   /**
    * One write, in one statement: moves each room's head by the events it gets
-   * ($1 rooms, $2 counts, $3 occupant changes), appends the events ($4..$16,
-   * one array per column) and their one outbox row ($17 JSON, $18 time). The
+   * ($1 rooms, $2 counts, $3 occupant changes), appends the events ($4..$16
+   * and $19, one array per column) and their one outbox row ($17 JSON, $18 time). The
    * rooms are locked already, so the heads land exactly where the caller
    * numbered the events from. A say racing another with the same (session,
    * clientId) fails here on the unique index, and its group is retried.
@@ -272,14 +290,37 @@ export const PG_SQL = {
        FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS b(name, added, occupants)
        WHERE rooms.name = b.name
      ), appended AS (
-       INSERT INTO events (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, username, bot, target)
+       INSERT INTO events (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, username, bot, kicked, target)
        SELECT * FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::bigint[],
                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
-                            $14::text[], $15::boolean[], $16::text[])
+                            $14::text[], $15::boolean[], $16::text[], $19::bigint[])
      ), boxed AS (
        INSERT INTO outbox (events_json, created_at) VALUES ($17, $18) RETURNING id
      )
      SELECT id AS outbox_id FROM boxed`,
+  ),
+
+  /** Locks the room ($1) for an edit or delete and reads its target ($2) and the acting session ($3). */
+  lockTarget: statement(
+    'lock_target',
+    `SELECT e.type, e.session_id, e.deleted, s.nickname, s.username, s.bot_name, r.owner, r.seq AS head
+     FROM (SELECT name, seq, owner FROM rooms WHERE name = $1 FOR NO KEY UPDATE) r
+     LEFT JOIN sessions s ON s.id = $3
+     LEFT JOIN events e ON e.room = r.name AND e.seq = $2`,
+  ),
+  setMessageText: statement('set_message_text', 'UPDATE events SET text = $1, edited = true WHERE room = $2 AND seq = $3'),
+  /** Erases a message's text and its edits' (the generated search vector goes with it). */
+  eraseMessage: statement(
+    'erase_message',
+    `UPDATE events SET text = NULL, deleted = true
+     WHERE room = $1 AND (seq = $2 OR (target = $2 AND type = 'edit'))`,
+  ),
+  /** $1 room, $2 tsquery text, $3 limit. */
+  searchMessages: statement(
+    'search_messages',
+    `SELECT ${EVENT_COLUMNS} FROM events
+     WHERE room = $1 AND search @@ to_tsquery('simple', $2) AND NOT deleted
+     ORDER BY seq DESC LIMIT $3`,
   ),
 
   eventsAfter: statement(

@@ -17,6 +17,10 @@ import type {
   RevokedToken,
   RoomInfo,
   ChatStore,
+  DeleteInput,
+  DeleteResult,
+  EditInput,
+  EditResult,
   EnterResult,
   HistoryQuery,
   OutboxEntry,
@@ -25,10 +29,12 @@ import type {
   SayInput,
   SayOutcome,
   SayResult,
+  SearchQuery,
   SessionRecord,
   StoredWrite,
 } from './chat-store.js';
-import { buildEvent, eventExtras, rowToEvent, type EventDraft, type EventRow } from './event-rows.js';
+import { buildEvent, eventExtras, rowToEvent, targetOf, type EventAuthor, type EventDraft, type EventRow } from './event-rows.js';
+import { pgSearchQuery, searchableWords } from './search-words.js';
 import { newEventId, newId } from './ids.js';
 import { databaseUnavailable, isClientIdRace, isConnectionFailure } from './pg-errors.js';
 import { INT8_AS_NUMBER } from './pg-int8.js';
@@ -42,11 +48,14 @@ import {
   type PgSayFactsRow,
   type PgSessionRow,
   type PgStatement,
+  type PgTargetRow,
 } from './pg-statements.js';
 import { describePostgresUrl } from './pg-url.js';
 import {
   SESSION_TOUCH_INTERVAL_MS,
+  decideMessageChange,
   decideSay,
+  type MessageChange,
   notInRoom,
   nothingWritten,
   roomNotFound,
@@ -144,9 +153,12 @@ function earlierEvent(facts: PgSayFactsRow | undefined): ChatEvent | undefined {
     nickname: facts.earlier_nickname ?? '',
     text: facts.earlier_text,
     from_nick: facts.earlier_from_nick,
+    target: null,
+    edited: facts.earlier_edited ?? false,
+    deleted: facts.earlier_deleted ?? false,
     username: facts.earlier_username,
     bot: facts.earlier_bot,
-    target: facts.earlier_target,
+    kicked: facts.earlier_kicked,
   };
   return rowToEvent(row);
 }
@@ -498,6 +510,48 @@ export class PgStore implements ChatStore {
       .map((row) => ({ id: row.id, events: JSON.parse(row.events_json) as ChatEvent[], createdAt: row.created_at }));
   }
 
+  async editMessage(input: EditInput): Promise<EditResult> {
+    const { room, target, text, now } = input;
+    return this.#changeMessage('edit', input, async (tx, author, head) => {
+      const draft: EventDraft = { room, type: 'edit', at: now, ...author, target, text };
+      const [, { events, outboxId }] = await Promise.all([
+        tx.query(PG_SQL.setMessageText, [text, room, target]),
+        this.#appendChange(tx, draft, head, input.sessionId, now),
+      ]);
+      const [event] = events;
+      if (event?.type !== 'edit') throw new Error('edit appended no edit event');
+      return { events, outboxId, event };
+    }).then((result) => {
+      if (result === undefined) throw new Error('an edit always changes a live message');
+      return result;
+    });
+  }
+
+  async deleteMessage(input: DeleteInput): Promise<DeleteResult> {
+    const { room, target, now } = input;
+    const result = await this.#changeMessage('delete', input, async (tx, author, head) => {
+      const draft: EventDraft = { room, type: 'delete', at: now, ...author, target };
+      const [, { events, outboxId }] = await Promise.all([
+        tx.query(PG_SQL.eraseMessage, [room, target]),
+        this.#appendChange(tx, draft, head, input.sessionId, now),
+      ]);
+      const [event] = events;
+      if (event?.type !== 'delete') throw new Error('delete appended no delete event');
+      return { events, outboxId, event };
+    });
+    return result ?? { ...nothingWritten(), event: undefined };
+  }
+
+  async searchMessages(room: RoomName, query: SearchQuery): Promise<ChatEvent[]> {
+    const words = searchableWords(query.words);
+    const [rows, exists] = await Promise.all([
+      words.length === 0 ? Promise.resolve([]) : this.#read<EventRow>(PG_SQL.searchMessages, [room, pgSearchQuery(words), rowLimit(query.limit)]),
+      this.#read<PgRoomRow>(PG_SQL.roomByName, [room]),
+    ]);
+    if (exists.length === 0) throw roomNotFound(room);
+    return rows.map(rowToEvent);
+  }
+
   async acknowledgeOutbox(ids: number[]): Promise<void> {
     if (ids.length === 0) return;
     await this.#read(PG_SQL.acknowledgeOutbox, [ids]);
@@ -586,6 +640,41 @@ export class PgStore implements ChatStore {
   }
 
   /**
+   * An edit or delete in one transaction: locks the room, reads the target
+   * and the acting session, decides with the shared rules, then runs
+   * `write` (its statements pipelined behind COMMIT-less reads). Resolves
+   * `undefined` when there is nothing to do.
+   */
+  async #changeMessage<T>(
+    change: MessageChange,
+    input: { sessionId: string; room: RoomName; target: Seq },
+    write: (tx: Transaction, author: EventAuthor, head: Seq) => Promise<T>,
+  ): Promise<T | undefined> {
+    const { sessionId, room, target } = input;
+    if (room.includes('\u0000')) throw roomNotFound(room);
+    if (sessionId.includes('\u0000')) throw unknownSession();
+    return this.#transaction(async (tx) => {
+      const [row] = await tx.query<PgTargetRow>(PG_SQL.lockTarget, [room, target, sessionId]);
+      if (row === undefined) throw roomNotFound(room);
+      const facts =
+        row.type === null
+          ? undefined
+          : { type: row.type, authorSessionId: row.session_id, deleted: row.deleted === true, roomOwner: row.owner };
+      const nickname = row.nickname ?? undefined;
+      const actor = { sessionId, nickname, username: row.username };
+      if (!decideMessageChange(change, { room, seq: target }, actor, facts)) return undefined;
+      return write(tx, sessionAuthor({ nickname: nickname ?? '', username: row.username, bot_name: row.bot_name }), row.head);
+    });
+  }
+
+  /** Appends one edit or delete event (its room locked at `head`) with its outbox row, and commits. */
+  async #appendChange(tx: Transaction, draft: EventDraft, head: Seq, sessionId: string, now: number): Promise<StoredWrite> {
+    const events = numberEvents(new Map([[draft.room, head]]), [draft]);
+    const [outboxId] = await Promise.all([this.#append(tx, events, now, { owners: [{ sessionId, clientId: undefined }] }), tx.commit()]);
+    return { events, outboxId };
+  }
+
+  /**
    * Ends a session last seen before `seenBefore` exactly as `deleteSession`
    * does: one leave per room, one outbox row. `undefined` when there is no
    * such session (or it was used since).
@@ -646,9 +735,10 @@ export class PgStore implements ChatStore {
       events.map((_, index) => owners?.[index]?.clientId ?? null),
       events.map((event) => event.user),
       events.map((event) => event.bot === true),
-      events.map((event) => eventExtras(event).target),
+      events.map((event) => eventExtras(event).kicked),
       JSON.stringify(events),
       now,
+      events.map(targetOf),
     ];
     return tx.query<{ outbox_id: number }>(PG_SQL.appendWrite, values).then(([row]) => {
       if (row === undefined) throw new Error('outbox insert returned no id');

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { silentLogger, type Logger } from '@parley/protocol';
 import { IDENTITY_STEP_NAME, identitySqlite } from './identity-schema.js';
 import { SchemaTooNewError, checkMigrationOrder } from './schema-version.js';
+import { searchRoomKey } from './search-words.js';
 
 export { SchemaTooNewError } from './schema-version.js';
 
@@ -86,7 +87,61 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('CREATE INDEX sessions_by_last_seen ON sessions (last_seen_at)');
     },
   },
-  { version: 3, name: IDENTITY_STEP_NAME, up: identitySqlite },
+  {
+    version: 3,
+    name: 'edit and delete events, message search (FTS5)',
+    // SQLite cannot change a CHECK constraint in place: the events table is
+    // rebuilt with the new event types (`kick` too, for accounts) and the
+    // columns of edits and deletions. The search index is a contentless FTS5
+    // table (it keeps no copy of any text, and a delete removes a message's
+    // words at once: contentless_delete), keyed by `events.search_id`.
+    up(db) {
+      db.exec(`
+        CREATE TABLE events_v3 (
+          room       TEXT NOT NULL REFERENCES rooms (name),
+          seq        INTEGER NOT NULL CHECK (seq >= 1),
+          id         TEXT NOT NULL UNIQUE,
+          type       TEXT NOT NULL CHECK (type IN ('message', 'enter', 'leave', 'nick', 'kick', 'edit', 'delete')),
+          at         INTEGER NOT NULL,
+          nickname   TEXT NOT NULL,
+          text       TEXT,
+          from_nick  TEXT,
+          session_id TEXT,
+          client_id  TEXT,
+          target     INTEGER,
+          edited     INTEGER NOT NULL DEFAULT 0,
+          deleted    INTEGER NOT NULL DEFAULT 0,
+          search_id  INTEGER,
+          PRIMARY KEY (room, seq)
+        ) WITHOUT ROWID;
+        INSERT INTO events_v3 (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id)
+          SELECT room, seq, id, type, at, nickname, text, from_nick, session_id, client_id FROM events;
+        DROP TABLE events;
+        ALTER TABLE events_v3 RENAME TO events;
+        CREATE UNIQUE INDEX events_by_client_id ON events (session_id, client_id) WHERE client_id IS NOT NULL;
+        -- A delete erases the text of the message's edits too.
+        CREATE INDEX events_by_target ON events (room, target) WHERE target IS NOT NULL;
+        CREATE UNIQUE INDEX events_by_search_id ON events (search_id) WHERE search_id IS NOT NULL;
+
+        CREATE VIRTUAL TABLE message_search USING fts5 (
+          room_key, text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
+        );
+      `);
+      // Messages said before this step become searchable too.
+      const messages = db
+        .prepare<[], { room: string; seq: number; text: string }>(
+          "SELECT room, seq, text FROM events WHERE type = 'message' AND text IS NOT NULL ORDER BY room, seq",
+        )
+        .all();
+      const index = db.prepare<[string, string]>('INSERT INTO message_search (room_key, text) VALUES (?, ?)');
+      const link = db.prepare<[number | bigint, string, number]>('UPDATE events SET search_id = ? WHERE room = ? AND seq = ?');
+      for (const message of messages) {
+        const { lastInsertRowid } = index.run(searchRoomKey(message.room), message.text);
+        link.run(lastInsertRowid, message.room, message.seq);
+      }
+    },
+  },
+  { version: 4, name: IDENTITY_STEP_NAME, up: identitySqlite },
 ];
 
 function readVersion(db: Database): number {

@@ -49,6 +49,16 @@ export interface OutboxRow {
   created_at: number;
 }
 
+/** What an edit or delete reads about its target. */
+export interface TargetRow {
+  type: string;
+  session_id: string | null;
+  deleted: number;
+  search_id: number | null;
+  /** The owner (account) of the event's room. */
+  room_owner: string | null;
+}
+
 /** The prepared statements of one connection. */
 export interface Statements {
   // Statements whose result type is a scalar are `.pluck()`ed.
@@ -88,14 +98,24 @@ export interface Statements {
   deleteMembership: Statement<[RoomName, string], unknown>;
   occupantsOf: Statement<[RoomName], string>;
   roomsByOccupants: Statement<[number], RoomRow>;
-  /** room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, username, bot, target */
+  /** room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, target, search_id, username, bot, kicked */
   insertEvent: Statement<
     [
       RoomName, Seq, string, string, number, string, string | null, string | null, string | null, string | null,
-      string | null, number, string | null,
+      Seq | null, number | bigint | null, string | null, number, string | null,
     ],
     unknown
   >;
+  targetOf: Statement<[RoomName, Seq], TargetRow>;
+  setMessageText: Statement<[string, RoomName, Seq], unknown>;
+  /** Erases a message's text and its edits' (room, seq, seq). */
+  eraseMessage: Statement<[RoomName, Seq, Seq], unknown>;
+  /** room_key, text → the new row's rowid (the event's search_id). */
+  indexMessage: Statement<[string, string], unknown>;
+  reindexMessage: Statement<[number, string, string], unknown>;
+  unindexMessage: Statement<[number], unknown>;
+  /** FTS5 query, room, limit. */
+  searchMessages: Statement<[string, RoomName, number], EventRow>;
   eventByClientId: Statement<[string, string], EventRow>;
   eventsAfter: Statement<[RoomName, Seq, number], EventRow>;
   eventsBefore: Statement<[RoomName, Seq, number], EventRow>;
@@ -205,11 +225,31 @@ export function prepareStatements(db: Database): Statements {
     insertEvent: db.prepare<
       [
         RoomName, Seq, string, string, number, string, string | null, string | null, string | null, string | null,
-        string | null, number, string | null,
+        Seq | null, number | bigint | null, string | null, number, string | null,
       ]
     >(
-      `INSERT INTO events (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, username, bot, target)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, target, search_id, username, bot, kicked)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    targetOf: db.prepare<[RoomName, Seq], TargetRow>(
+      `SELECT e.type, e.session_id, e.deleted, e.search_id, r.owner AS room_owner
+       FROM events e JOIN rooms r ON r.name = e.room WHERE e.room = ? AND e.seq = ?`,
+    ),
+    setMessageText: db.prepare<[string, RoomName, Seq]>('UPDATE events SET text = ?, edited = 1 WHERE room = ? AND seq = ?'),
+    eraseMessage: db.prepare<[RoomName, Seq, Seq]>(
+      `UPDATE events SET text = NULL, deleted = 1, search_id = NULL
+       WHERE room = ? AND (seq = ? OR (target = ? AND type = 'edit'))`,
+    ),
+    indexMessage: db.prepare<[string, string]>('INSERT INTO message_search (room_key, text) VALUES (?, ?)'),
+    reindexMessage: db.prepare<[number, string, string]>(
+      'INSERT OR REPLACE INTO message_search (rowid, room_key, text) VALUES (?, ?, ?)',
+    ),
+    unindexMessage: db.prepare<[number]>('DELETE FROM message_search WHERE rowid = ?'),
+    searchMessages: db.prepare<[string, RoomName, number], EventRow>(
+      `SELECT ${EVENT_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ')}
+       FROM message_search f JOIN events e ON e.search_id = f.rowid
+       WHERE message_search MATCH ? AND e.room = ? AND e.deleted = 0
+       ORDER BY e.seq DESC LIMIT ?`,
     ),
     eventByClientId: db.prepare<[string, string], EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND client_id = ?`,

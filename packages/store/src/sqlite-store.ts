@@ -19,6 +19,10 @@ import type {
   RevokedToken,
   RoomInfo,
   ChatStore,
+  DeleteInput,
+  DeleteResult,
+  EditInput,
+  EditResult,
   EnterResult,
   HistoryQuery,
   OutboxEntry,
@@ -27,16 +31,20 @@ import type {
   SayOutcome,
   SayResult,
   PurgeResult,
+  SearchQuery,
   SessionRecord,
   StoredWrite,
 } from './chat-store.js';
-import { buildEvent, eventExtras, rowToEvent, type EventDraft } from './event-rows.js';
+import { buildEvent, eventExtras, rowToEvent, targetOf, type EventAuthor, type EventDraft } from './event-rows.js';
+import { searchRoomKey, searchableWords, sqliteSearchQuery } from './search-words.js';
 import { newEventId, newId } from './ids.js';
 import { migrate } from './sqlite-migrations.js';
 import { prepareStatements, type SessionRow, type Statements } from './sqlite-statements.js';
 import {
   SESSION_TOUCH_INTERVAL_MS,
+  decideMessageChange,
   decideSay,
+  type MessageChange,
   type SayDecision,
   nothingWritten,
   roomNotFound,
@@ -153,6 +161,8 @@ export class SqliteStore implements ChatStore {
   readonly #removeMemberTx;
   readonly #directRoomTx;
   readonly #revokeBotTx;
+  readonly #editTx;
+  readonly #deleteTx;
 
 
   /** Takes an open, migrated connection; use `openSqliteStore`. */
@@ -233,6 +243,8 @@ export class SqliteStore implements ChatStore {
     this.#acknowledgeOutboxTx = db.transaction((ids: number[]) => {
       for (const id of ids) this.#sql.deleteOutboxRow.run(id);
     });
+    this.#editTx = db.transaction((input: EditInput) => this.#editWrite(input));
+    this.#deleteTx = db.transaction((input: DeleteInput) => this.#deleteWrite(input));
   }
 
   async createSession(input: {
@@ -357,6 +369,21 @@ export class SqliteStore implements ChatStore {
     return group;
   }
 
+  async editMessage(input: EditInput): Promise<EditResult> {
+    return this.#editTx.immediate(input);
+  }
+
+  async deleteMessage(input: DeleteInput): Promise<DeleteResult> {
+    return this.#deleteTx.immediate(input);
+  }
+
+  async searchMessages(room: RoomName, query: SearchQuery): Promise<ChatEvent[]> {
+    if (!this.#sql.roomByName.get(room)) throw roomNotFound(room);
+    const words = searchableWords(query.words);
+    if (words.length === 0) return [];
+    return this.#sql.searchMessages.all(sqliteSearchQuery(room, words), room, rowLimit(query.limit)).map(rowToEvent);
+  }
+
   async listRooms(limit: number, username: string | null = null): Promise<RoomSummary[]> {
     return this.#sql.visibleRoomsByOccupants
       .all(username, rowLimit(limit))
@@ -438,13 +465,21 @@ export class SqliteStore implements ChatStore {
     return { events, outboxId: this.#insertOutbox(events, now) };
   }
 
-  /** Appends events with the next seqs of their rooms, without an outbox row (the caller writes one). */
+  /**
+   * Appends events with the next seqs of their rooms, without an outbox row
+   * (the caller writes one). A message's words go into the search index.
+   */
   #appendEvents(drafts: EventDraft[], owner?: EventOwner): ChatEvent[] {
     return drafts.map((draft) => {
       const seq = this.#sql.nextSeq.get(draft.room);
       if (seq === undefined) throw new Error(`room ${draft.room} vanished inside a write`);
       const event = buildEvent(draft, seq, newEventId(Date.now()));
       const extras = eventExtras(event);
+      const text = extras.text;
+      const searchId =
+        event.type === 'message' && text !== null
+          ? this.#sql.indexMessage.run(searchRoomKey(event.room), text).lastInsertRowid
+          : null;
       this.#sql.insertEvent.run(
         event.room,
         event.seq,
@@ -456,9 +491,11 @@ export class SqliteStore implements ChatStore {
         extras.from,
         owner?.sessionId ?? null,
         owner?.clientId ?? null,
+        targetOf(event),
+        searchId,
         event.user,
         event.bot === true ? 1 : 0,
-        extras.target,
+        extras.kicked,
       );
       return event;
     });
@@ -594,6 +631,62 @@ export class SqliteStore implements ChatStore {
     return { event, duplicate: false, events: [], outboxId: undefined };
   }
 
+  /**
+   * Reads and decides an edit or delete of `target` under the write lock;
+   * returns the session as the event's author and the target's search row, or
+   * `undefined` when there is nothing to do (a message deleted already).
+   */
+  #checkChange(change: MessageChange, input: { sessionId: string; room: RoomName; target: Seq }) {
+    const { sessionId, room, target } = input;
+    if (!this.#sql.roomByName.get(room)) throw roomNotFound(room);
+    const row = this.#sql.targetOf.get(room, target);
+    const session = this.#sql.sessionById.get(sessionId);
+    const nickname = session?.nickname;
+    const facts =
+      row === undefined
+        ? undefined
+        : {
+            type: row.type as ChatEvent['type'],
+            authorSessionId: row.session_id,
+            deleted: row.deleted !== 0,
+            roomOwner: row.room_owner,
+          };
+    const actor = { sessionId, nickname, username: session?.username ?? null };
+    if (!decideMessageChange(change, { room, seq: target }, actor, facts)) return undefined;
+    const author: EventAuthor = session === undefined ? { nickname: '', user: null, bot: false } : sessionAuthor(session);
+    return { author, searchId: row?.search_id ?? null };
+  }
+
+  #editWrite(input: EditInput): EditResult {
+    const checked = this.#checkChange('edit', input);
+    if (checked === undefined) throw new Error('an edit always changes a live message');
+    const { room, target, text, now } = input;
+    this.#sql.setMessageText.run(text, room, target);
+    if (checked.searchId !== null) this.#sql.reindexMessage.run(checked.searchId, searchRoomKey(room), text);
+    const write = this.#append([{ room, type: 'edit', at: now, ...checked.author, target, text }], now, {
+      sessionId: input.sessionId,
+      clientId: undefined,
+    });
+    const [event] = write.events;
+    if (event?.type !== 'edit') throw new Error('edit appended no edit event');
+    return { ...write, event };
+  }
+
+  #deleteWrite(input: DeleteInput): DeleteResult {
+    const checked = this.#checkChange('delete', input);
+    if (checked === undefined) return { ...nothingWritten(), event: undefined };
+    const { room, target, now } = input;
+    this.#sql.eraseMessage.run(room, target, target);
+    if (checked.searchId !== null) this.#sql.unindexMessage.run(checked.searchId);
+    const write = this.#append([{ room, type: 'delete', at: now, ...checked.author, target }], now, {
+      sessionId: input.sessionId,
+      clientId: undefined,
+    });
+    const [event] = write.events;
+    if (event?.type !== 'delete') throw new Error('delete appended no delete event');
+    return { ...write, event };
+  }
+
   /** The facts of a say read under the write lock, decided by the shared rules. */
   #checkSay(input: SayInput): SayDecision {
     const { sessionId, room, clientId } = input;
@@ -648,6 +741,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    // A deleted message's text must be gone from the file, not only unlinked:
+    // freed cell content is overwritten with zeros (FAST: no extra I/O).
+    db.pragma('secure_delete = FAST');
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     const applied = migrate(db, undefined, log);
     log.info({ path: options.path, migrationsApplied: applied.length }, 'store opened');

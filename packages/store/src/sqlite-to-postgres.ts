@@ -69,7 +69,12 @@ interface SqliteEvent {
   username: string | null;
   /** SQLite's 0 or 1; PostgreSQL's column is a boolean. */
   bot: number | boolean;
-  target: string | null;
+  kicked: string | null;
+  /** The seq an edit or a delete acts on. */
+  target: number | null;
+  /** SQLite's 0 or 1; PostgreSQL's columns are booleans. */
+  edited: number | boolean;
+  deleted: number | boolean;
 }
 
 interface SqliteOutboxRow {
@@ -97,7 +102,8 @@ function columns<T>(rows: readonly T[], keys: ReadonlyArray<keyof T>): unknown[]
 }
 
 const EVENT_KEYS = [
-  'room', 'seq', 'id', 'type', 'at', 'nickname', 'text', 'from_nick', 'session_id', 'client_id', 'username', 'bot', 'target',
+  'room', 'seq', 'id', 'type', 'at', 'nickname', 'text', 'from_nick', 'session_id', 'client_id', 'username', 'bot', 'kicked',
+  'target', 'edited', 'deleted',
 ] as const;
 
 /**
@@ -303,8 +309,11 @@ class Copier {
           `INSERT INTO events (${EVENT_KEYS.join(', ')})
            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[],
                                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-                                $11::text[], $12::boolean[], $13::text[])`,
-          columns(batch.map((event) => ({ ...event, bot: event.bot === 1 })), EVENT_KEYS),
+                                $11::text[], $12::boolean[], $13::text[], $14::bigint[], $15::boolean[], $16::boolean[])`,
+          columns(
+            batch.map((event) => ({ ...event, bot: event.bot === 1, edited: event.edited === 1, deleted: event.deleted === 1 })),
+            EVENT_KEYS,
+          ),
         );
         // The head moves with its events; if anyone else wrote to the room meanwhile, nothing is kept.
         const moved = await client.query('UPDATE rooms SET seq = $1 WHERE name = $2 AND seq = $3', [last, room.name, from]);

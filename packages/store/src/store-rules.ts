@@ -1,4 +1,4 @@
-import { ChatError, type ChatEvent, type RoomName } from '@parley/protocol';
+import { ChatError, type ChatEvent, type ChatEventType, type RoomName, type Seq } from '@parley/protocol';
 import type { SayInput, SayResult, StoredWrite } from './chat-store.js';
 import type { EventAuthor } from './event-rows.js';
 
@@ -68,7 +68,9 @@ export type SayDecision = (SayResult & { duplicate: true }) | { duplicate: false
 export function decideSay(input: SayInput, facts: SayFacts): SayDecision {
   const { earlier } = facts;
   if (earlier !== undefined) {
-    if (earlier.type !== 'message' || earlier.room !== input.room || earlier.text !== input.text) {
+    // An edited or deleted message no longer holds the text it was said with: the room must match.
+    const sameText = earlier.type === 'message' && ('deleted' in earlier || earlier.edited === true || earlier.text === input.text);
+    if (earlier.room !== input.room || !sameText) {
       throw new ChatError('client_id_conflict', 'clientId was already used for a different message');
     }
     return { event: earlier, duplicate: true, events: [], outboxId: undefined };
@@ -94,4 +96,64 @@ export function usernameTaken(username: string): ChatError {
 
 export function unknownAccount(username: string): ChatError {
   return new ChatError('not_found', `no account named ${username}`);
+}
+
+/**
+ * Who asks to change a message: the session, and its account (`null` for a
+ * guest, or when the session is unknown).
+ */
+export interface Actor {
+  sessionId: string;
+  username?: string | null;
+}
+
+/** What a store reads about the target of an edit or delete, under the room's lock. */
+export interface TargetFacts {
+  type: ChatEventType;
+  /** The session that said it (`null` for events nobody said). */
+  authorSessionId: string | null;
+  deleted: boolean;
+  /** The owner (account) of the message's room, `null` for a room nobody owns. */
+  roomOwner?: string | null;
+}
+
+/** A change of a stored message. */
+export type MessageChange = 'edit' | 'delete';
+
+export function messageNotFound(room: RoomName, seq: Seq): ChatError {
+  return new ChatError('message_not_found', `room ${room} has no message ${seq}`);
+}
+
+/**
+ * The one place that decides who may change a message: its author may edit
+ * and delete it; the owner of its room (an account) may delete any message of
+ * the room (issue 16), but edit none but their own. Throws `forbidden`.
+ */
+export function authorizeMessageChange(change: MessageChange, actor: Actor, target: TargetFacts): void {
+  if (target.authorSessionId !== null && target.authorSessionId === actor.sessionId) return;
+  const owner = target.roomOwner ?? null;
+  if (change === 'delete' && owner !== null && actor.username != null && actor.username === owner) return;
+  throw new ChatError('forbidden', change === 'edit' ? 'only its author may edit a message' : 'only its author or the room owner may delete a message');
+}
+
+/**
+ * Decides an edit or delete of the event at `seq` from its facts (`undefined`
+ * when the room has no such event), in this order: a message that exists
+ * (`message_not_found`; an edit of a deleted one too), the actor's session
+ * (`unauthorized`), then `authorizeMessageChange` (`forbidden`). Returns
+ * `false` for a delete of a message already deleted (nothing to append: a
+ * repeated DELETE is not an error), else `true`.
+ */
+export function decideMessageChange(
+  change: MessageChange,
+  where: { room: RoomName; seq: Seq },
+  actor: Actor & { nickname: string | undefined },
+  target: TargetFacts | undefined,
+): boolean {
+  if (target === undefined || target.type !== 'message' || (change === 'edit' && target.deleted)) {
+    throw messageNotFound(where.room, where.seq);
+  }
+  if (actor.nickname === undefined) throw unknownSession();
+  authorizeMessageChange(change, actor, target);
+  return !target.deleted;
 }

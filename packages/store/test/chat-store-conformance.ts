@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { ChatError, type ChatEvent, type ErrorCode } from '@parley/protocol';
+import { ChatError, isLiveMessage, type ChatEvent, type ErrorCode } from '@parley/protocol';
 import type { ChatStore, SessionRecord } from '../src/chat-store.js';
 import { identityConformance } from './identity-conformance.js';
 
@@ -318,7 +318,7 @@ export function chatStoreConformance(label: string, makeStore: () => Promise<Sto
           { sessionId: alice.id, room: 'lobby', text: 'three', now: T0 + 3 },
         ]);
         const events = group.outcomes.map((outcome) => (outcome.ok ? outcome.result.event : undefined));
-        expect(events.map((event) => [event?.room, event?.seq, event?.type === 'message' ? event.text : ''])).to.deep.equal([
+        expect(events.map((event) => [event?.room, event?.seq, event !== undefined && isLiveMessage(event) ? event.text : ''])).to.deep.equal([
           ['lobby', 2, 'one'],
           ['dev', 2, 'two'],
           ['lobby', 3, 'three'],

@@ -3,11 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import pg from 'pg';
 import { pino } from 'pino';
-import { ChatError, type ChatEvent } from '@parley/protocol';
+import { ChatError, isLiveMessage, type ChatEvent } from '@parley/protocol';
 import { findFreePort } from '@parley/cluster';
 import { PG_MIGRATIONS, migratePg, type PgMigration } from '../src/pg-migrations.js';
 import { PgStore, SchemaTooNewError, openPgStore } from '../src/index.js';
 import { chatStoreConformance } from './chat-store-conformance.js';
+import { messageChangesConformance } from './message-changes-conformance.js';
 import { startLineChild } from './helpers/line-child.js';
 import { startPrivatePostgres, type FreshSchema, type PrivatePostgres } from './helpers/private-postgres.js';
 
@@ -46,6 +47,54 @@ describe('PgStore', function () {
         await schema.drop();
       },
     };
+  });
+
+  messageChangesConformance('PgStore', async () => {
+    const schema = await postgres.freshSchema();
+    const store = await openPgStore({ url: schema.url, poolSize: 4 });
+    return {
+      store,
+      async cleanup() {
+        await store.close();
+        await schema.drop();
+      },
+    };
+  });
+
+  describe('migrating a schema of version 1 (before edits and search)', () => {
+    it('keeps its history, makes its messages searchable, editable and deletable', async () => {
+      const schema = await postgres.freshSchema();
+      const pool = new pg.Pool({ connectionString: schema.url, max: 1 });
+      try {
+        await migratePg(pool, PG_MIGRATIONS.slice(0, 1));
+        for (const sql of [
+          "INSERT INTO sessions VALUES ('s1', 'hash', 'alice', 1, 1)",
+          "INSERT INTO rooms VALUES ('lobby', 2, 1, 1)",
+          "INSERT INTO memberships VALUES ('lobby', 's1', 1)",
+          "INSERT INTO events VALUES ('lobby', 1, 'e1', 'enter', 1, 'alice', NULL, NULL, NULL, NULL)",
+          "INSERT INTO events VALUES ('lobby', 2, 'e2', 'message', 2, 'alice', 'old searchable words', NULL, 's1', 'c1')",
+        ]) {
+          await pool.query(sql);
+        }
+      } finally {
+        await pool.end();
+      }
+      const store = await openPgStore({ url: schema.url, poolSize: 2 });
+      try {
+        const [found] = await store.searchMessages('lobby', { words: ['searchable'], limit: 5 });
+        expect(found).to.deep.equal({ room: 'lobby', seq: 2, type: 'message', at: 2, nickname: 'alice', user: null, text: 'old searchable words', id: 'e2' });
+        await store.editMessage({ sessionId: 's1', room: 'lobby', target: 2, text: 'new words', now: 3 });
+        expect(await store.searchMessages('lobby', { words: ['searchable'], limit: 5 })).to.deep.equal([]);
+        await store.deleteMessage({ sessionId: 's1', room: 'lobby', target: 2, now: 4 });
+        expect(await store.searchMessages('lobby', { words: ['words'], limit: 5 })).to.deep.equal([]);
+        expect((await store.readEvents('lobby', { after: 0, limit: 10 })).map((event) => event.type)).to.deep.equal([
+          'enter', 'message', 'edit', 'delete',
+        ]);
+      } finally {
+        await store.close();
+        await schema.drop();
+      }
+    });
   });
 
   describe('on PostgreSQL', () => {
@@ -287,7 +336,7 @@ describe('PgStore', function () {
         expect(refused).to.deep.equal([[49, 'not_in_room']]);
         expect(group.write.events.map((event) => event.seq)).to.deep.equal(Array.from({ length: 99 }, (_, index) => index + 2));
         const history = await store.readEvents('lobby', { after: 1, limit: 200 });
-        expect(history.map((event) => (event.type === 'message' ? event.text : ''))).to.deep.equal(
+        expect(history.map((event) => (isLiveMessage(event) ? event.text : ''))).to.deep.equal(
           says.filter((_, index) => index !== 49).map((say) => say.text),
         );
         expect(await store.outboxDepth()).to.equal(2);
@@ -443,7 +492,7 @@ describe('PgStore', function () {
           everyEvent.push(...events);
         }
         expect(new Set(everyEvent.map((event) => event.id)).size, 'distinct event ids').to.equal(everyEvent.length);
-        const texts = everyEvent.flatMap((event) => (event.type === 'message' ? [event.text] : []));
+        const texts = everyEvent.flatMap((event) => (isLiveMessage(event) ? [event.text] : []));
         expect(new Set(texts).size, 'each clientId stored once').to.equal(texts.length);
         expect(texts.length).to.equal(says);
         // Every event is in exactly one outbox row.

@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
+import { isLiveMessage } from '@parley/protocol';
 import { MIGRATIONS, SchemaTooNewError, migrate, type Migration } from '../src/sqlite-migrations.js';
 import { openSqliteStore, type SqliteStore } from '../src/index.js';
 import { isLockBusy } from '../src/sqlite-store.js';
 import { chatStoreConformance } from './chat-store-conformance.js';
+import { messageChangesConformance } from './message-changes-conformance.js';
 import { startLineChild, type LineChild } from './helpers/line-child.js';
 
 const WRITER_SCRIPT = fileURLToPath(new URL('./fixtures/concurrent-writer.ts', import.meta.url));
@@ -28,6 +30,56 @@ chatStoreConformance('SqliteStore', async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
+});
+
+messageChangesConformance('SqliteStore', async () => {
+  const dir = await tempDir();
+  const store = openSqliteStore({ path: join(dir, 'parley.db') });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SqliteStore migrating a file of schema 2 (before edits and search)', () => {
+  it('keeps its history, makes its messages searchable, editable and deletable', async () => {
+    const dir = await tempDir();
+    try {
+      const path = join(dir, 'parley.db');
+      const old = new Database(path);
+      migrate(old, MIGRATIONS.slice(0, 2));
+      old.exec(`
+        INSERT INTO sessions VALUES ('s1', 'hash', 'alice', 1, 1);
+        INSERT INTO rooms VALUES ('lobby', 2, 1, 1);
+        INSERT INTO memberships VALUES ('lobby', 's1', 1);
+        INSERT INTO events VALUES ('lobby', 1, 'e1', 'enter', 1, 'alice', NULL, NULL, NULL, NULL);
+        INSERT INTO events VALUES ('lobby', 2, 'e2', 'message', 2, 'alice', 'old searchable words', NULL, 's1', 'c1');
+      `);
+      old.close();
+      const store = openSqliteStore({ path });
+      try {
+        const [found] = await store.searchMessages('lobby', { words: ['searchable'], limit: 5 });
+        expect(found).to.deep.equal({ room: 'lobby', seq: 2, type: 'message', at: 2, nickname: 'alice', user: null, text: 'old searchable words', id: 'e2' });
+        await store.editMessage({ sessionId: 's1', room: 'lobby', target: 2, text: 'new words', now: 3 });
+        expect(await store.searchMessages('lobby', { words: ['searchable'], limit: 5 })).to.deep.equal([]);
+        await store.deleteMessage({ sessionId: 's1', room: 'lobby', target: 2, now: 4 });
+        expect(await store.searchMessages('lobby', { words: ['words'], limit: 5 })).to.deep.equal([]);
+        expect((await store.readEvents('lobby', { after: 0, limit: 10 })).map((event) => event.type)).to.deep.equal([
+          'enter', 'message', 'edit', 'delete',
+        ]);
+        // The idempotency key survived the rebuild of the events table.
+        const again = await store.say({ sessionId: 's1', room: 'lobby', text: 'old searchable words', clientId: 'c1', now: 5 });
+        expect(again.duplicate).to.equal(true);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('SqliteStore on a file', () => {
@@ -296,7 +348,7 @@ describe('SqliteStore shared by several processes', () => {
       expect(await store.outboxDepth()).to.equal(total);
       // Each writer's own messages keep the order it said them in.
       for (let index = 0; index < WRITERS; index++) {
-        const texts = events.flatMap((event) => (event.type === 'message' && event.nickname === `writer${index}` ? [event.text] : []));
+        const texts = events.flatMap((event) => (isLiveMessage(event) && event.nickname === `writer${index}` ? [event.text] : []));
         expect(texts).to.deep.equal(Array.from({ length: MESSAGES_PER_WRITER }, (_, n) => `writer${index} ${n}`));
       }
     } finally {

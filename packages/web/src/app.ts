@@ -12,10 +12,12 @@ import { corsMiddleware } from './cors.js';
 import { errorMiddleware } from './errors.js';
 import { commonHeadersMiddleware } from './headers.js';
 import { registerInternalRoutes } from './internal-routes.js';
+import { registerMessageRoutes } from './message-routes.js';
 import { jsonpMiddleware } from './jsonp.js';
 import { notFoundMiddleware } from './not-found.js';
 import { loadOpenApiDocument, registerOpenApiRoute, type OpenApiDocument } from './openapi-route.js';
-import { createNotifier, type NotifyQueue } from './notifier.js';
+import { createNotifier } from './notifier.js';
+import type { NotifyQueue } from './notify-queue.js';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 import type { Presence } from './presence.js';
 import { NO_RATE_LIMITS, type RateLimits } from './rate-limits.js';
@@ -35,9 +37,9 @@ import { SessionPurger } from './session-purge.js';
 export interface WebAppOptions {
   store: ChatStore;
   /**
-   * The notify queue (`NOTIFY_QUEUE_NAME`, prefix `${redisPrefix}bull`), on a
-   * connection with `enableOfflineQueue: false` so `add` fails at once while
-   * Redis is down and the outbox relay takes over.
+   * The notify queue: BullMQ's (`NOTIFY_QUEUE_NAME`, prefix `${redisPrefix}bull`), on a
+   * connection with `enableOfflineQueue: false` so `addBulk` fails at once while
+   * Redis is down and the outbox relay takes over; or a `MemoryNotifyQueue` in tests.
    */
   queue: NotifyQueue;
   log: Logger;
@@ -156,6 +158,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
   registerSessionRoutes(router, deps);
   registerIdentityRoutes(router, deps);
   registerRoomRoutes(router, deps);
+  registerMessageRoutes(router, deps);
   registerInternalRoutes(router, deps);
   registerPresenceRoutes(router, deps);
   metrics?.registerRoute(router);

@@ -34,7 +34,8 @@ export function estimateTextWidth(text: string): number {
     else if (char >= 'A' && char <= 'Z') width += 7.8;
     else width += 6.9;
   }
-  return Math.ceil(width);
+  // Rounded to the tenths it adds up first: a float sum depends on the order of its terms.
+  return Math.ceil(Math.round(width * 10) / 10);
 }
 
 /** Escapes text for an XML text node or a double- or single-quoted attribute. */

@@ -1,9 +1,9 @@
-import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol/node';
+import { clusterConfigSchema, commonConfigSchema, parse, readConfig, type ClusterConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol/node';
 import { checkPostgresUrl, redactPostgresUrl } from '@parley/store';
 import { parseProxyEntry } from './client-address.js';
 
 /** Everything a web process reads from its environment, validated and frozen. */
-export interface WebConfig extends CommonConfig {
+export interface WebConfig extends CommonConfig, Pick<ClusterConfig, 'notifyAttempts'> {
   /** `PARLEY_WEB_HOST`: listen address. @default '127.0.0.1' */
   host: string;
   /** `PARLEY_WEB_PORT`: listen port; 0 picks a free one. @default 3000 */
@@ -60,8 +60,6 @@ export interface WebConfig extends CommonConfig {
   observeTicketTtlMs: number;
   /** `PARLEY_OUTBOX_RELAY_MS`: outbox rows older than this are re-queued by the relay. @default 3000 */
   outboxRelayMs: number;
-  /** `PARLEY_NOTIFY_ATTEMPTS`: BullMQ attempts of a notify job (exponential backoff from 200 ms). @default 8 */
-  notifyAttempts: number;
   /**
    * `PARLEY_SAY_BATCH_MAX`: most says committed in one SQLite transaction
    * (group commit of the says that arrive in one event-loop turn); 1 turns
@@ -112,7 +110,7 @@ const schema: ConfigSchema<WebConfig> = {
   observeTicketTtlMs: { env: 'PARLEY_OBSERVE_TICKET_TTL_MS', default: 600_000, parse: parse.integer(10_000, 86_400_000) },
   // Below ~100 ms the relay would race the request path's own queue.add.
   outboxRelayMs: { env: 'PARLEY_OUTBOX_RELAY_MS', default: 3000, parse: parse.integer(100, 3_600_000) },
-  notifyAttempts: { env: 'PARLEY_NOTIFY_ATTEMPTS', default: 8, parse: parse.integer(1, 100) },
+  notifyAttempts: clusterConfigSchema.notifyAttempts,
   // Above a few thousand one group's transaction (and outbox row) would hold the write lock for too long.
   sayBatchMax: { env: 'PARLEY_SAY_BATCH_MAX', default: 256, parse: parse.integer(1, 4096) },
   sayGroupsInFlight: { env: 'PARLEY_SAY_GROUPS_IN_FLIGHT', default: 2, parse: parse.integer(1, 64) },

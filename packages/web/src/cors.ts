@@ -17,7 +17,7 @@ export function corsMiddleware(): Middleware {
     }
     ctx.set('Access-Control-Allow-Origin', '*');
     if (ctx.method === 'OPTIONS') {
-      ctx.set('Access-Control-Allow-Methods', 'GET, POST, DELETE');
+      ctx.set('Access-Control-Allow-Methods', 'GET, POST, PATCH, DELETE');
       ctx.set('Access-Control-Allow-Headers', 'Authorization, Content-Type, X-Requested-With');
       ctx.set('Access-Control-Max-Age', String(PREFLIGHT_MAX_AGE_SECONDS));
       ctx.status = 204;

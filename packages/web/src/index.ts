@@ -1,5 +1,5 @@
 export { createWebApp, type WebApp, type WebAppOptions } from './app.js';
 export { loadConfig, type WebConfig } from './config.js';
-export type { NotifyQueue } from './notifier.js';
+export { MemoryNotifyQueue, type NotifyJob, type NotifyQueue } from './notify-queue.js';
 export type { OutboxRelay, OutboxRelayOptions } from './outbox-relay.js';
-export { WebMetrics, createMetricsRegistry, type WebMetricsOptions, type SayOutcome } from './metrics.js';
+export { WebMetrics, type WebMetricsOptions, type SayAnswerClass } from './metrics.js';

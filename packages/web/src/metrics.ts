@@ -1,12 +1,11 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { ChatError } from '@parley/protocol';
-import { METRICS_PATH, isMetricsScrapeAllowed } from '@parley/protocol/node';
+import { METRICS_PATH, METRICS_PREFIX, isMetricsScrapeAllowed } from '@parley/protocol/node';
 import type { ChatStore } from '@parley/store';
 
-/** Prefix of every Parley metric name. */
-const PREFIX = 'parley_';
+const PREFIX = METRICS_PREFIX;
 
 // A say is one SQLite transaction (well under 10 ms here); the upper buckets
 // show a web tier that queues behind a busy database or event loop.
@@ -15,20 +14,9 @@ const SAY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 const SAY_PATH = /^\/api\/rooms\/[^/]+\/say$/;
 
 /** How a say ended, by status class: `ok` 2xx, `refused` 4xx, `failed` 5xx. */
-export type SayOutcome = 'ok' | 'refused' | 'failed';
+export type SayAnswerClass = 'ok' | 'refused' | 'failed';
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
-
-/**
- * A registry with Node's default process metrics (CPU, RSS, open file
- * descriptors, event-loop lag, GC), every name prefixed `parley_`. One per
- * process: `main.ts` makes it.
- */
-export function createMetricsRegistry(): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: PREFIX });
-  return registry;
-}
 
 /** Options of `WebMetrics`. */
 export interface WebMetricsOptions {
@@ -113,7 +101,7 @@ export class WebMetrics {
         const status = ctx.status;
         this.responses.labels(STATUS_CLASSES[Math.floor(status / 100) - 1] ?? '5xx').inc();
         if (ctx.method === 'POST' && SAY_PATH.test(ctx.path)) {
-          const outcome: SayOutcome = status < 400 ? 'ok' : status < 500 ? 'refused' : 'failed';
+          const outcome: SayAnswerClass = status < 400 ? 'ok' : status < 500 ? 'refused' : 'failed';
           this.says.labels(outcome).inc();
           this.sayDuration.labels(outcome).observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
         }

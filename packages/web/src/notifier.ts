@@ -1,9 +1,7 @@
-import type { Queue, JobsOptions } from 'bullmq';
-import type { ChatEvent, Logger, NotifyJobData } from '@parley/protocol';
+import type { BulkJobOptions } from 'bullmq';
+import type { ChatEvent, Logger } from '@parley/protocol';
 import type { ChatStore } from '@parley/store';
-
-/** The BullMQ queue of notify jobs, as the web tier uses it. */
-export type NotifyQueue = Queue<NotifyJobData>;
+import type { NotifyQueue } from './notify-queue.js';
 
 /** Name of every notify job. */
 export const NOTIFY_JOB_NAME = 'notify';
@@ -23,7 +21,7 @@ export function notifyJobId(events: readonly ChatEvent[]): string {
  * jobId makes a re-queue by the relay a no-op while the first job is still
  * kept; completed jobs are kept an hour for exactly that.
  */
-export function notifyJobOptions(events: readonly ChatEvent[], attempts: number): JobsOptions {
+export function notifyJobOptions(events: readonly ChatEvent[], attempts: number): BulkJobOptions {
   return {
     jobId: notifyJobId(events),
     attempts,

@@ -1,6 +1,8 @@
 import type { Logger } from '@parley/protocol';
+import { createPeriodicTask, type PeriodicTask } from '@parley/protocol/node';
 import type { ChatStore, OutboxEntry } from '@parley/store';
-import { NOTIFY_JOB_NAME, notifyJobOptions, type NotifyQueue } from './notifier.js';
+import { NOTIFY_JOB_NAME, notifyJobOptions } from './notifier.js';
+import type { NotifyQueue } from './notify-queue.js';
 
 /** Options of `OutboxRelay`. */
 export interface OutboxRelayOptions {
@@ -27,9 +29,9 @@ export interface OutboxRelayOptions {
 
 /**
  * Re-queues outbox rows the request path could not hand to the queue (Redis
- * down, process crash between commit and `queue.add`). Passes never overlap;
- * the timer is unref'd so it never keeps a process alive. Rows keep their
- * jobId, so a row queued twice still makes one job.
+ * down, process crash between commit and `queue.add`), as a periodic task:
+ * passes never overlap, the timer is unref'd, an outage is logged once. Rows
+ * keep their jobId, so a row queued twice still makes one job.
  */
 export class OutboxRelay {
   private readonly store: ChatStore;
@@ -41,9 +43,7 @@ export class OutboxRelay {
   private readonly batchSize: number;
   private readonly attempts: number;
   private readonly now: () => number;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
-  private stopped = true;
+  private readonly task: PeriodicTask<number>;
   /** Rows claimed by a pass whose `addBulk` failed, kept for the next pass. */
   private retained: { rows: OutboxEntry[]; claimedAt: number } | undefined;
   /** Ids queued but not acknowledged (store error), acknowledged next pass. */
@@ -59,43 +59,28 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 500;
     this.attempts = options.attempts ?? 8;
     this.now = options.now ?? Date.now;
+    this.task = createPeriodicTask({ name: 'outbox relay', intervalMs: this.intervalMs, run: () => this.pass(), log: this.log });
   }
 
   /** Starts the periodic passes. */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+    this.task.start();
   }
 
   /** Stops the passes and waits for the one running, if any. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   /**
-   * One pass: claims due rows, queues them, acknowledges them. Returns how many
-   * rows were queued; failures are logged and retried by the next pass (rows
-   * that could not be queued are kept while their lease lasts, so the retry
-   * does not wait for it to expire). Concurrent calls share the pass in progress.
+   * One pass: claims due rows, queues them, acknowledges them. Resolves with
+   * how many rows were queued; rejects when the store or the queue failed,
+   * and the next pass retries (rows that could not be queued are kept while
+   * their lease lasts, so the retry does not wait for it to expire).
+   * Concurrent calls share the pass in progress.
    */
   runOnce(): Promise<number> {
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.runOnce().finally(() => this.schedule());
-    }, this.intervalMs);
-    this.timer.unref();
+    return this.task.runOnce();
   }
 
   private async pass(): Promise<number> {
@@ -105,8 +90,7 @@ export class OutboxRelay {
         await this.store.acknowledgeOutbox(this.unacknowledged);
         this.unacknowledged = [];
       } catch (error) {
-        this.log.warn({ err: error, rows: this.unacknowledged.length }, 'outbox relay could not acknowledge');
-        return 0;
+        throw new Error(`outbox relay could not acknowledge ${this.unacknowledged.length} rows`, { cause: error });
       }
     }
     // Rows that failed to queue last pass are still ours while their lease
@@ -118,8 +102,7 @@ export class OutboxRelay {
         const rows = await this.store.claimOutbox({ olderThan: now - this.olderThanMs, limit: this.batchSize, leaseMs: this.leaseMs, now });
         claim = { rows, claimedAt: now };
       } catch (error) {
-        this.log.error({ err: error }, 'outbox claim failed');
-        return 0;
+        throw new Error('outbox claim failed', { cause: error });
       }
     }
     const { rows } = claim;
@@ -134,8 +117,7 @@ export class OutboxRelay {
       );
     } catch (error) {
       this.retained = claim;
-      this.log.warn({ err: error, rows: rows.length }, 'outbox relay could not queue; retrying next pass');
-      return 0;
+      throw new Error(`outbox relay could not queue ${rows.length} rows`, { cause: error });
     }
     const ids = rows.map((row) => row.id);
     try {
@@ -143,8 +125,7 @@ export class OutboxRelay {
     } catch (error) {
       // Queued already: only the acknowledgement is retried (a re-queue would be deduplicated anyway).
       this.unacknowledged = ids;
-      this.log.warn({ err: error, rows: rows.length }, 'outbox relay could not acknowledge');
-      return rows.length;
+      throw new Error(`outbox relay queued ${rows.length} rows but could not acknowledge them`, { cause: error });
     }
     this.log.info({ rows: rows.length, firstOutboxId: ids[0] }, 'outbox rows re-queued');
     return rows.length;

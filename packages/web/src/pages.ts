@@ -24,6 +24,7 @@ export const PAGE_SHELL = `<!doctype html>
 <title>Parley</title>
 <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/app.css">
+<link rel="stylesheet" href="/assets/messages.css">
 <script defer src="/assets/app.js"></script>
 </head>
 <body>

@@ -1,7 +1,23 @@
 import type { Redis } from 'ioredis';
 import { presenceKey, presenceRoomsKey, type Logger, type RoomName } from '@parley/protocol';
 
-/** Options of `Presence`. */
+/**
+ * The web tier's part of presence (see `presenceKey`). Who is in a room is who
+ * observes it: chatservers record observing sessions, the worker's sweeper
+ * leaves the ones unseen for the timeout. The web tier records an `enter`, so
+ * a session that entered but never observes is swept too, and forgets a
+ * session that left by itself, so the sweeper does not leave it twice. Every
+ * call is fire and forget: presence never fails a write.
+ * `RedisPresence` in production, `MemoryPresence` in route tests.
+ */
+export interface Presence {
+  /** The session was seen in `room` now (it entered). */
+  touch(room: RoomName, tokenHash: string): void;
+  /** The session left these rooms itself (leave, or its end): forget it there. */
+  forget(rooms: readonly RoomName[], tokenHash: string): void;
+}
+
+/** Options of `RedisPresence`. */
 export interface PresenceOptions {
   /** A connection without offline queue: while Redis is down, presence calls fail at once. */
   redis: Redis;
@@ -12,15 +28,8 @@ export interface PresenceOptions {
   now?: () => number;
 }
 
-/**
- * The web tier's part of presence (see `presenceKey`). Who is in a room is who
- * observes it: chatservers record observing sessions, the worker's sweeper
- * leaves the ones unseen for the timeout. The web tier records an `enter`, so
- * a session that entered but never observes is swept too, and forgets a
- * session that left by itself, so the sweeper does not leave it twice. Every
- * call is fire and forget: presence never fails a write.
- */
-export class Presence {
+/** `Presence` in the cluster's Redis, where the chatservers and the sweeper see it. */
+export class RedisPresence implements Presence {
   private failing = false;
 
   constructor(private readonly options: PresenceOptions) {}
@@ -50,8 +59,26 @@ export class Presence {
       .catch((error: unknown) => {
         // One line per outage. A missed forget costs the sweeper one no-op later;
         // a missed touch matters only for a session that then never observes.
-        if (!this.failing) this.options.log.warn({ error: (error as Error).message }, 'presence not recorded: redis unavailable');
+        if (!this.failing) this.options.log.warn({ err: error }, 'presence not recorded: redis unavailable');
         this.failing = true;
       });
+  }
+}
+
+/** `Presence` in memory: who was seen where and when, for route tests. */
+export class MemoryPresence implements Presence {
+  /** Room → token hash → when it was last seen. */
+  readonly seen = new Map<RoomName, Map<string, number>>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  touch(room: RoomName, tokenHash: string): void {
+    let members = this.seen.get(room);
+    if (members === undefined) this.seen.set(room, (members = new Map()));
+    members.set(tokenHash, this.now());
+  }
+
+  forget(rooms: readonly RoomName[], tokenHash: string): void {
+    for (const room of rooms) this.seen.get(room)?.delete(tokenHash);
   }
 }

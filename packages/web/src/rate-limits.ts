@@ -117,13 +117,13 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
       }
       // Neither store nor insurance could count: let the request through
       // rather than refuse every write because a counter failed.
-      log.warn({ limit: name, error: (rejection as Error).message }, 'rate limit not checked');
+      log.warn({ limit: name, err: rejection }, 'rate limit not checked');
     }
   }
 
   async function refund(name: LimitName, key: string): Promise<void> {
     await limiters.get(name)?.reward(key, 1).catch((error: unknown) => {
-      log.warn({ limit: name, error: (error as Error).message }, 'rate limit refund failed');
+      log.warn({ limit: name, err: error }, 'rate limit refund failed');
     });
   }
 

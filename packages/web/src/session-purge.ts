@@ -1,4 +1,5 @@
 import type { Logger } from '@parley/protocol';
+import { createPeriodicTask, type PeriodicTask } from '@parley/protocol/node';
 import type { ChatStore, StoredWrite } from '@parley/store';
 
 /** Options of `SessionPurger`. */
@@ -24,49 +25,40 @@ export interface SessionPurgerOptions {
 /**
  * Ends sessions unused for the session TTL, as a logout would: each leaves
  * its rooms with a `leave` event. Every web process runs one; two purging at
- * once is harmless (each delete re-checks in its own transaction). The timer
- * is unref'd.
+ * once is harmless (each delete re-checks in its own transaction). A
+ * periodic task: purges never overlap, the timer is unref'd, an outage of the
+ * store is logged once.
  */
 export class SessionPurger {
   readonly #options: SessionPurgerOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<number> | undefined;
-  #stopped = true;
+  readonly #task: PeriodicTask<number>;
 
   constructor(options: SessionPurgerOptions) {
     this.#options = options;
+    this.#task = createPeriodicTask({
+      name: 'session purge',
+      intervalMs: options.intervalMs ?? 300_000,
+      run: () => this.#purge(),
+      log: options.log,
+    });
   }
 
   /** Starts the periodic purges. */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#schedule();
+    this.#task.start();
   }
 
   /** Stops the purges and waits for the one running, if any. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.#task.stop();
   }
 
-  /** One purge of every expired session, batch by batch; resolves to how many were ended. Failures are logged. */
+  /**
+   * One purge of every expired session, batch by batch (shared with a purge
+   * under way); resolves to how many were ended, rejects when the store failed.
+   */
   runOnce(): Promise<number> {
-    this.#running ??= this.#purge().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
-  }
-
-  #schedule(): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.runOnce().finally(() => this.#schedule());
-    }, this.#options.intervalMs ?? 300_000);
-    this.#timer.unref();
+    return this.#task.runOnce();
   }
 
   async #purge(): Promise<number> {
@@ -82,10 +74,10 @@ export class SessionPurger {
         ended += result.ended;
         if (result.ended < batchSize) break;
       }
-    } catch (error) {
-      log.warn({ err: error }, 'session purge failed');
+    } finally {
+      // Batches committed before a failure count too.
+      if (ended > 0) log.info({ sessions: ended }, 'expired sessions ended');
     }
-    if (ended > 0) log.info({ sessions: ended }, 'expired sessions ended');
     return ended;
   }
 }

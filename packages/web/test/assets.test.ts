@@ -15,7 +15,7 @@ describe('built assets', () => {
     writeFileSync(join(dir, 'page.css'), 'body{margin:0}');
     writeFileSync(join(dir, 'notes.txt'), 'not served');
     writeFileSync(join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
-    harness = await startHarness({ assets: loadAssets(dir) });
+    harness = await startHarness({ seams: 'memory', assets: loadAssets(dir) });
   });
 
   after(async () => {

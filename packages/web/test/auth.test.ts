@@ -7,7 +7,7 @@ describe('authentication and CSRF', () => {
   let room: string;
 
   before(async () => {
-    harness = await startHarness();
+    harness = await startHarness({ seams: 'memory' });
     session = await newSession(harness, 'alice');
     room = uniqueRoom();
     await call(harness, 'POST', `/api/rooms/${room}/enter`, { session });

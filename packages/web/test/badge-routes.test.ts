@@ -30,7 +30,7 @@ describe('badge routes', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'parley-badge-'));
     writeFileSync(join(dir, 'badge.js'), BADGE_SCRIPT);
-    harness = await startHarness({ assets: loadAssets(dir) });
+    harness = await startHarness({ seams: 'memory', assets: loadAssets(dir) });
   });
 
   after(async () => {
@@ -164,7 +164,7 @@ describe('badge routes', () => {
     });
 
     it('answers 404 JSON when the UI was not built', async () => {
-      const bare = await startHarness({ assets: new Map() });
+      const bare = await startHarness({ seams: 'memory', assets: new Map() });
       try {
         const answer = await call(bare, 'GET', '/badge.js');
         expect(answer.status).to.equal(404);

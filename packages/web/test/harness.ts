@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServerHandle } from '@parley/cluster';
-import { NOTIFY_QUEUE_NAME, silentLogger, type ChatEvent, type NotifyJobData } from '@parley/protocol';
+import { NOTIFY_QUEUE_NAME, silentLogger, type ChatEvent, type Logger, type NotifyJobData } from '@parley/protocol';
 import { openStore, type ChatStore } from '@parley/store';
 import { startPrivatePostgres, type PrivatePostgres } from '../../store/test/helpers/private-postgres.js';
 import { createWebApp, type WebApp } from '../src/app.js';
 import type { Asset } from '../src/assets.js';
 import { loadConfig, type WebConfig } from '../src/config.js';
 import type { OutboxRelayOptions } from '../src/outbox-relay.js';
-import { Presence } from '../src/presence.js';
+import { MemoryNotifyQueue, type NotifyQueue } from '../src/notify-queue.js';
+import { MemoryPresence, RedisPresence, type Presence } from '../src/presence.js';
 import { createRateLimits } from '../src/rate-limits.js';
 import { WebMetrics } from '../src/metrics.js';
 import { Registry } from 'prom-client';
@@ -25,18 +26,30 @@ export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 export const HARNESS_STORES = ['sqlite', 'postgres'] as const;
 export type HarnessStore = (typeof HARNESS_STORES)[number];
 
-/** A web app on a real port with its real store, Redis and queue. */
+/** A web app on a real port with its real store; its notify queue and presence are `seams`. */
 export interface Harness {
   baseUrl: string;
   config: Readonly<WebConfig>;
   store: ChatStore;
   /** The private PostgreSQL behind `store` (stop it to take the database away), when the harness runs on it. */
   postgres: PrivatePostgres | undefined;
+  web: WebApp;
+  /** The data of every notify job queued so far (completed or not). */
+  notifyJobs(): Promise<NotifyJobData[]>;
+  close(): Promise<void>;
+}
+
+/** A harness on a private redis-server: the BullMQ queue, Redis presence and limits. */
+export interface RedisHarness extends Harness {
   redis: RedisServerHandle;
   connection: Redis;
   queue: Queue<NotifyJobData>;
-  web: WebApp;
-  close(): Promise<void>;
+}
+
+/** A harness without Redis: the notify queue and presence in memory. */
+export interface MemoryHarness extends Harness {
+  queue: MemoryNotifyQueue;
+  presence: MemoryPresence;
 }
 
 /** Options of `startHarness`. */
@@ -59,46 +72,51 @@ export interface HarnessOptions {
    * @default 'sqlite'
    */
   store?: HarnessStore;
+  /**
+   * What stands behind the notify queue and presence: a private redis-server
+   * with BullMQ (for suites that test them, or Redis outages), or memory (for
+   * route suites where Redis is not what they test).
+   * @default 'redis'
+   */
+  seams?: 'redis' | 'memory';
+  /** The app's logger. @default silentLogger */
+  log?: Logger;
 }
 
 /**
- * Starts a private redis-server, a store (SQLite in a temp dir, or a private
- * PostgreSQL), the queue and the web app on port 0.
+ * Starts a store (SQLite in a temp dir, or a private PostgreSQL), the notify
+ * queue and presence (on a private redis-server, or in memory) and the web app
+ * on port 0.
  */
-export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+export async function startHarness(options?: HarnessOptions & { seams?: 'redis' }): Promise<RedisHarness>;
+export async function startHarness(options: HarnessOptions & { seams: 'memory' }): Promise<MemoryHarness>;
+export async function startHarness(options: HarnessOptions = {}): Promise<RedisHarness | MemoryHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'parley-web-'));
-  const redis = await startRedisServer({ dir: join(dir, 'redis') });
+  const redis = options.seams === 'memory' ? undefined : await startRedisServer({ dir: join(dir, 'redis') });
   const postgres = options.store === 'postgres' ? await startPrivatePostgres() : undefined;
   const prefix = `t${Math.random().toString(36).slice(2, 8)}:`;
   const config = loadConfig({
     PARLEY_SECRET: TEST_SECRET,
-    PARLEY_REDIS_URL: redis.url,
+    ...(redis === undefined ? {} : { PARLEY_REDIS_URL: redis.url }),
     PARLEY_REDIS_PREFIX: prefix,
     PARLEY_DB_PATH: join(dir, 'parley.db'),
     ...(postgres === undefined ? {} : { PARLEY_DATABASE_URL: postgres.server.url }),
     ...options.env,
   });
   const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: config.dbPath, poolSize: config.databasePoolSize });
-  // Reconnect quickly after a restart so the outage test stays short.
-  const connection = new Redis(config.redisUrl, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => 50,
-  });
-  connection.on('error', () => undefined);
-  const queue = new Queue<NotifyJobData>(NOTIFY_QUEUE_NAME, { connection, prefix: `${prefix}bull` });
-  queue.on('error', () => undefined);
-  await queue.waitUntilReady();
+  const seams = redis === undefined ? memorySeams(options.now) : await redisSeams(config.redisUrl, prefix);
+  const { connection, queue, presence } = seams;
+  if (connection === undefined && options.rateLimits === true) throw new Error('rate limits need the Redis seams');
   const web = createWebApp({
     store,
     queue,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     config,
-    presence: new Presence({ redis: connection, prefix, log: silentLogger }),
+    presence,
     ...(options.relay === undefined ? {} : { relay: options.relay }),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.assets === undefined ? {} : { assets: options.assets }),
-    ...(options.rateLimits === true
+    ...(options.rateLimits === true && connection !== undefined
       ? {
           rateLimits: createRateLimits({
             redis: connection,
@@ -121,26 +139,71 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const listening = web.app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const { port } = server.address() as AddressInfo;
-  return {
+  const harness: Harness = {
     baseUrl: `http://127.0.0.1:${port}`,
     config,
     store,
     postgres,
-    redis,
-    connection,
-    queue,
     web,
+    notifyJobs: seams.notifyJobs,
     async close() {
       const closed = new Promise((resolve) => server.close(resolve));
       server.closeAllConnections();
       await closed;
       await web.close();
-      await queue.close().catch(() => undefined);
-      connection.disconnect();
+      await seams.close();
       await store.close();
       await postgres?.stop();
-      await redis.stop();
+      await redis?.stop();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+  if (redis === undefined) return { ...harness, queue: seams.queue as MemoryNotifyQueue, presence: seams.presence as MemoryPresence };
+  return { ...harness, redis, connection: connection as Redis, queue: seams.queue as Queue<NotifyJobData> };
+}
+
+/** The queue and presence of a harness, and how to read and close them. */
+interface Seams {
+  connection: Redis | undefined;
+  queue: NotifyQueue;
+  presence: Presence;
+  notifyJobs(): Promise<NotifyJobData[]>;
+  close(): Promise<void>;
+}
+
+function memorySeams(now: (() => number) | undefined): Seams {
+  const queue = new MemoryNotifyQueue();
+  return {
+    connection: undefined,
+    queue,
+    presence: new MemoryPresence(now),
+    notifyJobs: async () => queue.jobs().map((job) => job.data),
+    close: async () => undefined,
+  };
+}
+
+async function redisSeams(redisUrl: string, prefix: string): Promise<Seams> {
+  // Reconnect quickly after a restart so the outage test stays short.
+  const connection = new Redis(redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => 50,
+  });
+  connection.on('error', () => undefined);
+  const queue = new Queue<NotifyJobData>(NOTIFY_QUEUE_NAME, { connection, prefix: `${prefix}bull` });
+  queue.on('error', () => undefined);
+  await queue.waitUntilReady();
+  return {
+    connection,
+    queue,
+    presence: new RedisPresence({ redis: connection, prefix, log: silentLogger }),
+    async notifyJobs() {
+      const jobs = await queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
+      return jobs.map((job) => job.data);
+    },
+    async close() {
+      await queue.close().catch(() => undefined);
+      connection.disconnect();
     },
   };
 }
@@ -241,13 +304,11 @@ export interface StateSnapshot {
 /** Room head, outbox depth and number of jobs in the queue, after earlier writes settled. */
 export async function snapshot(harness: Harness, room: string): Promise<StateSnapshot> {
   await settle(harness);
-  const counts = await harness.queue.getJobCounts('waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized');
-  const jobs = Object.values(counts).reduce((sum, count) => sum + count, 0);
+  const jobs = (await harness.notifyJobs()).length;
   return { seq: await harness.store.roomSeq(room), outboxDepth: await harness.store.outboxDepth(), jobs };
 }
 
 /** The queued job that carries `event`, if any. */
 export async function jobOfEvent(harness: Harness, event: ChatEvent): Promise<NotifyJobData | undefined> {
-  const jobs = await harness.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
-  return jobs.find((job) => job.data.events.some((candidate) => candidate.id === event.id))?.data;
+  return (await harness.notifyJobs()).find((data) => data.events.some((candidate) => candidate.id === event.id));
 }

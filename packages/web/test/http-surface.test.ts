@@ -5,7 +5,7 @@ describe('HTTP surface: CORS, JSONP, headers, fallbacks', () => {
   let harness: Harness;
 
   before(async () => {
-    harness = await startHarness();
+    harness = await startHarness({ seams: 'memory' });
   });
 
   after(async () => {
@@ -23,7 +23,7 @@ describe('HTTP surface: CORS, JSONP, headers, fallbacks', () => {
       });
       expect(answer.status).to.equal(204);
       expect(answer.headers.get('access-control-allow-origin')).to.equal('*');
-      expect(answer.headers.get('access-control-allow-methods')).to.equal('GET, POST, DELETE');
+      expect(answer.headers.get('access-control-allow-methods')).to.equal('GET, POST, PATCH, DELETE');
       expect(answer.headers.get('access-control-allow-headers')).to.equal('Authorization, Content-Type, X-Requested-With');
       expect(answer.headers.get('access-control-max-age')).to.equal('600');
       expect(answer.headers.get('access-control-allow-credentials')).to.equal(null);

@@ -5,7 +5,7 @@ import { HARNESS_STORES, call, newSession, startHarness, TEST_SECRET, uniqueRoom
 
 /** A harness with one new room that alice entered and said `texts` in, in order (seqs 2, 3, …). */
 async function startWithRoom(texts: readonly string[], store: HarnessStore = 'sqlite'): Promise<{ harness: Harness; room: string }> {
-  const harness = await startHarness({ store });
+  const harness = await startHarness({ seams: 'memory', store });
   const session = await newSession(harness, 'alice');
   const room = uniqueRoom();
   await call(harness, 'POST', `/api/rooms/${room}/enter`, { session });

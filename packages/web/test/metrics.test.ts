@@ -1,17 +1,12 @@
 import { expect } from 'chai';
-import { call, newSession, settle, startHarness, uniqueRoom, type Harness } from './harness.js';
-
-/** One series' value in Prometheus text. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
+import { call, newSession, settle, startHarness, uniqueRoom, type RedisHarness } from './harness.js';
+import { sample } from '../../protocol/test/helpers/metric-sample.js';
 
 describe('web metrics', function () {
   this.timeout(20_000);
 
   describe('without a token', () => {
-    let harness: Harness;
+    let harness: RedisHarness;
 
     beforeEach(async () => {
       harness = await startHarness({ metrics: true });

@@ -1,12 +1,23 @@
 import { notifyJobId } from '../src/notifier.js';
 import { expect } from 'chai';
-import { call, jobOfEvent, newSession, settle, startHarness, uniqueRoom, waitFor, type Harness } from './harness.js';
+import type { Logger } from '@parley/protocol';
+import { call, jobOfEvent, newSession, settle, startHarness, uniqueRoom, waitFor, type RedisHarness } from './harness.js';
 
 describe('outbox relay', () => {
-  let harness: Harness;
+  let harness: RedisHarness;
+  /** The `task` field of every line the app logged, with its message. */
+  let logged: Array<{ task: unknown; message: string }>;
+  const recordingLogger: Logger = {
+    debug() {},
+    info: (fields, message) => void logged.push({ task: (fields as { task?: unknown }).task, message }),
+    warn: (fields, message) => void logged.push({ task: (fields as { task?: unknown }).task, message }),
+    error: (fields, message) => void logged.push({ task: (fields as { task?: unknown }).task, message }),
+    child: () => recordingLogger,
+  };
 
   beforeEach(async () => {
-    harness = await startHarness({ env: { PARLEY_OUTBOX_RELAY_MS: '100' }, relay: { intervalMs: 100 } });
+    logged = [];
+    harness = await startHarness({ env: { PARLEY_OUTBOX_RELAY_MS: '100' }, relay: { intervalMs: 100 }, log: recordingLogger });
   });
 
   afterEach(async () => {
@@ -24,7 +35,9 @@ describe('outbox relay', () => {
     expect(answer.status).to.equal(201);
     expect(await harness.store.outboxDepth()).to.equal(1);
     // Let the relay try (and fail) at least once while Redis is down.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const relayFailed = async (): Promise<boolean> =>
+      logged.some((line) => line.task === 'outbox relay' && line.message === 'periodic task failing');
+    await waitFor(relayFailed, 5000, 'a relay pass to fail');
     expect(await harness.store.outboxDepth()).to.equal(1);
 
     await harness.redis.start();

@@ -10,7 +10,7 @@ describe('chat pages', () => {
   let harness: Harness;
 
   before(async () => {
-    harness = await startHarness();
+    harness = await startHarness({ seams: 'memory' });
   });
 
   after(async () => {

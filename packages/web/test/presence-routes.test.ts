@@ -9,10 +9,10 @@ import {
   hashSessionToken,
   signRequest,
 } from '@parley/protocol/node';
-import { call, jobOfEvent, newSession, settle, startHarness, TEST_SECRET, uniqueRoom, waitFor, type Harness } from './harness.js';
+import { call, jobOfEvent, newSession, settle, startHarness, TEST_SECRET, uniqueRoom, waitFor, type RedisHarness } from './harness.js';
 
 describe('presence in the web tier', () => {
-  let harness: Harness;
+  let harness: RedisHarness;
 
   before(async () => {
     harness = await startHarness();

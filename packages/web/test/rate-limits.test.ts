@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { call, snapshot, startHarness, uniqueRoom, type Answer, type Harness } from './harness.js';
+import { call, snapshot, startHarness, uniqueRoom, type Answer, type RedisHarness } from './harness.js';
 
 let addressCounter = 0;
 /** A client address no other test uses; the harness's loopback peer is a trusted proxy, so X-Real-IP counts. */
@@ -16,7 +16,7 @@ function expectRateLimited(answer: Answer): void {
 }
 
 describe('rate limits', () => {
-  let harness: Harness;
+  let harness: RedisHarness;
 
   before(async () => {
     harness = await startHarness({
@@ -174,7 +174,7 @@ describe('rate limits', () => {
 });
 
 describe('rate limits and untrusted forwarding headers', () => {
-  let harness: Harness;
+  let harness: RedisHarness;
 
   before(async () => {
     harness = await startHarness({

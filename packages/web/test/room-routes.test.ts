@@ -1,10 +1,10 @@
 import { notifyJobId } from '../src/notifier.js';
 import { expect } from 'chai';
-import { HARNESS_STORES, call, jobOfEvent, newSession, settle, snapshot, startHarness, uniqueRoom, waitFor, type Harness } from './harness.js';
+import { HARNESS_STORES, call, jobOfEvent, newSession, settle, snapshot, startHarness, uniqueRoom, waitFor, type RedisHarness } from './harness.js';
 
 for (const storeKind of HARNESS_STORES) {
   describe(`room routes on ${storeKind}`, () => {
-    let harness: Harness;
+    let harness: RedisHarness;
 
     before(async function () {
       // A private PostgreSQL's first start takes a few seconds on a busy machine.

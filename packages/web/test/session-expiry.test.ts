@@ -11,7 +11,7 @@ describe('session expiry and logout', () => {
   let clock = Date.now();
 
   before(async () => {
-    harness = await startHarness({ now: () => clock, env: { PARLEY_SESSION_TTL_MS: String(TTL) } });
+    harness = await startHarness({ seams: 'memory', now: () => clock, env: { PARLEY_SESSION_TTL_MS: String(TTL) } });
   });
 
   after(async () => {

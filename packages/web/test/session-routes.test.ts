@@ -8,7 +8,7 @@ for (const storeKind of HARNESS_STORES) {
     before(async function () {
       // A private PostgreSQL's first start takes a few seconds on a busy machine.
       this.timeout(60_000);
-      harness = await startHarness({ store: storeKind });
+      harness = await startHarness({ seams: 'memory', store: storeKind });
     });
 
     after(async () => {

@@ -90,6 +90,19 @@ describe('the page\'s send queue (ui/lib/send-queue.ts)', () => {
     expect(sends.calls).to.have.length(3);
   });
 
+  it('tries again at once when the connection came back while a failing send was on its way', async () => {
+    queue.add(messages[0]!);
+    await clock.tickAsync(0);
+    sends.calls[0]?.answer(offline());
+    await clock.tickAsync(1000);
+    expect(sends.calls).to.have.length(2);
+    // The second try is in flight (the next backoff would be 2 s) when the connection returns.
+    queue.resume();
+    sends.calls[1]?.answer(offline());
+    await clock.tickAsync(0);
+    expect(sends.calls).to.have.length(3);
+  });
+
   it('after a 429 waits the Retry-After seconds, even when the connection comes back meanwhile', async () => {
     queue.add(messages[0]!);
     queue.add(messages[1]!);

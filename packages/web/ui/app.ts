@@ -2,7 +2,7 @@
 // session (the HttpOnly cookie: "signed in" means GET /api/session answers
 // 200), one SharedObserve for every room the session is in, client-side
 // switching between rooms. Every text reaches the DOM as a text node.
-import { createApi, fetchTransport, ParleyError, SharedObserve } from '@parley/client';
+import { createApi, fetchTransport, ParleyError, SharedObserve, streamTransport } from '@parley/client';
 import type { ChatEvent } from '@parley/protocol';
 import { createConnectionBanner } from './lib/connection-banner.js';
 import { DesktopNotifications } from './lib/desktop-notifications.js';
@@ -160,7 +160,8 @@ class ChatPage {
     if (this.observe === undefined) {
       this.banner.set('connecting');
       this.observe = new SharedObserve({
-        transport: fetchTransport(),
+        // One EventSource stream where the browser has one and nothing on the way buffers it; else long-poll.
+        transport: streamTransport({ fallback: fetchTransport() }),
         api: this.api,
         onEvents: (events) => this.dispatch(events),
         onState: (state) => {

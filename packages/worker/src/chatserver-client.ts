@@ -116,7 +116,7 @@ export function createChatserverClient(options: ChatserverClientOptions): Chatse
       targets.delete(target.url);
       log.info({ url: target.url }, 'chatserver pool closed: not live for a while');
       target.pool.close().catch((error: unknown) => {
-        log.warn({ url: target.url, error: String(error) }, 'chatserver pool close failed');
+        log.warn({ url: target.url, err: error }, 'chatserver pool close failed');
       });
     }
   }

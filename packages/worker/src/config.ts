@@ -1,7 +1,7 @@
-import { commonConfigSchema, parse, readConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol/node';
+import { clusterConfigSchema, commonConfigSchema, parse, readConfig, type ClusterConfig, type CommonConfig, type ConfigSchema } from '@parley/protocol/node';
 
 /** Everything a worker reads from its environment, validated and frozen. */
-export interface WorkerConfig extends CommonConfig {
+export interface WorkerConfig extends CommonConfig, ClusterConfig {
   /** `PARLEY_WORKER_HOST`: address of the health HTTP server. @default '127.0.0.1' */
   host: string;
   /** `PARLEY_WORKER_PORT`: port of the health HTTP server; 0 picks a free one. @default 3900 */
@@ -17,26 +17,6 @@ export interface WorkerConfig extends CommonConfig {
   notifyBatchEvents: number;
   /** `PARLEY_NOTIFY_TIMEOUT_MS`: per-POST timeout to a chatserver (connect, headers, body). @default 2000 */
   notifyTimeoutMs: number;
-  /**
-   * `PARLEY_NOTIFY_ATTEMPTS`: attempts of a notify job. The producer (web) sets
-   * it on each job; the worker reads it only to say so in its start line, so a
-   * cluster's processes can be checked to agree.
-   * @default 8
-   */
-  notifyAttempts: number;
-  /**
-   * `PARLEY_WEB_URLS`: web base URLs the presence sweeper posts stale sessions
-   * to (`POST /internal/presence/expire`), tried in turn.
-   * @default ['http://127.0.0.1:3000']
-   */
-  webUrls: string[];
-  /**
-   * `PARLEY_PRESENCE_TIMEOUT_MS`: a session not seen observing a room for this
-   * long leaves it (a `leave` event). Keep it well above the chatservers' 30 s
-   * refresh of parked observes; tests use 2 s with short polls.
-   * @default 120000
-   */
-  presenceTimeoutMs: number;
   /**
    * `PARLEY_PRESENCE_SWEEP_MS`: how often stale presence is swept (one worker of
    * the cluster per tick). A leave comes at most timeout + this after the last observe.
@@ -54,10 +34,7 @@ const schema: ConfigSchema<WorkerConfig> = {
   notifyBatchEvents: { env: 'PARLEY_NOTIFY_BATCH_EVENTS', default: 1000, parse: parse.integer(1, 10_000) },
   // Below 50 ms a healthy chatserver under a GC pause would already count as failed.
   notifyTimeoutMs: { env: 'PARLEY_NOTIFY_TIMEOUT_MS', default: 2000, parse: parse.integer(50, 600_000) },
-  notifyAttempts: { env: 'PARLEY_NOTIFY_ATTEMPTS', default: 8, parse: parse.integer(1, 100) },
-  webUrls: { env: 'PARLEY_WEB_URLS', default: ['http://127.0.0.1:3000'], parse: parse.urlList },
-  // Below 1 s a session between two short polls would already look gone.
-  presenceTimeoutMs: { env: 'PARLEY_PRESENCE_TIMEOUT_MS', default: 120_000, parse: parse.integer(1000, 86_400_000) },
+  ...clusterConfigSchema,
   // Below 100 ms the sweep would mostly scan Redis for nothing.
   presenceSweepMs: { env: 'PARLEY_PRESENCE_SWEEP_MS', default: 10_000, parse: parse.integer(100, 600_000) },
 };

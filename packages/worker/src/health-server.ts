@@ -1,7 +1,7 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ChatError, type Logger } from '@parley/protocol';
-import { METRICS_PATH, isMetricsScrapeAllowed } from '@parley/protocol/node';
+import { METRICS_PATH, isMetricsScrapeAllowed, sendErrorAnswer, sendJsonAnswer } from '@parley/protocol/node';
 import type { WorkerMetrics } from './metrics.js';
 
 /** Options of `startHealthServer`. */
@@ -26,15 +26,6 @@ export interface HealthServer {
 
 const HEALTHY = JSON.stringify({ ok: true, role: 'worker' });
 
-function sendJson(response: ServerResponse, status: number, body: string): void {
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-  });
-  response.end(body);
-}
-
 /**
  * Serves `GET /healthz` → `{"ok":true,"role":"worker"}` for supervisors and
  * load checks, and `GET /metrics` when given metrics; the worker has no other
@@ -46,25 +37,24 @@ export function startHealthServer(options: HealthServerOptions): Promise<HealthS
     const metrics = options.metrics;
     if (path === METRICS_PATH && metrics !== undefined && request.method === 'GET') {
       if (!isMetricsScrapeAllowed(request.headers.authorization, options.metricsToken ?? '')) {
-        sendJson(response, 401, JSON.stringify(new ChatError('unauthorized', 'metrics need the bearer token').toBody()));
+        sendErrorAnswer(response, new ChatError('unauthorized', 'metrics need the bearer token'));
         return;
       }
       metrics.answer(response).catch((error: unknown) => {
-        options.log.warn({ error: (error as Error).message }, 'metrics scrape failed');
-        if (!response.headersSent) sendJson(response, 500, JSON.stringify(new ChatError('internal', 'internal error').toBody()));
+        options.log.warn({ err: error }, 'metrics scrape failed');
+        sendErrorAnswer(response, new ChatError('internal', 'internal error'));
       });
       return;
     }
     if (path !== '/healthz') {
-      sendJson(response, 404, JSON.stringify(new ChatError('not_found', 'no such endpoint').toBody()));
+      sendErrorAnswer(response, new ChatError('not_found', 'no such endpoint'));
       return;
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('allow', 'GET, HEAD');
-      sendJson(response, 405, JSON.stringify(new ChatError('method_not_allowed', 'use GET').toBody()));
+      sendErrorAnswer(response, new ChatError('method_not_allowed', 'use GET'), { allow: 'GET, HEAD' });
       return;
     }
-    sendJson(response, 200, HEALTHY);
+    sendJsonAnswer(response, 200, HEALTHY);
   });
   // Health checks are short; do not let idle keep-alive sockets delay shutdown.
   server.keepAliveTimeout = 1000;
@@ -73,7 +63,7 @@ export function startHealthServer(options: HealthServerOptions): Promise<HealthS
     server.once('error', reject);
     server.listen(options.port ?? 3900, options.host ?? '127.0.0.1', () => {
       server.off('error', reject);
-      server.on('error', (error) => options.log.error({ error: error.message }, 'health server error'));
+      server.on('error', (error) => options.log.error({ err: error }, 'health server error'));
       const { port } = server.address() as AddressInfo;
       resolve({
         port,

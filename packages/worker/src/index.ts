@@ -12,4 +12,4 @@ export {
   type PresenceSweeperOptions,
   type SweepResult,
 } from './presence-sweeper.js';
-export { WorkerMetrics, createMetricsRegistry, type WorkerMetricsOptions } from './metrics.js';
+export { WorkerMetrics, type WorkerMetricsOptions } from './metrics.js';

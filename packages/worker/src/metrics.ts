@@ -2,11 +2,11 @@ import type { ServerResponse } from 'node:http';
 import { NOTIFY_QUEUE_NAME } from '@parley/protocol';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { METRICS_PREFIX } from '@parley/protocol/node';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { liveChatservers } from './registry-reader.js';
 
-/** Prefix of every Parley metric name. */
-const PREFIX = 'parley_';
+const PREFIX = METRICS_PREFIX;
 
 // A notify POST on one machine takes about a millisecond; the timeout (2 s by
 // default) is the top bucket that matters.
@@ -17,17 +17,6 @@ const POST_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 const SCRAPE_REDIS_TIMEOUT_MS = 1000;
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed'] as const;
-
-/**
- * A registry with Node's default process metrics (CPU, RSS, open file
- * descriptors, event-loop lag, GC), every name prefixed `parley_`. One per
- * process: `main.ts` makes it.
- */
-export function createMetricsRegistry(): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: PREFIX });
-  return registry;
-}
 
 /** Options of `WorkerMetrics`. */
 export interface WorkerMetricsOptions {

@@ -8,9 +8,8 @@ import {
   type PresenceExpireBody,
   type RoomName,
 } from '@parley/protocol';
-import { signRequest } from '@parley/protocol/node';
+import { createPeriodicTask, createSignedClient } from '@parley/protocol/node';
 import type { Redis } from 'ioredis';
-import { request } from 'undici';
 
 /** Options of `createPresenceSweeper`. */
 export interface PresenceSweeperOptions {
@@ -47,11 +46,14 @@ export interface SweepResult {
 
 /** The cluster's presence sweeper (one worker of the cluster works per tick). */
 export interface PresenceSweeper {
-  /** Sweeps every `sweepMs` (an unref'd timer; a tick is skipped while a sweep runs). */
+  /** Sweeps `sweepMs` after the end of each sweep (a periodic task: unref'd, never overlapping). */
   start(): void;
-  /** One sweep now, if this worker gets the tick's lock. Rejects when Redis or the web tier failed. */
+  /**
+   * One sweep now (shared with a sweep under way), if this worker gets the
+   * tick's lock. Rejects when Redis or the web tier failed.
+   */
   sweep(): Promise<SweepResult>;
-  /** Stops the timer and waits for a sweep in progress. */
+  /** Stops the timer and waits for a sweep in progress; closes the web client. */
   close(): Promise<void>;
 }
 
@@ -78,57 +80,32 @@ return removed`;
  * each room's members last seen more than `timeoutMs` ago, POSTs them signed
  * to `POST /internal/presence/expire` on the first web process that answers,
  * and then removes from the room's set only the members that are still stale.
- * A failure stops the sweep, is logged once, and everything is retried on the
- * next tick: nothing is removed from Redis before the web tier confirmed.
+ * A failure stops the sweep, is logged once per outage, and everything is
+ * retried on the next tick: nothing is removed from Redis before the web tier
+ * confirmed.
  */
 export function createPresenceSweeper(options: PresenceSweeperOptions): PresenceSweeper {
-  const { redis, prefix, secret, timeoutMs, sweepMs } = options;
+  const { redis, prefix, timeoutMs, sweepMs } = options;
   if (options.webUrls.length === 0) throw new Error('the presence sweeper needs at least one web URL');
   const log = options.log.child({ component: 'presence-sweeper' });
   const now = options.now ?? Date.now;
-  const requestTimeoutMs = options.requestTimeoutMs ?? 2000;
   const batchSize = options.batchSize ?? 500;
-  const origins = options.webUrls.map((url) => new URL(url).origin);
+  // No log of its own: a failed sweep is logged once per outage by the periodic task.
+  const web = createSignedClient({ urls: options.webUrls, secret: options.secret, timeoutMs: options.requestTimeoutMs ?? 2000 });
   // 80 % of an interval: our own next tick finds it expired, another worker's
   // tick inside this interval finds it held.
   const lockMs = Math.max(50, Math.floor(sweepMs * 0.8));
   const lockToken = `${process.pid}-${Math.random().toString(36).slice(2)}`;
-  // Start at the web process that answered last; move on after a failure.
-  let preferred = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let failing = false;
 
   async function postExpire(body: PresenceExpireBody): Promise<number> {
-    const text = JSON.stringify(body);
-    let lastError = '';
-    for (let attempt = 0; attempt < origins.length; attempt++) {
-      // Signed per attempt: a web process accepts each nonce once.
-      const headers = {
-        'content-type': 'application/json',
-        ...signRequest(secret, { method: 'POST', path: PRESENCE_EXPIRE_PATH, body: text }),
-      };
-      const index = (preferred + attempt) % origins.length;
-      const origin = origins[index] as string;
-      try {
-        const response = await request(`${origin}${PRESENCE_EXPIRE_PATH}`, {
-          method: 'POST',
-          headers,
-          body: text,
-          signal: AbortSignal.timeout(requestTimeoutMs),
-        });
-        if (response.statusCode !== 200) {
-          await response.body.dump();
-          throw new Error(`answered ${response.statusCode}`);
-        }
-        const answer = (await response.body.json()) as Partial<PresenceExpireAnswer>;
-        preferred = index;
-        return typeof answer.left === 'number' ? answer.left : 0;
-      } catch (error) {
-        lastError = `${origin}: ${(error as Error).message}`;
-      }
+    try {
+      return await web.request({ method: 'POST', path: PRESENCE_EXPIRE_PATH, body: JSON.stringify(body) }, (json) => {
+        const answer = json as Partial<PresenceExpireAnswer> | null;
+        return typeof answer?.left === 'number' ? answer.left : 0;
+      });
+    } catch (error) {
+      throw new Error(`no web process took the expired presence (${(error as Error).message})`, { cause: error });
     }
-    throw new Error(`no web process took the expired presence (${lastError})`);
   }
 
   async function sweepRoom(room: RoomName, cutoff: number, result: SweepResult): Promise<void> {
@@ -161,34 +138,14 @@ export function createPresenceSweeper(options: PresenceSweeperOptions): Presence
     return result;
   }
 
-  function tick(): void {
-    // No overlap: while a sweep runs (a slow web tier), ticks are skipped.
-    if (running !== undefined) return;
-    running = sweep()
-      .then(() => {
-        if (failing) log.info({}, 'presence sweep works again');
-        failing = false;
-      })
-      .catch((error: unknown) => {
-        if (!failing) log.warn({ error: (error as Error).message }, 'presence sweep failed: retrying every tick');
-        failing = true;
-      })
-      .finally(() => {
-        running = undefined;
-      });
-  }
+  const task = createPeriodicTask({ name: 'presence sweep', intervalMs: sweepMs, run: sweep, log });
 
   return {
-    start() {
-      if (timer !== undefined) return;
-      timer = setInterval(tick, sweepMs);
-      timer.unref();
-    },
-    sweep,
+    start: () => task.start(),
+    sweep: () => task.runOnce(),
     async close() {
-      clearInterval(timer);
-      timer = undefined;
-      await running;
+      await task.stop();
+      await web.close();
     },
   };
 }

@@ -121,18 +121,18 @@ export function createWorker(options: CreateWorkerOptions): NotifyWorker {
   });
 
   worker.on('error', (error) => {
-    log.error({ error: error.message }, 'notify worker error');
+    log.error({ err: error }, 'notify worker error');
   });
   worker.on('completed', () => metrics?.jobFinished('completed'));
   worker.on('failed', (job, error) => {
     metrics?.jobFinished('failed');
     if (job === undefined) {
-      log.error({ error: error.message }, 'notify job failed');
+      log.error({ err: error }, 'notify job failed');
       return;
     }
     const attempts = job.opts.attempts ?? 1;
     const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= attempts;
-    const fields = { jobId: job.id ?? '', attemptsMade: job.attemptsMade, attempts, error: error.message };
+    const fields = { jobId: job.id ?? '', attemptsMade: job.attemptsMade, attempts, err: error };
     if (final) log.error(fields, 'notify job gave up');
     else log.warn(fields, 'notify job failed, will retry');
   });
@@ -151,7 +151,7 @@ export function createWorker(options: CreateWorkerOptions): NotifyWorker {
         clearTimeout(timer);
         if (outcome === 'timeout') log.warn({ closeTimeoutMs }, 'notify jobs still running at close: abandoning them');
         await worker.close(true).catch((error: unknown) => {
-          log.warn({ error: String(error) }, 'notify worker close failed');
+          log.warn({ err: error }, 'notify worker close failed');
         });
         await client.close();
       })();

@@ -7,15 +7,11 @@ import { Queue } from 'bullmq';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { startHealthServer, type HealthServer } from '../src/health-server.js';
-import { WorkerMetrics, createMetricsRegistry } from '../src/metrics.js';
+import { createMetricsRegistry } from '@parley/protocol/node';
+import { WorkerMetrics } from '../src/metrics.js';
+import { sample } from '../../protocol/test/helpers/metric-sample.js';
 
 const PREFIX = 'metricstest:';
-
-/** The value of an unlabelled or labelled sample in Prometheus text. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe('worker metrics', function () {
   this.timeout(20_000);

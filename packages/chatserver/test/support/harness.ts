@@ -42,6 +42,8 @@ export interface ChatFixture {
   prefix: string;
   /** `http://127.0.0.1:PUBLIC/api/observe?...` */
   observeUrl(query: string): string;
+  /** `http://127.0.0.1:PUBLIC/api/observe/stream?...` */
+  streamUrl(query: string): string;
   /** Signed POST /internal/notify; returns the status. */
   notify(events: ChatEvent[]): Promise<number>;
   /** Resolves when `count` observes are parked, or rejects after `timeoutMs`. */
@@ -78,6 +80,7 @@ export async function startChatFixture(
     redis,
     prefix,
     observeUrl: (query) => `http://127.0.0.1:${ports.publicPort}/api/observe?${query}`,
+    streamUrl: (query) => `http://127.0.0.1:${ports.publicPort}/api/observe/stream?${query}`,
     notify: (events) => postNotify(ports.internalPort, JSON.stringify({ events })),
     waitForParked: (count, timeoutMs = 3000) =>
       waitFor(() => chat.stats().parkedObservers === count, timeoutMs, `${count} parked observes`),
@@ -129,4 +132,67 @@ export async function get(url: string, timeoutMs = 5000): Promise<ObserveResult>
   const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   const text = await response.text();
   return { status: response.status, headers: response.headers, text, elapsedMs: Date.now() - started };
+}
+
+/** Options of `useChatFixture`. */
+export interface ChatSuiteOptions {
+  /** Environment of every chatserver the suite starts. @default {} */
+  env?: Record<string, string>;
+  /** Start a chatserver before each test; false: a test starts its own with `start`. @default true */
+  eachTest?: boolean;
+}
+
+/** What `useChatFixture` gives a suite. */
+export interface ChatSuite {
+  /** The suite's private redis-server. */
+  readonly redis: RedisFixture;
+  /** The running test's chatserver: a stand-in that forwards to it (throws when the test started none). */
+  readonly fixture: ChatFixture;
+  /** Starts the running test's chatserver with extra environment; it is closed after the test. */
+  start(env?: Record<string, string>): Promise<ChatFixture>;
+}
+
+/**
+ * The one fixture of the chatserver suites, as mocha hooks: a private
+ * redis-server for the `describe` it is called in, and a chatserver with a
+ * fresh web stand-in for each test, closed after it.
+ */
+export function useChatFixture(options: ChatSuiteOptions = {}): ChatSuite {
+  let redis: RedisFixture | undefined;
+  let current: ChatFixture | undefined;
+  const redisFixture = (): RedisFixture => {
+    if (redis === undefined) throw new Error('the suite has no redis-server (used outside a test?)');
+    return redis;
+  };
+  const running = (): ChatFixture => {
+    if (current === undefined) throw new Error('no chatserver started for this test');
+    return current;
+  };
+  async function start(env: Record<string, string> = {}): Promise<ChatFixture> {
+    if (current !== undefined) throw new Error('this test already started its chatserver');
+    current = await startChatFixture(redisFixture().server.url, { ...options.env, ...env });
+    return current;
+  }
+
+  before(async () => {
+    redis = await startRedisFixture();
+  });
+  after(async () => {
+    await redis?.stop();
+    redis = undefined;
+  });
+  if (options.eachTest ?? true) beforeEach(() => start());
+  afterEach(async () => {
+    const closing = current;
+    current = undefined;
+    await closing?.close();
+  });
+
+  return {
+    get redis() {
+      return redisFixture();
+    },
+    fixture: new Proxy({} as ChatFixture, { get: (_target, key) => Reflect.get(running(), key) }),
+    start,
+  };
 }

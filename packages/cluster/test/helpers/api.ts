@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ChatEvent, ObserveAnswer } from '@parley/protocol';
+import type { ChatEvent, LiveMessageEvent, ObserveAnswer } from '@parley/protocol';
 
 // Every request of a test is bounded; an observe gets its hold plus this much.
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -138,7 +138,7 @@ export async function collectEvents(
   return events;
 }
 
-/** The messages among `events`. */
-export function messages(events: ChatEvent[]): Array<Extract<ChatEvent, { type: 'message' }>> {
-  return events.filter((event): event is Extract<ChatEvent, { type: 'message' }> => event.type === 'message');
+/** The messages among `events` that have their text (not deleted ones). */
+export function messages(events: ChatEvent[]): LiveMessageEvent[] {
+  return events.filter((event): event is LiveMessageEvent => event.type === 'message' && 'text' in event);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ChatEvent, ObserveAnswer } from '@parley/protocol';
+import { isLiveMessage, type ChatEvent, type ObserveAnswer } from '@parley/protocol';
 import { sleep } from '../../src/wait.js';
 import { createSession, enterRoom, request, uniqueRoom } from './api.js';
 
@@ -43,6 +43,12 @@ export interface TrafficReport {
   reordered: number;
   /** Longest time from a say's acknowledgement to an observer receiving it. */
   longestStallMs: number;
+  /** 99th percentile of that time over every delivery. */
+  deliverP99Ms: number;
+  /** Longest time from a say's first attempt to its 2xx (retries included). */
+  longestSayMs: number;
+  /** 99th percentile of that time over every acknowledged say. */
+  sayP99Ms: number;
   /** Observe requests that failed (network error or non-200) and were retried. */
   observeErrors: number;
 }
@@ -50,6 +56,15 @@ export interface TrafficReport {
 interface Acknowledged {
   event: ChatEvent;
   at: number;
+  /** From the first attempt to the 2xx. */
+  tookMs: number;
+}
+
+/** The `share` quantile (0–1) of `values`, 0 when there are none. */
+function quantile(values: number[], share: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(share * sorted.length) - 1)] ?? 0;
 }
 
 interface Observer {
@@ -187,6 +202,7 @@ export class Traffic {
     let duplicated = 0;
     let reordered = 0;
     let longestStallMs = 0;
+    const stalls: number[] = [];
     for (const observer of this.observers) {
       for (const [room, received] of observer.received) {
         const from = observer.from.get(room) ?? 1;
@@ -199,7 +215,9 @@ export class Traffic {
           }
           delivered++;
           if (got.id !== event.id) reordered++;
-          longestStallMs = Math.max(longestStallMs, (got.at[0] ?? at) - at);
+          const stallMs = (got.at[0] ?? at) - at;
+          stalls.push(stallMs);
+          longestStallMs = Math.max(longestStallMs, stallMs);
         }
         for (const got of received.values()) duplicated += got.at.length - 1;
         let last = 0;
@@ -221,6 +239,9 @@ export class Traffic {
       duplicated,
       reordered,
       longestStallMs,
+      deliverP99Ms: quantile(stalls, 0.99),
+      longestSayMs: Math.max(0, ...[...this.acknowledged.values()].map((say) => say.tookMs)),
+      sayP99Ms: quantile([...this.acknowledged.values()].map((say) => say.tookMs), 0.99),
       observeErrors: this.observers.reduce((sum, observer) => sum + observer.errors, 0),
     };
   }
@@ -250,10 +271,12 @@ export class Traffic {
   private async sayOnce(session: string, room: string): Promise<void> {
     this.sent++;
     const clientId = randomBytes(12).toString('hex');
+    const startedAt = Date.now();
     const deadline = Date.now() + (this.options.sayRetryMs ?? 20_000);
     let pauseMs = 100;
-    let reason = '';
     for (;;) {
+      // Why this attempt did not store the say (set by every path that carries on).
+      let reason: string;
       try {
         const answer = await request(`${this.baseUrl}/api/rooms/${room}/say`, {
           method: 'POST',
@@ -263,7 +286,7 @@ export class Traffic {
         });
         if (answer.status === 201) {
           const { event } = JSON.parse(answer.text) as { event: ChatEvent };
-          this.acknowledged.set(clientId, { event, at: Date.now() });
+          this.acknowledged.set(clientId, { event, at: Date.now(), tookMs: Date.now() - startedAt });
           return;
         }
         if (answer.status < 500 && answer.status !== 429) throw new Error(`say answered ${answer.status}: ${answer.text.slice(0, 200)}`);
@@ -332,7 +355,7 @@ export class Traffic {
         if (answer.status !== 200) throw new Error(`history of ${room} answered ${answer.status}`);
         const { events } = JSON.parse(answer.text) as { events: ChatEvent[] };
         for (const event of events) {
-          if (event.type === 'message') texts.set(event.text, (texts.get(event.text) ?? 0) + 1);
+          if (isLiveMessage(event)) texts.set(event.text, (texts.get(event.text) ?? 0) + 1);
         }
         if (events.length < HISTORY_PAGE) break;
         after = events.at(-1)?.seq ?? after;

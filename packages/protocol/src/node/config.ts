@@ -224,3 +224,41 @@ export const commonConfigSchema: ConfigSchema<CommonConfig> = Object.freeze({
   },
   metricsToken: { env: 'PARLEY_METRICS_TOKEN', default: '', parse: parse.string },
 });
+
+/**
+ * Settings several roles read that must agree across the cluster: each role
+ * takes the fields it needs from `clusterConfigSchema`, so the variable, its
+ * default and its bounds are written once.
+ */
+export interface ClusterConfig {
+  /**
+   * `PARLEY_PRESENCE_TIMEOUT_MS`: a session not seen observing a room for this
+   * long leaves it (a `leave` event, by the worker's sweeper). Keep it well
+   * above the chatservers' 30 s refresh of parked observes, which see them
+   * again every min(30 s, timeout / 4); tests use 2 s with short polls.
+   * @default 120000
+   */
+  presenceTimeoutMs: number;
+  /**
+   * `PARLEY_WEB_URLS`: web base URLs for signed internal requests (chatserver
+   * gap repair and catch-up, the worker's presence sweeper), tried in turn.
+   * @default ['http://127.0.0.1:3000']
+   */
+  webUrls: string[];
+  /**
+   * `PARLEY_NOTIFY_ATTEMPTS`: BullMQ attempts of a notify job (exponential
+   * backoff from 200 ms). The producer (web) sets it on each job; the worker
+   * reads it only to say so in its start line, so a cluster's processes can be
+   * checked to agree.
+   * @default 8
+   */
+  notifyAttempts: number;
+}
+
+/** Schema of `ClusterConfig`; each role picks the fields it reads. */
+export const clusterConfigSchema: ConfigSchema<ClusterConfig> = Object.freeze({
+  // Below 1 s a session between two short polls would already look gone.
+  presenceTimeoutMs: { env: 'PARLEY_PRESENCE_TIMEOUT_MS', default: 120_000, parse: parse.integer(1000, 86_400_000) },
+  webUrls: { env: 'PARLEY_WEB_URLS', default: ['http://127.0.0.1:3000'], parse: parse.urlList },
+  notifyAttempts: { env: 'PARLEY_NOTIFY_ATTEMPTS', default: 8, parse: parse.integer(1, 100) },
+});

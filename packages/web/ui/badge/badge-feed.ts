@@ -3,6 +3,9 @@ import type { ChatEvent, RoomDetail } from '@parley/protocol';
 import { isApiError, jsonpGet } from './jsonp.js';
 import type { BadgeView } from './view.js';
 
+/** What the badge shows for a deleted message. */
+const DELETED_TEXT = 'message deleted';
+
 /**
  * Events read to find the latest message: the newest event is often an
  * enter or leave, so one event is not enough to show a message that exists.
@@ -109,15 +112,22 @@ export class BadgeFeed {
       if (state === undefined) continue;
       this.showMessages(state, roomEvents);
       // Presence changed: read the count (O(1) on the server) rather than guess it from events.
-      if (roomEvents.some((event) => event.type !== 'message')) void this.refreshCount(room, state);
+      if (roomEvents.some((event) => event.type === 'enter' || event.type === 'leave' || event.type === 'nick')) {
+        void this.refreshCount(room, state);
+      }
     }
   }
 
   /** Shows the newest message among `events`, unless a newer one is already shown. */
   private showMessages(state: RoomState, events: ChatEvent[]): void {
     for (const event of events) {
+      // An edit or delete of the message shown changes its text.
+      if ((event.type === 'edit' || event.type === 'delete') && state.latest?.seq === event.target) {
+        state.latest = { ...state.latest, text: event.type === 'edit' && 'text' in event ? event.text : DELETED_TEXT };
+        continue;
+      }
       if (event.type !== 'message' || (state.latest !== undefined && state.latest.seq >= event.seq)) continue;
-      state.latest = { seq: event.seq, nickname: event.nickname, text: event.text };
+      state.latest = { seq: event.seq, nickname: event.nickname, text: 'text' in event ? event.text : DELETED_TEXT };
     }
     const shown = state.latest;
     if (shown !== undefined) for (const view of state.views) view.setLatest(shown.nickname, shown.text);

@@ -1,6 +1,7 @@
 import type { ChatEvent } from '@parley/protocol';
 import { authorMark } from './author-mark.js';
 import { el } from './dom.js';
+import { changeItem, deletedBody, editedMark, isChangeEvent, rememberText } from './message-changes.js';
 import { renderMessageText } from './message-text.js';
 
 // Messages of one person this close together read as one block (the name is shown once).
@@ -24,7 +25,7 @@ function timeElement(at: number): HTMLTimeElement {
   return el('time', { datetime: date.toISOString(), title: date.toLocaleString() }, clockTime(at));
 }
 
-/** The line shown for an enter, leave or nick event. */
+/** The line shown for an enter, leave or nick event (and what a screen reader may say for the others). */
 export function noticeText(event: ChatEvent): string {
   switch (event.type) {
     case 'enter':
@@ -36,7 +37,11 @@ export function noticeText(event: ChatEvent): string {
     case 'kick':
       return `${event.nickname} removed ${event.target} from the room`;
     case 'message':
-      return event.text;
+      return 'text' in event ? event.text : 'message deleted';
+    case 'edit':
+      return `${event.nickname} edited a message`;
+    case 'delete':
+      return `${event.nickname} deleted a message`;
   }
 }
 
@@ -88,17 +93,26 @@ function foldButton(text: HTMLElement): HTMLButtonElement {
 export function eventItem(event: ChatEvent, reader: string | undefined): HTMLLIElement {
   const common = { 'data-seq': String(event.seq), 'data-id': event.id, 'data-at': String(event.at), 'data-nick': event.nickname };
   const separator = el('div', { class: 'day-separator', role: 'separator', hidden: true }, el('span', {}, dayLabel(event.at)));
+  const meta = (): HTMLDivElement =>
+    el('div', { class: 'meta' }, el('span', { class: `nick ${nickColourClass(event.nickname)}`, dir: 'auto' }, event.nickname), ' ', authorMark(event), ' ', timeElement(event.at));
+  if (event.type === 'message' && !('text' in event)) {
+    return el('li', { ...common, class: 'event message deleted' }, separator, meta(), deletedBody());
+  }
   if (event.type === 'message') {
     const { element: text, mentionsMe } = renderMessageText(event.text, reader);
-    return el(
+    const item = el(
       'li',
       { ...common, class: mentionsMe ? 'event message mentions-me' : 'event message' },
       separator,
-      el('div', { class: 'meta' }, el('span', { class: `nick ${nickColourClass(event.nickname)}`, dir: 'auto' }, event.nickname), ' ', authorMark(event), ' ', timeElement(event.at)),
+      meta(),
       text,
       isLong(event.text) ? foldButton(text) : undefined,
+      event.edited === true ? editedMark() : undefined,
     );
+    rememberText(item, event.text);
+    return item;
   }
+  if (isChangeEvent(event)) return changeItem(event);
   return el(
     'li',
     { ...common, class: `event notice notice-${event.type}` },
@@ -114,8 +128,10 @@ export function eventItem(event: ChatEvent, reader: string | undefined): HTMLLIE
  * continuing the one before it (same person, same day, shortly after), or not.
  */
 export function updateGrouping(item: Element | null): void {
-  if (item === null || !item.classList.contains('event')) return;
-  const previous = item.previousElementSibling;
+  if (item === null || !item.classList.contains('event') || item.classList.contains('change')) return;
+  let previous = item.previousElementSibling;
+  // Edits and deletions have hidden items of their own: look past them.
+  while (previous !== null && previous.classList.contains('change')) previous = previous.previousElementSibling;
   const at = Number(item.getAttribute('data-at'));
   const newDay = previous === null || dayKey(Number(previous.getAttribute('data-at'))) !== dayKey(at);
   const separator = item.querySelector(':scope > .day-separator');

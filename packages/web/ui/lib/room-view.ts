@@ -3,7 +3,9 @@ import type { ChatEvent, RoomDetail } from '@parley/protocol';
 import { createComposer, type Composer } from './composer.js';
 import { el, replaceChildren } from './dom.js';
 import { eventItem, nickColourClass, updateGrouping } from './event-item.js';
+import { applyChange, attachMessageActions, editLastOnArrowUp, isChangeEvent, showDeleted, type MessageActionHandlers } from './message-changes.js';
 import { mentions } from './message-text.js';
+import { createSearchPanel } from './search-panel.js';
 import { SendQueue, type OutgoingState } from './send-queue.js';
 
 /** Events read per "Load older" (the same page size as an enter). */
@@ -12,6 +14,10 @@ const OLDER_PAGE = 50;
 const OCCUPANTS_REFRESH_MS = 300;
 /** Within this many pixels of the bottom, the log follows new messages; further up, the reader is reading. */
 const FOLLOW_SLACK_PX = 80;
+/** Pages of older history a jump to a search result reads at most before reading around the result instead. */
+const JUMP_MAX_PAGES = 10;
+/** How long a message jumped to stays highlighted. */
+const FOUND_HIGHLIGHT_MS = 4000;
 
 /** What a room view needs from the page around it. */
 export interface RoomHost {
@@ -74,6 +80,9 @@ export class RoomView {
   private occupantsTimer: ReturnType<typeof setTimeout> | undefined;
   private visible = false;
   private unread = 0;
+  /** Seqs of the messages this page said (its own, whatever the nickname since). */
+  private readonly ownSeqs = new Set<number>();
+  private readonly actions: MessageActionHandlers;
 
   constructor(
     readonly name: string,
@@ -103,6 +112,24 @@ export class RoomView {
     leave.addEventListener('click', () => void this.leave(leave));
     this.notice = el('p', { class: 'room-notice', role: 'alert', hidden: true });
     this.composer = createComposer((text) => this.send(text));
+    this.actions = {
+      edit: async (seq, text) => {
+        const event = await this.host.api.editMessage(this.name, seq, text);
+        this.addEvents([event], false);
+      },
+      remove: async (seq) => {
+        await this.host.api.deleteMessage(this.name, seq);
+        const item = this.items.get(seq);
+        if (item !== undefined) showDeleted(item);
+      },
+      failed: (reason) => this.showNotice(reason),
+    };
+    editLastOnArrowUp(this.composer.textarea, () => this.lastOwnMessage(), this.actions);
+    const search = createSearchPanel(name, {
+      search: (q, limit) => this.host.api.search(this.name, q, limit),
+      jumpTo: (seq) => this.jumpTo(seq),
+      describe,
+    });
     this.outbox = new SendQueue<PendingMessage>({
       send: (message) => this.attempt(message),
       stateChanged: (message, state, reason) => this.setPendingState(message, state, reason),
@@ -110,7 +137,7 @@ export class RoomView {
     this.element = el(
       'section',
       { class: 'room', 'aria-labelledby': `room-title-${name}` },
-      el('header', { class: 'room-header' }, el('h2', { id: `room-title-${name}` }, `#${name}`), leave),
+      el('header', { class: 'room-header' }, el('h2', { id: `room-title-${name}` }, `#${name}`), search.element, leave),
       occupants,
       this.notice,
       this.log,
@@ -143,7 +170,7 @@ export class RoomView {
     const me = this.host.nickname();
     const arrived: ArrivedMessage[] = [];
     for (const event of this.addEvents(events, true)) {
-      if (event.type !== 'message' || event.nickname === me) continue;
+      if (event.type !== 'message' || !('text' in event) || event.nickname === me) continue;
       arrived.push({ seq: event.seq, nickname: event.nickname, text: event.text, mentionsMe: mentions(event.text, me) });
     }
     if (arrived.length === 0) return;
@@ -179,8 +206,8 @@ export class RoomView {
       if (event.room !== this.name || this.items.has(event.seq)) continue;
       this.insert(event);
       added.push(event);
-      if (event.type !== 'message') membershipChanged = true;
-      else if (live) this.claimPending(event);
+      if (event.type === 'enter' || event.type === 'leave' || event.type === 'nick') membershipChanged = true;
+      else if (event.type === 'message' && live) this.claimPending(event);
     }
     this.olderButton.hidden = (this.seqs[0] ?? 1) <= 1;
     if (membershipChanged && live) this.refreshOccupantsSoon();
@@ -199,6 +226,49 @@ export class RoomView {
     this.items.set(event.seq, item);
     updateGrouping(item);
     updateGrouping(item.nextElementSibling);
+    if (isChangeEvent(event)) {
+      const target = this.items.get(event.target);
+      if (target !== undefined) applyChange(target, event, this.host.nickname());
+    } else if (event.type === 'message' && (this.ownSeqs.has(event.seq) || event.nickname === this.host.nickname())) {
+      attachMessageActions(item, this.actions);
+    }
+  }
+
+  /** The list item of the latest message of one's own that is not deleted. */
+  private lastOwnMessage(): HTMLLIElement | undefined {
+    for (let index = this.seqs.length - 1; index >= 0; index--) {
+      const item = this.items.get(this.seqs[index] as number);
+      if (item?.querySelector('.message-actions') != null) return item;
+    }
+    return undefined;
+  }
+
+  /**
+   * Shows the message at `seq` in its place: reads older pages until it is
+   * loaded (at most JUMP_MAX_PAGES, else the page around it), scrolls to it
+   * and highlights it for a moment.
+   */
+  private async jumpTo(seq: number): Promise<void> {
+    try {
+      for (let page = 0; !this.items.has(seq) && page < JUMP_MAX_PAGES; page++) {
+        const oldest = this.seqs[0];
+        if (oldest === undefined || oldest <= seq) break;
+        this.addEvents(await this.host.api.history(this.name, { before: oldest, limit: OLDER_PAGE }), false);
+      }
+      if (!this.items.has(seq)) {
+        this.addEvents(await this.host.api.history(this.name, { after: Math.max(0, seq - OLDER_PAGE / 2), limit: OLDER_PAGE }), false);
+      }
+    } catch (error) {
+      this.showNotice(`Could not show that message: ${describe(error)}`);
+      return;
+    }
+    const item = this.items.get(seq);
+    if (item === undefined) return;
+    item.scrollIntoView({ block: 'center' });
+    item.classList.add('found');
+    item.setAttribute('tabindex', '-1');
+    item.focus({ preventScroll: true });
+    setTimeout(() => item.classList.remove('found'), FOUND_HIGHLIGHT_MS);
   }
 
   private async loadOlder(): Promise<void> {
@@ -244,6 +314,9 @@ export class RoomView {
       // and a say before it is refused (409 not_in_room): wait for the enter.
       await this.enter();
       const event = await this.host.api.say(this.name, message.text, message.clientId);
+      this.ownSeqs.add(event.seq);
+      const shown = this.items.get(event.seq);
+      if (shown !== undefined) attachMessageActions(shown, this.actions);
       this.pending.delete(message.clientId);
       message.item.remove();
       this.addEvents([event], false);
@@ -282,7 +355,7 @@ export class RoomView {
   private claimPending(event: Extract<ChatEvent, { type: 'message' }>): void {
     if (event.nickname !== this.host.nickname()) return;
     for (const message of this.pending.values()) {
-      if (message.state === 'sending' && message.claimedBy === undefined && message.text === event.text) {
+      if (message.state === 'sending' && message.claimedBy === undefined && 'text' in event && message.text === event.text) {
         message.claimedBy = event.seq;
         message.item.remove();
         return;

@@ -40,6 +40,11 @@ export class SendQueue<T extends Outgoing> {
   private failures = 0;
   /** The server asked us to wait (429): the connection coming back changes nothing. */
   private rateLimited = false;
+  /**
+   * `resume` came while a send was on its way: if that send fails (it began
+   * before the connection was back), try again at once, not after the backoff.
+   */
+  private resumedDuringSend = false;
 
   constructor(private readonly options: SendQueueOptions<T>) {}
 
@@ -58,7 +63,11 @@ export class SendQueue<T extends Outgoing> {
 
   /** The connection is back: send what waits now instead of after the backoff. */
   resume(): void {
-    if (this.timer === undefined || this.rateLimited) return;
+    if (this.rateLimited) return;
+    if (this.timer === undefined) {
+      if (this.busy) this.resumedDuringSend = true;
+      return;
+    }
     clearTimeout(this.timer);
     this.timer = undefined;
     void this.pump();
@@ -75,6 +84,7 @@ export class SendQueue<T extends Outgoing> {
     try {
       for (let head = this.queue[0]; head !== undefined; head = this.queue[0]) {
         this.options.stateChanged(head, 'sending', '');
+        this.resumedDuringSend = false;
         try {
           await this.options.send(head);
           this.failures = 0;
@@ -104,7 +114,7 @@ export class SendQueue<T extends Outgoing> {
       waitMs = seconds * 1000;
       why = `too many messages: sending again in ${seconds} s`;
     } else {
-      waitMs = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.failures);
+      waitMs = this.resumedDuringSend ? 0 : Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.failures);
       this.failures++;
       why = error.status === 0 ? 'no connection: will send when it is back' : 'the server is busy: will send again shortly';
     }
