@@ -95,7 +95,7 @@ async function measure(variant: Variant, run: number): Promise<VariantResult> {
         for (; sent < due; sent++) {
           const events: ChatEvent[] = Array.from({ length: perJob }, () => {
             seq++;
-            return { room, seq, type: 'message', at: Date.now(), nickname: 'bench', text: 'x'.repeat(200), id: `${room}-${seq}` };
+            return { room, seq, type: 'message', at: Date.now(), nickname: 'bench', user: null, text: 'x'.repeat(200), id: `${room}-${seq}` };
           });
           const now = performance.now();
           for (const event of events) enqueuedAt.set(event.id, now);

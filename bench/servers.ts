@@ -62,7 +62,7 @@ function post(port: number, path: string, headers: Record<string, string>, body:
 
 /** The event every server carries: the same ~200 bytes of JSON everywhere. `n` is seq - 1 (seq 1 primes the chatserver's room). */
 function eventFor(room: string, n: number, text: string, at: number): ChatEvent {
-  return { room, seq: n + 1, at, id: `b${n}`, nickname: 'bench', type: 'message', text };
+  return { room, seq: n + 1, at, id: `b${n}`, nickname: 'bench', user: null, type: 'message', text };
 }
 
 function messageOf(event: ChatEvent): DeliveredMessage {

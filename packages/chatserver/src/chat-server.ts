@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { ChatError, NOTIFY_PATH, registryKey, type Logger } from '@parley/protocol';
+import { ChatError, NOTIFY_PATH, registryKey, sessionsEndedChannel, type Logger } from '@parley/protocol';
 import { METRICS_PATH, ReplayGuard } from '@parley/protocol/node';
 import { CatchUp } from './catch-up.js';
 import { defaultAdvertiseUrl, type ChatServerConfig } from './config.js';
@@ -16,6 +16,7 @@ import { createPresenceRecorder, observingSession } from './presence.js';
 import { ObserverRegistry, type ParkedObserver } from './observer-registry.js';
 import { HoldWheel } from './hold-wheel.js';
 import { RoomDirectory } from './room-directory.js';
+import { RoomAccess } from './room-access.js';
 import { SessionObserveCounter } from './session-observes.js';
 import { STREAM_PATH, StreamHub, handleStream, type StreamContext } from './stream.js';
 import { createWebClient } from './web-client.js';
@@ -112,6 +113,8 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
   });
   const observers = new ObserverRegistry();
   const answers = new AnswerCache();
+  const access = new RoomAccess({ web, secret: config.secret, log });
+  let sessionsEnded: Redis | undefined;
   const streams = new StreamHub({ heartbeatMs: config.streamHeartbeatMs, lifetimeMs: config.streamLifetimeMs });
   const rooms = new RoomDirectory({
     capacity: config.roomBuffer,
@@ -121,6 +124,8 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     onDrop: () => answers.clear(),
     web,
     log,
+    // Before the wake: a kick or enter must be seen by the access check of the next observe.
+    onEvents: (events) => access.noteEvents(events),
     onAdvance: (buffer) => {
       // Answers of the old head are wrong now; then wake with fresh ones.
       answers.invalidate(buffer.name);
@@ -163,6 +168,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     isClosing: () => closing,
     presence,
     metrics,
+    access,
   };
   const streamContext: StreamContext = { ...observeContext, streams };
 
@@ -219,10 +225,29 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     }
   }
 
+  /**
+   * Listens for sessions that ended (sign-out, revoked bot token): what was
+   * cached about them is dropped and their parked observes answered at once.
+   * On its own connection (a subscribed connection can do nothing else).
+   */
+  async function subscribeSessionsEnded(): Promise<Redis> {
+    const subscriber = redis.duplicate({ enableOfflineQueue: true });
+    subscriber.on('error', (error: Error) => log.warn({ error: error.message }, 'sessions-ended subscription failed'));
+    subscriber.on('message', (_channel: string, sessionHash: string) => {
+      access.sessionEnded(sessionHash);
+      observers.finishSession(sessionHash);
+    });
+    await subscriber.subscribe(sessionsEndedChannel(config.redisPrefix)).catch((error: unknown) => {
+      log.warn({ error: (error as Error).message }, 'sessions-ended subscription failed');
+    });
+    return subscriber;
+  }
+
   async function shutdown(): Promise<void> {
     closing = true;
     if (sweepTimer !== undefined) clearInterval(sweepTimer);
     catchUp.stop();
+    sessionsEnded?.disconnect();
     streams.stop();
     // Leave first so workers stop sending here while the rest shuts down.
     await heartbeat?.leave();
@@ -250,6 +275,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
         log,
       });
       await heartbeat.start();
+      sessionsEnded = await subscribeSessionsEnded();
       sweepTimer = setInterval(sweep, options.idleSweepMs ?? 60_000);
       sweepTimer.unref();
       catchUp.start();

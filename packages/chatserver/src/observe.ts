@@ -21,6 +21,7 @@ import type { SessionObserveCounter } from './session-observes.js';
 import type { ChatServerMetrics } from './metrics.js';
 import type { WebClient } from './web-client.js';
 import type { HoldWheel } from './hold-wheel.js';
+import { withHiddenRooms, type ObserverIdentity, type RoomAccess } from './room-access.js';
 
 /** Default hold of an observe, seconds. */
 export const DEFAULT_WAIT_SECONDS = 25;
@@ -53,6 +54,8 @@ export interface ObserveContext {
   metrics?: ChatServerMetrics;
   /** Parked observes per session (absent: not limited per session). */
   sessionObserves?: SessionObserveCounter;
+  /** Who may observe which room (absent: every room is public, as before accounts). */
+  access?: RoomAccess;
 }
 
 /**
@@ -106,7 +109,20 @@ function replierFor(res: AnswerSink, callback: string | undefined, ctx: ObserveC
 }
 
 /**
- * `GET /api/observe?rooms=CURSOR&wait=S[&callback=NAME]`: answers at once when
+ * A replier that answers private rooms the observer may not see as missing
+ * rooms: each stands in the answer's cursor at 0 and never carries an event.
+ */
+function concealing(reply: Replier, hidden: readonly RoomName[]): Replier {
+  if (hidden.length === 0) return reply;
+  return {
+    answer: (json) => reply.answer(withHiddenRooms(json, hidden)),
+    answerShared: (cached) => reply.answer(withHiddenRooms(cached.json, hidden)),
+    error: (error) => reply.error(error),
+  };
+}
+
+/**
+ * `GET /api/observe?rooms=CURSOR&wait=S[&callback=NAME][&ticket=T]`: answers at once when
  * any room has events after the cursor, else parks the request until an event
  * of one of its rooms arrives, the hold ends, the client leaves or the server
  * shuts down. `sessionHash` (see `observingSession`) is recorded as present
@@ -130,12 +146,14 @@ export async function handleObserve(
       return;
     }
   }
-  const reply = replierFor(res, callback, ctx);
+  let reply = replierFor(res, callback, ctx);
   try {
     const cursor = parseObserveCursor(query.get('rooms') ?? undefined, ctx, sessionHash);
     const waitSeconds = parseIntegerParameter('wait', query.get('wait') ?? undefined, { min: 0, max: MAX_WAIT_SECONDS })
       ?? DEFAULT_WAIT_SECONDS;
-    const resolved = await resolveObserveCursor(cursor, ctx);
+    // Private rooms this observer may not read are served as missing rooms (room-access.ts).
+    const { resolved, hidden } = await resolveObserveCursor(cursor, ctx, { sessionHash, ticket: query.get('ticket') ?? undefined });
+    reply = concealing(reply, hidden);
     // Seen when the observe arrives, while it is parked and when it ends: a
     // session that keeps observing never looks older than one refresh.
     if (sessionHash !== undefined) ctx.presence?.touch(resolved.keys(), sessionHash);
@@ -171,13 +189,30 @@ export function parseObserveCursor(text: string | undefined, ctx: ObserveContext
   return parseCursor(text, maxRooms);
 }
 
+/** An observe's rooms as resolved: those it is served, and the private ones it must see as missing rooms. */
+export interface ObserveView {
+  resolved: ResolvedCursor;
+  /** Rooms `who` may not read: they stand in its cursor at 0 and never carry an event. */
+  hidden: readonly RoomName[];
+}
+
 /**
  * The one place where the rooms of an observe — long-poll, JSONP or stream —
- * are resolved against what this chatserver knows (and where a check of who
- * may read a room belongs): every transport comes through here.
+ * are checked against who may read them (`RoomAccess.view`: a private room
+ * of which `who` is no member, nor holds a ticket for, looks missing) and
+ * resolved against what this chatserver knows: every transport comes through here.
  */
-export async function resolveObserveCursor(cursor: Cursor, ctx: ObserveContext): Promise<ResolvedCursor> {
-  return resolveKnownCursor(cursor, ctx) ?? (await resolveCursor(cursor, ctx));
+export async function resolveObserveCursor(cursor: Cursor, ctx: ObserveContext, who: ObserverIdentity = {}): Promise<ObserveView> {
+  const view = ctx.access === undefined ? { visible: cursor, hidden: [] } : await ctx.access.view(cursor, who);
+  const resolved = resolveKnownCursor(view.visible, ctx) ?? (await resolveCursor(view.visible, ctx));
+  return { resolved, hidden: view.hidden };
+}
+
+/** A resolved cursor's text with the hidden rooms standing in it at 0, as missing rooms do. */
+export function withHiddenCursor(cursorText: string, hidden: readonly RoomName[]): string {
+  if (hidden.length === 0) return cursorText;
+  const extra = hidden.map((room) => `${room}:0`).join(',');
+  return cursorText === '' ? extra : `${cursorText},${extra}`;
 }
 
 /**
@@ -281,6 +316,7 @@ function parkObserver(
   const observer: ParkedObserver = {
     cursor,
     cursorText,
+    sessionHash,
     finish(reason: FinishReason, shared?: Map<string, Promise<string>>): void {
       if (finished) return;
       finished = true;

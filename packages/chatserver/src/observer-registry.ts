@@ -11,6 +11,8 @@ export interface ParkedObserver {
   readonly cursor: ResolvedCursor;
   /** `formatCursor(cursor)`: observers with the same text can share one answer. */
   readonly cursorText: string;
+  /** Token hash of the observing session, if any (a session that ends is answered at once). */
+  readonly sessionHash?: string | undefined;
   /**
    * The one cleanup path: unparks the observer and answers it (or not, when
    * the client closed). Safe to call more than once; only the first counts.
@@ -65,6 +67,18 @@ export class ObserverRegistry {
   /** Is anyone parked on `room`? */
   isObserved(room: RoomName): boolean {
     return this.byRoom.has(room);
+  }
+
+  /**
+   * Answers every parked observe of the session `sessionHash` now, with no
+   * events: the session ended, and its next observe is checked afresh.
+   */
+  finishSession(sessionHash: string): void {
+    const seen = new Set<ParkedObserver>();
+    for (const set of this.byRoom.values()) {
+      for (const observer of set) if (observer.sessionHash === sessionHash) seen.add(observer);
+    }
+    for (const observer of seen) observer.finish('timeout');
   }
 
   /**

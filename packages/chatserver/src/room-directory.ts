@@ -11,6 +11,8 @@ export interface RoomDirectoryOptions {
   log: Logger;
   /** Called once per batch (a notify, a repair step) after a room's head advanced. */
   onAdvance: (room: RoomBuffer) => void;
+  /** Told every batch of events that arrives (notified or repaired), before anyone is woken by it. */
+  onEvents?: (events: readonly ChatEvent[]) => void;
   /** Called after rooms were dropped to stay under `maxRooms` (cached answers may name them). @default none */
   onDrop?: () => void;
   /**
@@ -163,6 +165,7 @@ export class RoomDirectory {
    */
   applyEvents(events: readonly ChatEvent[], now: number = Date.now()): ApplyResult {
     const result: ApplyResult = { appended: 0, duplicates: 0, held: 0 };
+    this.options.onEvents?.(events);
     const byRoom = new Map<RoomName, ChatEvent[]>();
     for (const event of events) {
       const list = byRoom.get(event.room);
@@ -201,6 +204,7 @@ export class RoomDirectory {
         this.repairCounts.requests++;
         const answer = await this.options.web.roomEvents(room, headBefore, WEB_EVENTS_LIMIT);
         if (this.rooms.get(room) !== buffer) return;
+        this.options.onEvents?.(answer.events);
         const now = Date.now();
         for (const event of answer.events) buffer.append(event, now);
         if (buffer.head > headBefore) {

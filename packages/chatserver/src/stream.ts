@@ -2,7 +2,7 @@ import { formatCursor, type RoomName, type Seq } from '@parley/protocol';
 import { eventsAfterCursor, eventsAfterCursorNow, hasEventsAfter } from './answer.js';
 import { JSON_HEADERS, sendError, toChatError } from './http-util.js';
 import type { LeanResponse } from './lean-http.js';
-import { admitObserver, parseObserveCursor, resolveObserveCursor, type ObserveContext } from './observe.js';
+import { admitObserver, parseObserveCursor, resolveObserveCursor, withHiddenCursor, type ObserveContext } from './observe.js';
 import type { FinishReason, ParkedObserver, ResolvedCursor } from './observer-registry.js';
 
 /** Path of the EventSource observe. */
@@ -171,10 +171,14 @@ export async function handleStream(
 ): Promise<void> {
   try {
     const cursorText = lastEventId !== undefined && lastEventId !== '' ? lastEventId : (query.get('rooms') ?? undefined);
-    const resolved = await resolveObserveCursor(parseObserveCursor(cursorText, ctx, sessionHash), ctx);
+    // Private rooms this observer may not read look missing: at 0 in the ready cursor, never an event.
+    const { resolved, hidden } = await resolveObserveCursor(parseObserveCursor(cursorText, ctx, sessionHash), ctx, {
+      sessionHash,
+      ticket: query.get('ticket') ?? undefined,
+    });
     if (sessionHash !== undefined) ctx.presence?.touch(resolved.keys(), sessionHash);
     if (res.destroyed) return;
-    const resolvedText = formatCursor(resolved);
+    const resolvedText = withHiddenCursor(formatCursor(resolved), hidden);
     if (ctx.isClosing()) {
       // Begin and end at once: the browser reconnects (to another chatserver) with this cursor.
       if (res.beginStream(STREAM_HEADERS, readyFrame(resolvedText))) res.endStream();
@@ -211,7 +215,7 @@ class OpenStream implements ParkedObserver {
     cursor: ResolvedCursor,
     private readonly res: LeanResponse,
     private readonly ctx: StreamContext,
-    private readonly sessionHash: string | undefined,
+    readonly sessionHash: string | undefined,
   ) {
     this.cursor = cursor;
     this.text = formatCursor(cursor);

@@ -1,5 +1,8 @@
 import {
+  ROOM_ACCESS_PATH,
   ROOM_HEADS_PATH,
+  type RoomAccessBody,
+  type RoomAccessKind,
   isChatEvent,
   type Logger,
   type RoomEventsInternalAnswer,
@@ -26,6 +29,11 @@ export interface WebClient {
    * each room (at most `MAX_ROOM_HEADS`), 0 for a room that does not exist.
    */
   roomHeads(rooms: readonly RoomName[]): Promise<Map<RoomName, Seq>>;
+  /**
+   * `POST /internal/access` on the first web URL that answers: how the
+   * session with token hash `session` (`null`: anonymous) may read each room.
+   */
+  roomAccess(session: string | null, rooms: readonly RoomName[]): Promise<Map<RoomName, RoomAccessKind>>;
   /** Closes the keep-alive pools. */
   close(): Promise<void>;
 }
@@ -71,6 +79,10 @@ export function createWebClient(options: WebClientOptions): WebClient {
       const body = JSON.stringify({ rooms: [...rooms] } satisfies RoomHeadsBody);
       return client.request({ method: 'POST', path: ROOM_HEADS_PATH, body }, (json) => checkHeads(json, rooms));
     },
+    roomAccess(session, rooms) {
+      const body = JSON.stringify({ session, rooms: [...rooms] } satisfies RoomAccessBody);
+      return client.request({ method: 'POST', path: ROOM_ACCESS_PATH, body }, (json) => checkAccess(json, rooms));
+    },
     close: () => client.close(),
   };
 }
@@ -107,6 +119,21 @@ function checkHeads(value: unknown, rooms: readonly RoomName[]): Map<RoomName, S
     const seq: unknown = (heads as Record<string, unknown>)[room];
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw new Error(`answer has no head for ${room}`);
     result.set(room, seq);
+  }
+  return result;
+}
+
+const ACCESS_KINDS: ReadonlySet<string> = new Set(['public', 'missing', 'member', 'hidden']);
+
+/** Checks an access answer: one known kind for every room asked. */
+function checkAccess(value: unknown, rooms: readonly RoomName[]): Map<RoomName, RoomAccessKind> {
+  const access = typeof value === 'object' && value !== null ? (value as { access?: unknown }).access : undefined;
+  if (typeof access !== 'object' || access === null) throw new Error('answer has no access');
+  const result = new Map<RoomName, RoomAccessKind>();
+  for (const room of rooms) {
+    const kind: unknown = (access as Record<string, unknown>)[room];
+    if (typeof kind !== 'string' || !ACCESS_KINDS.has(kind)) throw new Error(`answer has no access for ${room}`);
+    result.set(room, kind as RoomAccessKind);
   }
   return result;
 }

@@ -1,4 +1,4 @@
-import type { ChatEvent, ErrorBody, RoomDetail, RoomSummary } from '@parley/protocol';
+import type { ChatEvent, ErrorBody, RoomDetail, RoomSummary, RoomVisibility } from '@parley/protocol';
 import { ParleyError, parseRetryAfter } from './errors.js';
 
 /** How the client proves who it is. */
@@ -28,7 +28,19 @@ export interface ParleyApi {
   readonly baseUrl: string;
   readonly credentials: Credentials;
   createSession(nickname: string): Promise<{ session: string; nickname: string }>;
-  getSession(): Promise<{ nickname: string; rooms: string[] }>;
+  getSession(): Promise<{ nickname: string; username: string | null; rooms: string[] }>;
+  /** Creates an account and signs in as it. */
+  signUp(username: string, password: string): Promise<{ session: string; username: string; nickname: string }>;
+  /** Signs in: a new session of the account. */
+  signIn(username: string, password: string): Promise<{ session: string; username: string; nickname: string }>;
+  /** Creates a room (private ones need an account). */
+  createRoom(name: string, visibility: RoomVisibility): Promise<RoomSummary>;
+  /** Lets `username` into a private room the caller owns. */
+  addMember(room: string, username: string): Promise<void>;
+  /** Removes (kicks) `username` from a private room the caller owns. */
+  removeMember(room: string, username: string): Promise<void>;
+  /** The direct-message room with `username`. */
+  directMessage(username: string): Promise<RoomSummary>;
   deleteSession(): Promise<void>;
   changeNickname(nickname: string): Promise<{ nickname: string }>;
   listRooms(): Promise<RoomSummary[]>;
@@ -116,6 +128,20 @@ export function createApi(options: ApiOptions = {}): ParleyApi {
       return answer;
     },
     getSession: () => request('GET', '/api/session'),
+    async signUp(username, password) {
+      const answer = await request<{ session: string; username: string; nickname: string }>('POST', '/api/accounts', { username, password });
+      if (credentials.kind !== 'cookie') credentials = { kind: 'bearer', session: answer.session };
+      return answer;
+    },
+    async signIn(username, password) {
+      const answer = await request<{ session: string; username: string; nickname: string }>('POST', '/api/session', { username, password });
+      if (credentials.kind !== 'cookie') credentials = { kind: 'bearer', session: answer.session };
+      return answer;
+    },
+    createRoom: async (name, visibility) => (await request<{ room: RoomSummary }>('POST', '/api/rooms', { name, visibility })).room,
+    addMember: (name, username) => request('POST', `${room(name)}/members`, { username }),
+    removeMember: (name, username) => request('DELETE', `${room(name)}/members/${encodeURIComponent(username)}`),
+    directMessage: async (username) => (await request<{ room: RoomSummary }>('POST', '/api/dm', { username })).room,
     deleteSession: () => request('DELETE', '/api/session'),
     changeNickname: (nickname) => request('POST', '/api/nick', { nickname }),
     listRooms: async () => (await request<{ rooms: RoomSummary[] }>('GET', '/api/rooms')).rooms,

@@ -4,7 +4,7 @@ import { ParleyError } from '../src/errors.js';
 import { InOrderDelivery, type HistoryReader } from '../src/in-order-delivery.js';
 
 function message(room: string, seq: number): ChatEvent {
-  return { room, seq, type: 'message', at: 1_700_000_000_000 + seq, nickname: 'alice', text: `m${seq}`, id: `${room}-${seq}` };
+  return { room, seq, type: 'message', at: 1_700_000_000_000 + seq, nickname: 'alice', user: null, text: `m${seq}`, id: `${room}-${seq}` };
 }
 
 function range(room: string, from: number, to: number): ChatEvent[] {

@@ -5,7 +5,7 @@ import { ObserveLoop, type ConnectionState } from '../src/observe-loop.js';
 import type { ObserveTransport } from '../src/transports.js';
 
 function message(room: string, seq: number): ChatEvent {
-  return { room, seq, type: 'message', at: 1_700_000_000_000 + seq, nickname: 'bob', text: `m${seq}`, id: `${room}-${seq}` };
+  return { room, seq, type: 'message', at: 1_700_000_000_000 + seq, nickname: 'bob', user: null, text: `m${seq}`, id: `${room}-${seq}` };
 }
 
 /** One step of the scripted server: an answer, or an error to throw. */

@@ -4,7 +4,7 @@ import { streamTransport, type EventSourceLike } from '../src/stream-transport.j
 import type { ObserveTransport } from '../src/transports.js';
 
 function message(room: string, seq: number): ChatEvent {
-  return { room, seq, type: 'message', at: 1_700_000_000_000 + seq, nickname: 'bob', text: `m${seq}`, id: `${room}-${seq}` };
+  return { room, seq, type: 'message', at: 1_700_000_000_000 + seq, nickname: 'bob', user: null, text: `m${seq}`, id: `${room}-${seq}` };
 }
 
 /** A stand-in EventSource the test drives: what the server would send, by hand. */

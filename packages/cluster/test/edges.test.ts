@@ -63,6 +63,7 @@ describe('cluster: JSONP and internal endpoints', function () {
       at: Date.now(),
       id: 'forged-event',
       nickname: 'mallory',
+      user: null,
       text: 'forged',
     };
     const body = JSON.stringify({ events: [forged] });

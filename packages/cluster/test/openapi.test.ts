@@ -27,6 +27,8 @@ const LIMITS = {
   PARLEY_RATE_SESSION_PER_IP: '3',
   PARLEY_RATE_SAY_PER_SESSION: '3',
   PARLEY_RATE_ENTER_PER_SESSION: '3',
+  PARLEY_RATE_SIGNUP_PER_IP: '2',
+  PARLEY_RATE_SIGNIN_PER_IP: '2',
   PARLEY_CHAT_MAX_OBSERVES_PER_SESSION: '1',
   PARLEY_CHAT_MAX_OBSERVERS: '3',
 };
@@ -145,13 +147,153 @@ describe('the public contract (docs/openapi.yaml), through nginx', function () {
     });
   });
 
+  let accountCounter = 0;
+  /** Signs up a fresh account from a fresh address; answers its username and session. */
+  async function newAccount(): Promise<{ username: string; session: string }> {
+    const username = `acct${++accountCounter}${Math.random().toString(36).slice(2, 7)}`;
+    const answer = await exchange('POST /api/accounts', 201, {
+      path: '/api/accounts',
+      json: { username, password: 'a good long password' },
+      from: freshAddress(),
+    });
+    return { username, session: (JSON.parse(answer.text) as { session: string }).session };
+  }
+
+  async function privateRoomOf(session: string): Promise<string> {
+    const room = uniqueRoom('priv');
+    await exchange('POST /api/rooms', 201, { path: '/api/rooms', session, json: { name: room, visibility: 'private' } });
+    return room;
+  }
+
+  describe('signing in, POST /api/session {username, password}', () => {
+    const operation = 'POST /api/session';
+
+    it('201 signed in, 401 invalid_credentials, 409 nickname_taken, 429 past the sign-ins of an address', async () => {
+      const { username } = await newAccount();
+      const answer = await exchange(operation, 201, { path: '/api/session', json: { username, password: 'a good long password' }, from: freshAddress() });
+      expect(JSON.parse(answer.text)).to.include({ username });
+      const from = freshAddress();
+      await exchange(operation, 401, { path: '/api/session', json: { username, password: 'wrong password' }, from });
+      await exchange(operation, 401, { path: '/api/session', json: { username: 'no-such-user', password: 'wrong password' }, from });
+      await exchange(operation, 429, { path: '/api/session', json: { username, password: 'a good long password' }, from });
+      await exchange(operation, 409, { path: '/api/session', json: { nickname: username }, from: freshAddress() });
+    });
+  });
+
+  describe('POST /api/accounts', () => {
+    const operation = 'POST /api/accounts';
+
+    it('201, 400, 409, 413, 415 and 429', async () => {
+      const { username } = await newAccount();
+      await exchange(operation, 409, { path: '/api/accounts', json: { username, password: 'a good long password' }, from: freshAddress() });
+      await exchange(operation, 400, { path: '/api/accounts', json: { username: 'x', password: 'a good long password' } });
+      await exchange(operation, 400, { path: '/api/accounts', json: { username: 'valid-name', password: 'short' } });
+      await exchange(operation, 413, { path: '/api/accounts', raw: { body: TOO_LARGE, type: 'application/json' } });
+      await exchange(operation, 415, { path: '/api/accounts', raw: { body: 'x', type: 'text/plain' } });
+      const from = freshAddress();
+      for (let i = 0; i < Number(LIMITS.PARLEY_RATE_SIGNUP_PER_IP); i++) {
+        await exchange(operation, 201, { path: '/api/accounts', json: { username: `lim${i}${Math.random().toString(36).slice(2, 8)}`, password: 'a good long password' }, from });
+      }
+      await exchange(operation, 429, { path: '/api/accounts', json: { username: 'over-the-limit', password: 'a good long password' }, from });
+    });
+  });
+
+  describe('POST /api/nick (accounts)', () => {
+    it('409 nickname_taken for an account\'s username', async () => {
+      const { username } = await newAccount();
+      const session = await newSession();
+      await exchange('POST /api/nick', 409, { path: '/api/nick', session, json: { nickname: username } });
+    });
+  });
+
+  describe('POST /api/rooms', () => {
+    const operation = 'POST /api/rooms';
+
+    it('201 public and private, 400, 401, 403 for a guest\'s private room, 409 room_exists', async () => {
+      const guest = await newSession();
+      const publicRoom = uniqueRoom('pub');
+      await exchange(operation, 201, { path: '/api/rooms', session: guest, json: { name: publicRoom } });
+      await exchange(operation, 409, { path: '/api/rooms', session: guest, json: { name: publicRoom } });
+      await exchange(operation, 403, { path: '/api/rooms', session: guest, json: { name: uniqueRoom('p'), visibility: 'private' } });
+      await exchange(operation, 400, { path: '/api/rooms', session: guest, json: { name: 'dm-reserved' } });
+      await exchange(operation, 401, { path: '/api/rooms', json: { name: uniqueRoom('p') } });
+      const { session } = await newAccount();
+      await privateRoomOf(session);
+    });
+  });
+
+  describe('private room members', () => {
+    it('POST …/members: 204, 400, 401, 403, 404; DELETE …/members/{username}: 204, 400, 401, 403, 404; enter: 404', async () => {
+      const owner = await newAccount();
+      const member = await newAccount();
+      const room = await privateRoomOf(owner.session);
+      const add = 'POST /api/rooms/{room}/members';
+      const remove = 'DELETE /api/rooms/{room}/members/{username}';
+      await exchange('POST /api/rooms/{room}/enter', 404, { path: `/api/rooms/${room}/enter`, session: member.session });
+      await exchange(add, 204, { path: `/api/rooms/${room}/members`, session: owner.session, json: { username: member.username } });
+      await exchange('POST /api/rooms/{room}/enter', 200, { path: `/api/rooms/${room}/enter`, session: member.session });
+      await exchange(add, 400, { path: `/api/rooms/${room}/members`, session: owner.session, json: { username: 'Not Valid' } });
+      await exchange(add, 401, { path: `/api/rooms/${room}/members`, json: { username: member.username } });
+      await exchange(add, 403, { path: `/api/rooms/${room}/members`, session: member.session, json: { username: member.username } });
+      await exchange(add, 404, { path: `/api/rooms/${room}/members`, session: owner.session, json: { username: 'nobody-at-all' } });
+      await exchange(remove, 400, { path: `/api/rooms/${room}/members/Bad%20Name`, session: owner.session });
+      await exchange(remove, 401, { path: `/api/rooms/${room}/members/${member.username}` });
+      await exchange(remove, 403, { path: `/api/rooms/${room}/members/${owner.username}`, session: member.session });
+      await exchange(remove, 204, { path: `/api/rooms/${room}/members/${member.username}`, session: owner.session });
+      await exchange(remove, 404, { path: `/api/rooms/${room}/members/${owner.username}`, session: member.session });
+    });
+  });
+
+  describe('POST /api/dm', () => {
+    it('200, 400, 401, 403, 404', async () => {
+      const ana = await newAccount();
+      const bob = await newAccount();
+      const answer = await exchange('POST /api/dm', 200, { path: '/api/dm', session: ana.session, json: { username: bob.username } });
+      expect(JSON.parse(answer.text).room.name).to.match(/^dm-/);
+      await exchange('POST /api/dm', 400, { path: '/api/dm', session: ana.session, json: { username: ana.username } });
+      await exchange('POST /api/dm', 401, { path: '/api/dm', json: { username: bob.username } });
+      await exchange('POST /api/dm', 403, { path: '/api/dm', session: await newSession(), json: { username: bob.username } });
+      await exchange('POST /api/dm', 404, { path: '/api/dm', session: ana.session, json: { username: 'nobody-at-all' } });
+    });
+  });
+
+  describe('bot tokens', () => {
+    it('POST /api/tokens 201, 400, 401, 403; GET 200, 401, 403; DELETE /api/tokens/{id} 204, 401, 403, 404', async () => {
+      const ana = await newAccount();
+      const guest = await newSession();
+      const created = await exchange('POST /api/tokens', 201, { path: '/api/tokens', session: ana.session, json: { name: 'ci-bot' } });
+      const { id, token } = JSON.parse(created.text) as { id: string; token: string };
+      await exchange('POST /api/tokens', 400, { path: '/api/tokens', session: ana.session, json: { name: '' } });
+      await exchange('POST /api/tokens', 401, { path: '/api/tokens', json: { name: 'x' } });
+      await exchange('POST /api/tokens', 403, { path: '/api/tokens', session: token, json: { name: 'x' } });
+      await exchange('GET /api/tokens', 200, { path: '/api/tokens', session: ana.session });
+      await exchange('GET /api/tokens', 401, { path: '/api/tokens' });
+      await exchange('GET /api/tokens', 403, { path: '/api/tokens', session: guest });
+      await exchange('DELETE /api/tokens/{id}', 401, { path: `/api/tokens/${id}` });
+      await exchange('DELETE /api/tokens/{id}', 403, { path: `/api/tokens/${id}`, session: guest });
+      await exchange('DELETE /api/tokens/{id}', 204, { path: `/api/tokens/${id}`, session: ana.session });
+      await exchange('DELETE /api/tokens/{id}', 404, { path: `/api/tokens/${id}`, session: ana.session });
+    });
+  });
+
+  describe('POST /api/observe-ticket', () => {
+    it('201, 400, 401, 404', async () => {
+      const ana = await newAccount();
+      const room = await privateRoomOf(ana.session);
+      await exchange('POST /api/observe-ticket', 201, { path: '/api/observe-ticket', session: ana.session, json: { room } });
+      await exchange('POST /api/observe-ticket', 400, { path: '/api/observe-ticket', session: ana.session, json: { room: 'Bad Room' } });
+      await exchange('POST /api/observe-ticket', 401, { path: '/api/observe-ticket', json: { room } });
+      await exchange('POST /api/observe-ticket', 404, { path: '/api/observe-ticket', session: await newSession(), json: { room } });
+    });
+  });
+
   describe('GET /api/session', () => {
     const operation = 'GET /api/session';
 
     it('200 as JSON and as JSONP, 400 for a bad callback, 401 without a session', async () => {
       const session = await newSession('carol');
       const answer = await exchange(operation, 200, { path: '/api/session', session });
-      expect(JSON.parse(answer.text)).to.deep.equal({ nickname: 'carol', rooms: [] });
+      expect(JSON.parse(answer.text)).to.deep.equal({ nickname: 'carol', username: null, rooms: [] });
       await exchange(operation, 200, { path: `/api/session?callback=Parley.me&session=${session}` });
       await exchange(operation, 400, { path: '/api/session?callback=1bad', session });
       await exchange(operation, 401, { path: '/api/session' });
@@ -510,7 +652,7 @@ describe('the public contract (docs/openapi.yaml), through nginx', function () {
     it('answer 405 with Allow listing the methods the document gives the path', async () => {
       const response = contract.componentResponse('MethodNotAllowed');
       for (const [template, item] of Object.entries(contract.document.paths)) {
-        const path = template.replace('{room}', 'lobby').replace('{file}', 'app.js');
+        const path = template.replace('{room}', 'lobby').replace('{file}', 'app.js').replace('{id}', 'x').replace('{username}', 'someone');
         const documented = HTTP_METHODS.filter((method) => item[method] !== undefined).map((method) => method.toUpperCase());
         const answer = await send('PUT', { path });
         expect(answer.status, `PUT ${path}: ${answer.text}`).to.equal(405);
@@ -524,7 +666,7 @@ describe('the public contract (docs/openapi.yaml), through nginx', function () {
     it('OPTIONS: the web tier answers every /api/ path with a CORS preflight; the chatserver with 405', async () => {
       for (const [template, item] of Object.entries(contract.document.paths)) {
         if (!template.startsWith('/api/')) continue;
-        const path = template.replace('{room}', 'lobby');
+        const path = template.replace('{room}', 'lobby').replace('{id}', 'x').replace('{username}', 'someone');
         const answer = await send('OPTIONS', { path });
         const onChatserver = item['x-served-by'] === 'chatserver';
         expect(answer.status, `OPTIONS ${path}`).to.equal(onChatserver ? 405 : 204);

@@ -12,10 +12,15 @@ export const ERROR_STATUS = {
   invalid_cursor: 400,
   invalid_callback: 400,
   invalid_parameter: 400,
+  invalid_username: 400,
+  /** A password shorter than 10 or longer than 256 characters. */
+  weak_password: 400,
   /** A request line or headers nginx refused before any Parley process saw them. */
   invalid_request: 400,
   unauthorized: 401,
   session_expired: 401,
+  /** Sign-in refused: the same answer for an unknown username and a wrong password. */
+  invalid_credentials: 401,
   signature_required: 401,
   csrf_required: 403,
   bad_signature: 403,
@@ -29,6 +34,10 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   not_in_room: 409,
   client_id_conflict: 409,
+  username_taken: 409,
+  /** A guest nickname equal to an account's username (only that account may use it). */
+  nickname_taken: 409,
+  room_exists: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

@@ -1,7 +1,7 @@
 import type { ChatEvent, LiveMessageEvent } from './events.js';
 import { isRoomName } from './validation.js';
 
-const EVENT_TYPES: ReadonlySet<string> = new Set(['message', 'enter', 'leave', 'nick', 'edit', 'delete']);
+const EVENT_TYPES: ReadonlySet<string> = new Set(['message', 'enter', 'leave', 'nick', 'kick', 'edit', 'delete']);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -29,6 +29,8 @@ export function isChatEvent(value: unknown): value is ChatEvent {
   }
   if ((value.type === 'edit' || value.type === 'delete') && !isSeq(value.target)) return false;
   if (value.type === 'nick' && typeof value.from !== 'string') return false;
+  if (value.type === 'kick' && typeof value.target !== 'string') return false;
+  if (value.user !== undefined && value.user !== null && typeof value.user !== 'string') return false;
   return true;
 }
 

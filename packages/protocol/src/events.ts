@@ -12,6 +12,10 @@ interface EventBase {
   id: string;
   /** The nickname of the session that caused the event (the new one, for `nick`). */
   nickname: string;
+  /** The account (username) of that session, or `null` for a guest: a guest can never pass as a member. */
+  user: string | null;
+  /** Present (and `true`) only on events written with an account's bot token. */
+  bot?: true;
 }
 
 /**
@@ -46,6 +50,13 @@ export interface NickEvent extends EventBase {
   from: string;
 }
 
+/** The room's owner removed a member: every session of `target` left the room and may not come back. */
+export interface KickEvent extends EventBase {
+  type: 'kick';
+  /** The username removed. */
+  target: string;
+}
+
 /**
  * The author changed the message at seq `target` to `text` (`nickname` is
  * theirs). Once that message is deleted, its edits lose their text too and
@@ -59,8 +70,11 @@ export interface DeleteEvent extends EventBase {
 }
 
 /** One event of a room, as stored, notified and observed. */
-export type ChatEvent = MessageEvent | EnterEvent | LeaveEvent | NickEvent | EditEvent | DeleteEvent;
+export type ChatEvent = MessageEvent | EnterEvent | LeaveEvent | NickEvent | KickEvent | EditEvent | DeleteEvent;
 export type ChatEventType = ChatEvent['type'];
+
+/** Who may read a room: anyone, or only its members (private rooms and direct messages). */
+export type RoomVisibility = 'public' | 'private';
 
 /** `GET /api/rooms` entry. */
 export interface RoomSummary {
@@ -123,3 +137,30 @@ export interface NotifyJobData {
   outboxId: number;
   events: ChatEvent[];
 }
+
+/** Path of the web tier's signed endpoint that tells a chatserver which rooms a session may observe. */
+export const ROOM_ACCESS_PATH = '/internal/access';
+/** Most rooms one `POST /internal/access` may name (an observe names at most `MAX_CURSOR_ROOMS`). */
+export const MAX_ACCESS_ROOMS = 1000;
+
+/**
+ * Body of the signed `POST /internal/access`: the observing session's token
+ * hash (`null` when anonymous) and the rooms of its cursor.
+ */
+export interface RoomAccessBody {
+  session: string | null;
+  rooms: RoomName[];
+}
+
+/**
+ * Answer of `POST /internal/access`, per asked room: `public`, `missing` (no
+ * such room yet: anyone may wait for it, as for a public one), `member` (a
+ * private room the session's account belongs to) or `hidden` (a private room
+ * it does not).
+ */
+export interface RoomAccessAnswer {
+  access: Record<RoomName, RoomAccessKind>;
+}
+
+/** How a chatserver may serve one room to one session. */
+export type RoomAccessKind = 'public' | 'missing' | 'member' | 'hidden';

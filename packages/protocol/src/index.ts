@@ -14,6 +14,7 @@ export type {
   DeletedMessageEvent,
   EditEvent,
   EnterEvent,
+  KickEvent,
   LeaveEvent,
   LiveMessageEvent,
   MessageEvent,
@@ -25,23 +26,32 @@ export type {
   RoomEventsInternalAnswer,
   RoomHeadsAnswer,
   RoomHeadsBody,
+  RoomAccessAnswer,
+  RoomAccessBody,
+  RoomAccessKind,
   RoomName,
   RoomSummary,
+  RoomVisibility,
   Seq,
 } from './events.js';
-export { MAX_ROOM_HEADS, NOTIFY_PATH, ROOM_HEADS_PATH } from './events.js';
+export { MAX_ACCESS_ROOMS, MAX_ROOM_HEADS, NOTIFY_PATH, ROOM_ACCESS_PATH, ROOM_HEADS_PATH } from './events.js';
 export { isChatEvent, isEventList, isLiveMessage, isSeq } from './event-shape.js';
 export { ChatError, ERROR_STATUS, isErrorCode, type ErrorBody, type ErrorCode } from './errors.js';
 export {
+  DM_ROOM_PREFIX,
   MAX_NICKNAME_LENGTH,
   MAX_TEXT_LENGTH,
+  PASSWORD_LENGTH,
+  isDirectRoomName,
   isRoomName,
   parseClientId,
   parseIntegerParameter,
   parseMessageText,
   parseNickname,
+  parsePassword,
   parseRoomName,
   parseSearchWords,
+  parseUsername,
 } from './validation.js';
 export { MAX_CURSOR_ROOMS, formatCursor, parseCursor, readCursor, type Cursor } from './cursor.js';
 export {
@@ -53,7 +63,7 @@ export {
   wrapJsonp,
 } from './jsonp.js';
 export { EventStreamParser, type EventStreamMessage } from './event-stream.js';
-export { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, registryKey } from './registry.js';
+export { DEFAULT_REDIS_PREFIX, NOTIFY_QUEUE_NAME, registryKey, sessionsEndedChannel } from './registry.js';
 export { silentLogger, type Logger } from './logger.js';
 export {
   MAX_PRESENCE_EXPIRE_HASHES,

@@ -13,3 +13,12 @@ export function registryKey(prefix: string): string {
 export const DEFAULT_REDIS_PREFIX = 'parley:';
 /** Name of the BullMQ queue of notify jobs. */
 export const NOTIFY_QUEUE_NAME = 'notify';
+
+/**
+ * Redis pub/sub channel on which the web tier announces the token hash of
+ * every session that ended (sign-out, a revoked bot token): chatservers drop
+ * what they cached about it at once, so a revoked token reads nothing more.
+ */
+export function sessionsEndedChannel(prefix: string): string {
+  return `${prefix}sessions-ended`;
+}

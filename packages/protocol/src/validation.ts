@@ -6,6 +6,11 @@ const ROOM_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const MAX_NICKNAME_LENGTH = 32;
 /** Longest message, in Unicode code points. */
 export const MAX_TEXT_LENGTH = 2000;
+const USERNAME = /^[a-z0-9][a-z0-9_-]{2,31}$/;
+/** Names of direct-message rooms start with this; no room or username may. */
+export const DM_ROOM_PREFIX = 'dm-';
+/** Shortest and longest password, in Unicode code points. */
+export const PASSWORD_LENGTH = { min: 10, max: 256 } as const;
 /** A client's idempotency key for `say`: 1–64 of `[A-Za-z0-9_-]`. */
 const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -121,6 +126,29 @@ export function parseIntegerParameter(
     throw new ChatError('invalid_parameter', `${name} must be between ${bounds.min} and ${bounds.max}`);
   }
   return parsed;
+}
+
+/** Validates a username or throws `invalid_username`: `[a-z0-9][a-z0-9_-]{2,31}`, not starting with `dm-`. */
+export function parseUsername(value: unknown): string {
+  if (typeof value !== 'string' || !USERNAME.test(value) || value.startsWith(DM_ROOM_PREFIX)) {
+    throw new ChatError('invalid_username', 'usernames are 3-32 of a-z, 0-9, "_" and "-", starting with a letter or digit, not "dm-"');
+  }
+  return value;
+}
+
+/** Validates a new password or throws `weak_password`: 10-256 characters. */
+export function parsePassword(value: unknown): string {
+  if (typeof value !== 'string') throw new ChatError('weak_password', 'password must be a string');
+  const length = codePointLength(value);
+  if (length < PASSWORD_LENGTH.min || length > PASSWORD_LENGTH.max) {
+    throw new ChatError('weak_password', `passwords are ${PASSWORD_LENGTH.min}-${PASSWORD_LENGTH.max} characters`);
+  }
+  return value;
+}
+
+/** Is `room` the name of a direct-message room (reserved: never created by name)? */
+export function isDirectRoomName(room: RoomName): boolean {
+  return room.startsWith(DM_ROOM_PREFIX);
 }
 
 /** Most words of one search. */

@@ -1,4 +1,4 @@
-import type { ChatEvent, DeleteEvent, EditEvent, RoomDetail, RoomName, RoomSummary, Seq } from '@parley/protocol';
+import type { ChatEvent, DeleteEvent, EditEvent, RoomAccessKind, RoomDetail, RoomName, RoomSummary, RoomVisibility, Seq } from '@parley/protocol';
 
 /** What one `purgeIdleSessions` call did. */
 export interface PurgeResult {
@@ -16,6 +16,44 @@ export interface SessionRecord {
   createdAt: number;
   /** Last time the session was seen (refreshed at most once a minute). */
   lastSeenAt: number;
+  /** The account signed in with this session, or `null` for a guest. */
+  username: string | null;
+  /** The name of the bot token this session is, or `null` for a person's session. Bot sessions never expire. */
+  botName: string | null;
+}
+
+/** An account as the store keeps it. */
+export interface AccountRecord {
+  username: string;
+  /** The nickname a new sign-in starts with. */
+  nickname: string;
+  /** The argon2id hash (PHC string) of its password. */
+  passwordHash: string;
+  createdAt: number;
+}
+
+/** One of an account's bot tokens, as listed (the token itself is never stored). */
+export interface BotTokenRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+/** Who may read a room and who owns it. */
+export interface RoomInfo {
+  name: RoomName;
+  visibility: RoomVisibility;
+  /** The account that created a private room and manages its members; `null` for public rooms and DMs. */
+  owner: string | null;
+}
+
+/** What `revokeBotToken` ended. */
+export interface RevokedToken {
+  /** The hash of the revoked token, so chatservers can forget it. */
+  tokenHash: string;
+  /** Its leave events (a bot may have entered rooms). */
+  write: StoredWrite;
 }
 
 /** Events appended by one write, and the outbox row that carries them to the chatservers. */
@@ -136,8 +174,59 @@ export type HistoryQuery =
  *   this interface.
  */
 export interface ChatStore {
-  /** Creates a session for `nickname` under the hash of its bearer token. */
-  createSession(input: { tokenHash: string; nickname: string; now: number }): Promise<SessionRecord>;
+  /**
+   * Creates a session for `nickname` under the hash of its bearer token: a
+   * guest's, an account's (`username`), or an account's bot token (`username`
+   * and `botName`).
+   */
+  createSession(input: {
+    tokenHash: string;
+    nickname: string;
+    now: number;
+    username?: string;
+    botName?: string;
+  }): Promise<SessionRecord>;
+  /** Creates an account. Throws `username_taken` when the username exists. */
+  createAccount(input: { username: string; passwordHash: string; nickname: string; now: number }): Promise<void>;
+  /** The account, or `undefined`. */
+  findAccount(username: string): Promise<AccountRecord | undefined>;
+  /** The account's bot tokens, oldest first. */
+  listBotTokens(username: string): Promise<BotTokenRecord[]>;
+  /**
+   * Ends the bot token `id` of `username` exactly as `deleteSession` would;
+   * `undefined` when the account has no such token.
+   */
+  revokeBotToken(username: string, id: string, now: number): Promise<RevokedToken | undefined>;
+
+  /**
+   * Creates an empty room. A private room's `owner` is the account that
+   * manages its members, and is its first member. Throws `room_exists`.
+   */
+  createRoom(input: { room: RoomName; visibility: RoomVisibility; owner: string | null; now: number }): Promise<RoomSummary>;
+  /** The room's visibility and owner, or `undefined` when it does not exist. */
+  roomInfo(room: RoomName): Promise<RoomInfo | undefined>;
+  /**
+   * How each of `rooms` may be read by `username` (`null`: a guest or nobody):
+   * `public` for a public room, `missing` for one that does not exist,
+   * `member` for a private room the account belongs to, `hidden` for any
+   * other private room.
+   */
+  roomAccess(rooms: readonly RoomName[], username: string | null): Promise<Map<RoomName, RoomAccessKind>>;
+  /** Makes `username` a member of a private room (nothing when it is one already). Throws `not_found` for an unknown account. */
+  addMember(room: RoomName, username: string, now: number): Promise<void>;
+  /**
+   * Removes `username` from a private room's members: a `kick` event by the
+   * session `bySessionId`, and every session of that account leaves the room
+   * (no leave events: the kick says it). Nothing is written when it was no member.
+   */
+  removeMember(input: { room: RoomName; username: string; bySessionId: string; now: number }): Promise<StoredWrite>;
+  /**
+   * Ensures the direct-message room `room` of accounts `a` and `b` exists:
+   * private, no owner, exactly those two members. Idempotent.
+   */
+  ensureDirectRoom(input: { room: RoomName; a: string; b: string; now: number }): Promise<void>;
+  /** Members of a private room, by username. */
+  roomMembers(room: RoomName): Promise<string[]>;
   /**
    * The session with this token hash, or `undefined`; refreshes `lastSeenAt`
    * when it is over a minute old — unless it is over `maxIdleMs` old: an
@@ -148,7 +237,7 @@ export interface ChatStore {
   /** Ends a session: leaves every room it is in (one `leave` event each) and forgets it. */
   deleteSession(sessionId: string, now: number): Promise<StoredWrite>;
   /**
-   * Ends up to `limit` sessions last seen before `idleSince`, each exactly as
+   * Ends up to `limit` sessions (never bot tokens) last seen before `idleSince`, each exactly as
    * `deleteSession` would (its leave events and outbox row), oldest first.
    * Returns how many were ended and the writes of those that were in a room.
    */
@@ -158,7 +247,11 @@ export interface ChatStore {
   /** Changes the nickname; one `nick` event in every room the session is in. */
   changeNickname(sessionId: string, nickname: string, now: number): Promise<StoredWrite>;
 
-  /** Enters (and on first use creates) a room; an `enter` event unless already in it. */
+  /**
+   * Enters (and on first use creates, public) a room; an `enter` event unless
+   * already in it. A private room the session's account is not a member of
+   * is refused with `room_not_found`, exactly like a room that does not exist.
+   */
   enterRoom(sessionId: string, room: RoomName, now: number, recentLimit: number): Promise<EnterResult>;
   /** Leaves a room; a `leave` event if the session was in it. Throws `room_not_found`. */
   leaveRoom(sessionId: string, room: RoomName, now: number): Promise<StoredWrite>;
@@ -201,8 +294,11 @@ export interface ChatStore {
    */
   searchMessages(room: RoomName, query: SearchQuery): Promise<ChatEvent[]>;
 
-  /** Rooms by occupants (descending) then name, at most `limit`. Occupant counts are O(1) per room. */
-  listRooms(limit: number): Promise<RoomSummary[]>;
+  /**
+   * Public rooms and the private ones `username` is a member of, by occupants
+   * (descending) then name, at most `limit`. Occupant counts are O(1) per room.
+   */
+  listRooms(limit: number, username?: string | null): Promise<RoomSummary[]>;
   /** A room with its occupants, or `undefined`. */
   getRoom(room: RoomName): Promise<RoomDetail | undefined>;
   /**

@@ -1,4 +1,8 @@
 export type {
+  AccountRecord,
+  BotTokenRecord,
+  RevokedToken,
+  RoomInfo,
   ChatStore,
   EnterResult,
   HistoryQuery,

@@ -1,5 +1,6 @@
 import type { ClientBase, Pool } from 'pg';
 import { silentLogger, type Logger } from '@parley/protocol';
+import { IDENTITY_STEP_NAME, identityPg } from './identity-schema.js';
 import { SchemaTooNewError, checkMigrationOrder } from './schema-version.js';
 
 /**
@@ -109,6 +110,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       'CREATE INDEX events_search ON events USING gin (search) WHERE search IS NOT NULL',
     ),
   },
+  { version: 3, name: IDENTITY_STEP_NAME, up: identityPg },
 ];
 
 /**

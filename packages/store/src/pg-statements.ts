@@ -20,6 +20,15 @@ export interface PgSessionRow {
   nickname: string;
   created_at: number;
   last_seen_at: number;
+  username: string | null;
+  bot_name: string | null;
+}
+
+/** What a write reads of the session that causes it. */
+export interface PgAuthorRow {
+  nickname: string;
+  username: string | null;
+  bot_name: string | null;
 }
 
 /** A `rooms` row (or its head) as the store reads it. */
@@ -40,6 +49,8 @@ export interface PgSayFactsRow {
   ord: number;
   /** `null` when the session does not exist. */
   nickname: string | null;
+  username: string | null;
+  bot_name: string | null;
   member: boolean;
   /** The columns of the event stored earlier under the say's (session, clientId): all `null` when there is none. */
   earlier_room: RoomName | null;
@@ -52,6 +63,9 @@ export interface PgSayFactsRow {
   earlier_from_nick: string | null;
   earlier_edited: boolean | null;
   earlier_deleted: boolean | null;
+  earlier_username: string | null;
+  earlier_bot: boolean | null;
+  earlier_kicked: string | null;
 }
 
 /** What an edit or delete reads about its target, and who asks (`nickname` null: no such session). */
@@ -60,6 +74,11 @@ export interface PgTargetRow {
   session_id: string | null;
   deleted: boolean | null;
   nickname: string | null;
+  /** The acting session's account (`null`: a guest, or no such session). */
+  username: string | null;
+  bot_name: string | null;
+  /** The locked room's owner. */
+  owner: string | null;
   /** The locked room's head seq. */
   head: Seq;
 }
@@ -83,30 +102,95 @@ export type { EventRow };
 export const PG_SQL = {
   insertSession: statement(
     'insert_session',
-    'INSERT INTO sessions (id, token_hash, nickname, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)',
+    `INSERT INTO sessions (id, token_hash, nickname, created_at, last_seen_at, username, bot_name)
+     VALUES ($1, $2, $3, $4, $4, $5, $6)`,
   ),
   sessionByTokenHash: statement(
     'session_by_token_hash',
-    'SELECT id, nickname, created_at, last_seen_at FROM sessions WHERE token_hash = $1',
+    'SELECT id, nickname, created_at, last_seen_at, username, bot_name FROM sessions WHERE token_hash = $1',
+  ),
+  insertAccount: statement(
+    'insert_account',
+    `INSERT INTO accounts (username, password_hash, nickname, created_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (username) DO NOTHING RETURNING username`,
+  ),
+  accountByName: statement(
+    'account_by_name',
+    'SELECT username, password_hash, nickname, created_at FROM accounts WHERE username = $1',
+  ),
+  botTokensOf: statement(
+    'bot_tokens_of',
+    `SELECT id, bot_name, created_at, last_seen_at FROM sessions
+     WHERE username = $1 AND bot_name IS NOT NULL ORDER BY created_at, id`,
+  ),
+  botTokenHash: statement(
+    'bot_token_hash',
+    'SELECT token_hash FROM sessions WHERE username = $1 AND id = $2 AND bot_name IS NOT NULL',
+  ),
+  insertRoomAs: statement(
+    'insert_room_as',
+    `INSERT INTO rooms (name, seq, occupants, created_at, visibility, owner) VALUES ($1, 0, 0, $2, $3, $4)
+     ON CONFLICT (name) DO NOTHING RETURNING name`,
+  ),
+  roomInfo: statement('room_info', 'SELECT name, visibility, owner FROM rooms WHERE name = $1'),
+  /** Per asked room that exists: its visibility and whether account $2 is a member. */
+  roomAccess: statement(
+    'room_access',
+    `SELECT r.name, r.visibility,
+            EXISTS (SELECT 1 FROM room_members rm WHERE rm.room = r.name AND rm.username = $2) AS member
+     FROM rooms r WHERE r.name = ANY($1::text[])`,
+  ),
+  /** Whether session $2 may enter room $1 (which exists): public, or its account is a member. */
+  enterAllowed: statement(
+    'enter_allowed',
+    `SELECT r.visibility = 'public' OR EXISTS (
+              SELECT 1 FROM room_members rm JOIN sessions s ON s.username = rm.username
+              WHERE rm.room = r.name AND s.id = $2) AS allowed
+     FROM rooms r WHERE r.name = $1`,
+  ),
+  insertRoomMember: statement(
+    'insert_room_member',
+    'INSERT INTO room_members (room, username, added_at) VALUES ($1, $2, $3) ON CONFLICT (room, username) DO NOTHING',
+  ),
+  deleteRoomMember: statement(
+    'delete_room_member',
+    'DELETE FROM room_members WHERE room = $1 AND username = $2 RETURNING username',
+  ),
+  membersOf: statement('members_of', 'SELECT username FROM room_members WHERE room = $1 ORDER BY added_at, username'),
+  /** Every session of account $2 leaves room $1; returns one row per session that was in it. */
+  deleteMembershipsOfUser: statement(
+    'delete_memberships_of_user',
+    `DELETE FROM memberships m USING sessions s
+     WHERE m.room = $1 AND s.id = m.session_id AND s.username = $2
+     RETURNING m.session_id`,
+  ),
+  visibleRoomsByOccupants: statement(
+    'visible_rooms_by_occupants',
+    `SELECT name, seq, occupants FROM rooms
+     WHERE visibility = 'public' OR name IN (SELECT room FROM room_members WHERE username = $1)
+     ORDER BY occupants DESC, name LIMIT $2`,
   ),
   touchSession: statement('touch_session', 'UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $3'),
   /**
    * Takes the session row for a nickname change (blocks enters of the same
    * session, which share-lock it, so no room is entered half-way through).
    */
-  lockSessionForNick: statement('lock_session_for_nick', 'SELECT nickname FROM sessions WHERE id = $1 FOR NO KEY UPDATE'),
+  lockSessionForNick: statement(
+    'lock_session_for_nick',
+    'SELECT nickname, username, bot_name FROM sessions WHERE id = $1 FOR NO KEY UPDATE',
+  ),
   /** Takes the session row to end it, only while it is last seen before $2 (the purge re-checks under the lock). */
   lockSessionToEnd: statement(
     'lock_session_to_end',
-    'SELECT nickname FROM sessions WHERE id = $1 AND last_seen_at < $2 FOR UPDATE',
+    'SELECT nickname, username, bot_name FROM sessions WHERE id = $1 AND last_seen_at < $2 FOR UPDATE',
   ),
   /** Share-locks the session an enter is for: a concurrent nick change or delete finishes first. */
-  shareSession: statement('share_session', 'SELECT nickname FROM sessions WHERE id = $1 FOR SHARE'),
+  shareSession: statement('share_session', 'SELECT nickname, username, bot_name FROM sessions WHERE id = $1 FOR SHARE'),
   setNickname: statement('set_nickname', 'UPDATE sessions SET nickname = $1 WHERE id = $2'),
   deleteSession: statement('delete_session', 'DELETE FROM sessions WHERE id = $1'),
   idleSessions: statement(
     'idle_sessions',
-    'SELECT id FROM sessions WHERE last_seen_at < $1 ORDER BY last_seen_at LIMIT $2',
+    'SELECT id FROM sessions WHERE last_seen_at < $1 AND bot_name IS NULL ORDER BY last_seen_at LIMIT $2',
   ),
   roomsOfSession: statement('rooms_of_session', 'SELECT room FROM memberships WHERE session_id = $1 ORDER BY room'),
 
@@ -154,7 +238,7 @@ export const PG_SQL = {
     'delete_membership',
     `DELETE FROM memberships m USING sessions s
      WHERE m.room = $1 AND m.session_id = $2 AND s.id = m.session_id
-     RETURNING s.nickname`,
+     RETURNING s.nickname, s.username, s.bot_name`,
   ),
   deleteMembershipsOfSession: statement('delete_memberships_of_session', 'DELETE FROM memberships WHERE session_id = $1'),
   occupantsOf: statement(
@@ -175,14 +259,16 @@ export const PG_SQL = {
     // keeps from being flattened into a join a planner could run as a scan of
     // every event): the cost grows with the group, never with the history.
     `SELECT i.ord::integer AS ord,
-            (SELECT s.nickname FROM sessions s WHERE s.id = i.session_id) AS nickname,
+            s.nickname, s.username, s.bot_name,
             coalesce((SELECT true FROM memberships m WHERE m.room = i.room AND m.session_id = i.session_id), false) AS member,
             e.room AS earlier_room, e.seq AS earlier_seq, e.id AS earlier_id, e.type AS earlier_type,
             e.at AS earlier_at, e.nickname AS earlier_nickname, e.text AS earlier_text, e.from_nick AS earlier_from_nick,
-            e.edited AS earlier_edited, e.deleted AS earlier_deleted
+            e.edited AS earlier_edited, e.deleted AS earlier_deleted,
+            e.username AS earlier_username, e.bot AS earlier_bot, e.kicked AS earlier_kicked
      FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS i(session_id, room, client_id, ord)
+     LEFT JOIN sessions s ON s.id = i.session_id
      LEFT JOIN LATERAL (
-       SELECT room, seq, id, type, at, nickname, text, from_nick, edited, deleted FROM events
+       SELECT room, seq, id, type, at, nickname, text, from_nick, edited, deleted, username, bot, kicked FROM events
        WHERE session_id = i.session_id AND client_id = i.client_id
        LIMIT 1
      ) e ON true
@@ -190,8 +276,8 @@ export const PG_SQL = {
   ),
   /**
    * One write, in one statement: moves each room's head by the events it gets
-   * ($1 rooms, $2 counts, $3 occupant changes), appends the events ($4..$13
-   * and $16, one array per column) and their one outbox row ($14 JSON, $15 time). The
+   * ($1 rooms, $2 counts, $3 occupant changes), appends the events ($4..$16
+   * and $19, one array per column) and their one outbox row ($17 JSON, $18 time). The
    * rooms are locked already, so the heads land exactly where the caller
    * numbered the events from. A say racing another with the same (session,
    * clientId) fails here on the unique index, and its group is retried.
@@ -204,11 +290,12 @@ export const PG_SQL = {
        FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS b(name, added, occupants)
        WHERE rooms.name = b.name
      ), appended AS (
-       INSERT INTO events (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, target)
+       INSERT INTO events (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, username, bot, kicked, target)
        SELECT * FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::bigint[],
-                            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $16::bigint[])
+                            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+                            $14::text[], $15::boolean[], $16::text[], $19::bigint[])
      ), boxed AS (
-       INSERT INTO outbox (events_json, created_at) VALUES ($14, $15) RETURNING id
+       INSERT INTO outbox (events_json, created_at) VALUES ($17, $18) RETURNING id
      )
      SELECT id AS outbox_id FROM boxed`,
   ),
@@ -216,8 +303,9 @@ export const PG_SQL = {
   /** Locks the room ($1) for an edit or delete and reads its target ($2) and the acting session ($3). */
   lockTarget: statement(
     'lock_target',
-    `SELECT e.type, e.session_id, e.deleted, (SELECT nickname FROM sessions WHERE id = $3) AS nickname, r.seq AS head
-     FROM (SELECT name, seq FROM rooms WHERE name = $1 FOR NO KEY UPDATE) r
+    `SELECT e.type, e.session_id, e.deleted, s.nickname, s.username, s.bot_name, r.owner, r.seq AS head
+     FROM (SELECT name, seq, owner FROM rooms WHERE name = $1 FOR NO KEY UPDATE) r
+     LEFT JOIN sessions s ON s.id = $3
      LEFT JOIN events e ON e.room = r.name AND e.seq = $2`,
   ),
   setMessageText: statement('set_message_text', 'UPDATE events SET text = $1, edited = true WHERE room = $2 AND seq = $3'),

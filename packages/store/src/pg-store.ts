@@ -4,12 +4,18 @@ import {
   silentLogger,
   type ChatEvent,
   type Logger,
+  type RoomAccessKind,
   type RoomDetail,
   type RoomName,
   type RoomSummary,
+  type RoomVisibility,
   type Seq,
 } from '@parley/protocol';
 import type {
+  AccountRecord,
+  BotTokenRecord,
+  RevokedToken,
+  RoomInfo,
   ChatStore,
   DeleteInput,
   DeleteResult,
@@ -27,7 +33,7 @@ import type {
   SessionRecord,
   StoredWrite,
 } from './chat-store.js';
-import { buildEvent, rowToEvent, targetOf, textOf, type EventDraft, type EventRow } from './event-rows.js';
+import { buildEvent, eventExtras, rowToEvent, targetOf, type EventAuthor, type EventDraft, type EventRow } from './event-rows.js';
 import { pgSearchQuery, searchableWords } from './search-words.js';
 import { newEventId, newId } from './ids.js';
 import { databaseUnavailable, isClientIdRace, isConnectionFailure } from './pg-errors.js';
@@ -35,6 +41,7 @@ import { INT8_AS_NUMBER } from './pg-int8.js';
 import { migratePg } from './pg-migrations.js';
 import {
   PG_SQL,
+  type PgAuthorRow,
   type PgOutboxRow,
   type PgRoomHeadRow,
   type PgRoomRow,
@@ -52,9 +59,13 @@ import {
   notInRoom,
   nothingWritten,
   roomNotFound,
+  roomExists,
   rowLimit,
+  sessionAuthor,
   shouldTouchSession,
+  unknownAccount,
   unknownSession,
+  usernameTaken,
 } from './store-rules.js';
 
 /** Options of `openPgStore`. */
@@ -104,7 +115,14 @@ interface Transaction {
 }
 
 function toSessionRecord(row: PgSessionRow): SessionRecord {
-  return { id: row.id, nickname: row.nickname, createdAt: row.created_at, lastSeenAt: row.last_seen_at };
+  return {
+    id: row.id,
+    nickname: row.nickname,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    username: row.username,
+    botName: row.bot_name,
+  };
 }
 
 function headsOf(rows: readonly PgRoomHeadRow[]): Map<RoomName, Seq> {
@@ -138,6 +156,9 @@ function earlierEvent(facts: PgSayFactsRow | undefined): ChatEvent | undefined {
     target: null,
     edited: facts.earlier_edited ?? false,
     deleted: facts.earlier_deleted ?? false,
+    username: facts.earlier_username,
+    bot: facts.earlier_bot,
+    kicked: facts.earlier_kicked,
   };
   return rowToEvent(row);
 }
@@ -178,10 +199,124 @@ export class PgStore implements ChatStore {
     this.#log = log;
   }
 
-  async createSession(input: { tokenHash: string; nickname: string; now: number }): Promise<SessionRecord> {
+  async createSession(input: {
+    tokenHash: string;
+    nickname: string;
+    now: number;
+    username?: string;
+    botName?: string;
+  }): Promise<SessionRecord> {
     const id = newId();
-    await this.#read(PG_SQL.insertSession, [id, input.tokenHash, input.nickname, input.now]);
-    return { id, nickname: input.nickname, createdAt: input.now, lastSeenAt: input.now };
+    const username = input.username ?? null;
+    const botName = input.botName ?? null;
+    await this.#read(PG_SQL.insertSession, [id, input.tokenHash, input.nickname, input.now, username, botName]);
+    return { id, nickname: input.nickname, createdAt: input.now, lastSeenAt: input.now, username, botName };
+  }
+
+  async createAccount(input: { username: string; passwordHash: string; nickname: string; now: number }): Promise<void> {
+    const inserted = await this.#read(PG_SQL.insertAccount, [input.username, input.passwordHash, input.nickname, input.now]);
+    if (inserted.length === 0) throw usernameTaken(input.username);
+  }
+
+  async findAccount(username: string): Promise<AccountRecord | undefined> {
+    const [row] = await this.#read<{ username: string; password_hash: string; nickname: string; created_at: number }>(
+      PG_SQL.accountByName,
+      [username],
+    );
+    if (row === undefined) return undefined;
+    return { username: row.username, nickname: row.nickname, passwordHash: row.password_hash, createdAt: row.created_at };
+  }
+
+  async listBotTokens(username: string): Promise<BotTokenRecord[]> {
+    const rows = await this.#read<{ id: string; bot_name: string; created_at: number; last_seen_at: number }>(
+      PG_SQL.botTokensOf,
+      [username],
+    );
+    return rows.map((row) => ({ id: row.id, name: row.bot_name, createdAt: row.created_at, lastSeenAt: row.last_seen_at }));
+  }
+
+  async revokeBotToken(username: string, id: string, now: number): Promise<RevokedToken | undefined> {
+    const [row] = await this.#read<{ token_hash: string }>(PG_SQL.botTokenHash, [username, id]);
+    if (row === undefined) return undefined;
+    const write = (await this.#endSession(id, now, Number.MAX_SAFE_INTEGER)) ?? nothingWritten();
+    return { tokenHash: row.token_hash, write };
+  }
+
+  async createRoom(input: { room: RoomName; visibility: RoomVisibility; owner: string | null; now: number }): Promise<RoomSummary> {
+    if (input.owner !== null && (await this.findAccount(input.owner)) === undefined) throw unknownAccount(input.owner);
+    await this.#transaction(async (tx) => {
+      const inserted = await tx.query(PG_SQL.insertRoomAs, [input.room, input.now, input.visibility, input.owner]);
+      if (inserted.length === 0) throw roomExists(input.room);
+      if (input.visibility === 'private' && input.owner !== null) {
+        await tx.query(PG_SQL.insertRoomMember, [input.room, input.owner, input.now]);
+      }
+    });
+    return { name: input.room, seq: 0, occupants: 0 };
+  }
+
+  async roomInfo(room: RoomName): Promise<RoomInfo | undefined> {
+    const [row] = await this.#read<{ name: RoomName; visibility: RoomVisibility; owner: string | null }>(PG_SQL.roomInfo, [room]);
+    return row === undefined ? undefined : { name: row.name, visibility: row.visibility, owner: row.owner };
+  }
+
+  async roomAccess(rooms: readonly RoomName[], username: string | null): Promise<Map<RoomName, RoomAccessKind>> {
+    const access = new Map<RoomName, RoomAccessKind>(rooms.map((room) => [room, 'missing']));
+    if (rooms.length === 0) return access;
+    const rows = await this.#read<{ name: RoomName; visibility: RoomVisibility; member: boolean }>(PG_SQL.roomAccess, [
+      [...rooms],
+      username,
+    ]);
+    for (const row of rows) {
+      access.set(row.name, row.visibility === 'public' ? 'public' : row.member ? 'member' : 'hidden');
+    }
+    return access;
+  }
+
+  async addMember(room: RoomName, username: string, now: number): Promise<void> {
+    if ((await this.roomSeq(room)) === undefined) throw roomNotFound(room);
+    if ((await this.findAccount(username)) === undefined) throw unknownAccount(username);
+    await this.#read(PG_SQL.insertRoomMember, [room, username, now]);
+  }
+
+  async removeMember(input: { room: RoomName; username: string; bySessionId: string; now: number }): Promise<StoredWrite> {
+    const { room, username, bySessionId, now } = input;
+    return this.#transaction(async (tx) => {
+      const [locked, by, removed, left] = await Promise.all([
+        tx.query<PgRoomHeadRow>(PG_SQL.lockRooms, [[room]]),
+        tx.query<PgAuthorRow>(PG_SQL.shareSession, [bySessionId]),
+        tx.query<{ username: string }>(PG_SQL.deleteRoomMember, [room, username]),
+        tx.query<{ session_id: string }>(PG_SQL.deleteMembershipsOfUser, [room, username]),
+      ]);
+      if (locked.length === 0) throw roomNotFound(room);
+      const author = by[0];
+      if (author === undefined) throw unknownSession();
+      if (removed.length === 0) return nothingWritten();
+      const events = numberEvents(headsOf(locked), [{ room, type: 'kick', at: now, ...sessionAuthor(author), target: username }]);
+      const [outboxId] = await Promise.all([
+        this.#append(tx, events, now, { occupants: new Map([[room, -left.length]]) }),
+        tx.commit(),
+      ]);
+      return { events, outboxId };
+    });
+  }
+
+  async ensureDirectRoom(input: { room: RoomName; a: string; b: string; now: number }): Promise<void> {
+    for (const username of [input.a, input.b]) {
+      if ((await this.findAccount(username)) === undefined) throw unknownAccount(username);
+    }
+    await this.#transaction(async (tx) => {
+      const inserted = await tx.query(PG_SQL.insertRoomAs, [input.room, input.now, 'private', null]);
+      if (inserted.length === 0) return;
+      await Promise.all([
+        tx.query(PG_SQL.insertRoomMember, [input.room, input.a, input.now]),
+        tx.query(PG_SQL.insertRoomMember, [input.room, input.b, input.now]),
+      ]);
+    });
+  }
+
+  async roomMembers(room: RoomName): Promise<string[]> {
+    const rows = await this.#read<{ username: string }>(PG_SQL.membersOf, [room]);
+    return rows.map((row) => row.username);
   }
 
   async findSession(tokenHash: string, now: number, maxIdleMs = Infinity): Promise<SessionRecord | undefined> {
@@ -223,12 +358,13 @@ export class PgStore implements ChatStore {
       // The session row, then its rooms in order, then (a fresh snapshot) the
       // rooms it is still in: a leave may have committed while we waited.
       const [sessions, locked, rooms] = await Promise.all([
-        tx.query<{ nickname: string }>(PG_SQL.lockSessionForNick, [sessionId]),
+        tx.query<PgAuthorRow>(PG_SQL.lockSessionForNick, [sessionId]),
         tx.query<PgRoomHeadRow>(PG_SQL.lockRoomsOfSession, [sessionId]),
         tx.query<{ room: RoomName }>(PG_SQL.roomsOfSession, [sessionId]),
       ]);
-      const from = sessions[0]?.nickname;
-      if (from === undefined) throw unknownSession();
+      const session = sessions[0];
+      if (session === undefined) throw unknownSession();
+      const from = session.nickname;
       if (from === nickname) return nothingWritten();
       const renamed = tx.query(PG_SQL.setNickname, [nickname, sessionId]);
       if (rooms.length === 0) {
@@ -237,7 +373,7 @@ export class PgStore implements ChatStore {
       }
       const events = numberEvents(
         headsOf(locked),
-        rooms.map(({ room }): EventDraft => ({ room, type: 'nick', at: now, nickname, from })),
+        rooms.map(({ room }): EventDraft => ({ room, type: 'nick', at: now, ...sessionAuthor(session), nickname, from })),
       );
       const [, outboxId] = await Promise.all([renamed, this.#append(tx, events, now), tx.commit()]);
       return { events, outboxId };
@@ -249,18 +385,22 @@ export class PgStore implements ChatStore {
       // Share-lock the session (a nick change or delete of it finishes first),
       // create the room if new, lock it, then enter; an unknown session is
       // refused below and the room insert rolls back with it.
-      const [sessions, , locked, entered] = await Promise.all([
-        tx.query<{ nickname: string }>(PG_SQL.shareSession, [sessionId]),
+      // A private room the session's account is not a member of is refused
+      // (room_not_found) and the membership insert rolls back with it.
+      const [sessions, , locked, allowed, entered] = await Promise.all([
+        tx.query<PgAuthorRow>(PG_SQL.shareSession, [sessionId]),
         tx.query(PG_SQL.insertRoom, [room, now]),
         tx.query<PgRoomHeadRow>(PG_SQL.lockRooms, [[room]]),
+        tx.query<{ allowed: boolean }>(PG_SQL.enterAllowed, [room, sessionId]),
         tx.query<{ entered: number }>(PG_SQL.insertMembership, [room, sessionId, now]),
       ]);
-      const nickname = sessions[0]?.nickname;
-      if (nickname === undefined) throw unknownSession();
+      const session = sessions[0];
+      if (session === undefined) throw unknownSession();
+      if (allowed[0]?.allowed !== true) throw roomNotFound(room);
       let events: ChatEvent[] = [];
       let appended: Promise<number | undefined> = Promise.resolve(undefined);
       if (entered.length > 0) {
-        events = numberEvents(headsOf(locked), [{ room, type: 'enter', at: now, nickname }]);
+        events = numberEvents(headsOf(locked), [{ room, type: 'enter', at: now, ...sessionAuthor(session) }]);
         appended = this.#append(tx, events, now, { occupants: new Map([[room, 1]]) });
       }
       // Read after the write, in the same transaction: the answer shows it.
@@ -285,12 +425,12 @@ export class PgStore implements ChatStore {
     return this.#transaction(async (tx) => {
       const [locked, left] = await Promise.all([
         tx.query<PgRoomHeadRow>(PG_SQL.lockRooms, [[room]]),
-        tx.query<{ nickname: string }>(PG_SQL.deleteMembership, [room, sessionId]),
+        tx.query<PgAuthorRow>(PG_SQL.deleteMembership, [room, sessionId]),
       ]);
       if (locked.length === 0) throw roomNotFound(room);
-      const nickname = left[0]?.nickname;
-      if (nickname === undefined) return nothingWritten();
-      const events = numberEvents(headsOf(locked), [{ room, type: 'leave', at: now, nickname }]);
+      const leaver = left[0];
+      if (leaver === undefined) return nothingWritten();
+      const events = numberEvents(headsOf(locked), [{ room, type: 'leave', at: now, ...sessionAuthor(leaver) }]);
       const [outboxId] = await Promise.all([this.#append(tx, events, now, { occupants: new Map([[room, -1]]) }), tx.commit()]);
       return { events, outboxId };
     });
@@ -319,8 +459,8 @@ export class PgStore implements ChatStore {
     }
   }
 
-  async listRooms(limit: number): Promise<RoomSummary[]> {
-    const rows = await this.#read<PgRoomRow>(PG_SQL.roomsByOccupants, [rowLimit(limit)]);
+  async listRooms(limit: number, username: string | null = null): Promise<RoomSummary[]> {
+    const rows = await this.#read<PgRoomRow>(PG_SQL.visibleRoomsByOccupants, [username, rowLimit(limit)]);
     return rows.map((row) => ({ name: row.name, seq: row.seq, occupants: row.occupants }));
   }
 
@@ -372,8 +512,8 @@ export class PgStore implements ChatStore {
 
   async editMessage(input: EditInput): Promise<EditResult> {
     const { room, target, text, now } = input;
-    return this.#changeMessage('edit', input, async (tx, nickname, head) => {
-      const draft: EventDraft = { room, type: 'edit', at: now, nickname, target, text };
+    return this.#changeMessage('edit', input, async (tx, author, head) => {
+      const draft: EventDraft = { room, type: 'edit', at: now, ...author, target, text };
       const [, { events, outboxId }] = await Promise.all([
         tx.query(PG_SQL.setMessageText, [text, room, target]),
         this.#appendChange(tx, draft, head, input.sessionId, now),
@@ -389,8 +529,8 @@ export class PgStore implements ChatStore {
 
   async deleteMessage(input: DeleteInput): Promise<DeleteResult> {
     const { room, target, now } = input;
-    const result = await this.#changeMessage('delete', input, async (tx, nickname, head) => {
-      const draft: EventDraft = { room, type: 'delete', at: now, nickname, target };
+    const result = await this.#changeMessage('delete', input, async (tx, author, head) => {
+      const draft: EventDraft = { room, type: 'delete', at: now, ...author, target };
       const [, { events, outboxId }] = await Promise.all([
         tx.query(PG_SQL.eraseMessage, [room, target]),
         this.#appendChange(tx, draft, head, input.sessionId, now),
@@ -474,11 +614,13 @@ export class PgStore implements ChatStore {
             earlier: (key === undefined ? undefined : firstInGroup.get(key)) ?? earlierEvent(facts),
             roomExists: heads.has(input.room),
             member: facts?.member === true,
-            nickname: facts?.nickname ?? undefined,
+            author: facts === undefined || facts.nickname === null
+              ? undefined
+              : sessionAuthor({ nickname: facts.nickname, username: facts.username, bot_name: facts.bot_name }),
           });
           if (decision.duplicate) return { ok: true, result: decision };
           const [event] = numberEvents(heads, [
-            { room: input.room, type: 'message', at: input.now, nickname: decision.nickname, text: input.text },
+            { room: input.room, type: 'message', at: input.now, ...decision.author, text: input.text },
           ]);
           if (event === undefined) throw new Error('say numbered no event');
           events.push(event);
@@ -506,7 +648,7 @@ export class PgStore implements ChatStore {
   async #changeMessage<T>(
     change: MessageChange,
     input: { sessionId: string; room: RoomName; target: Seq },
-    write: (tx: Transaction, nickname: string, head: Seq) => Promise<T>,
+    write: (tx: Transaction, author: EventAuthor, head: Seq) => Promise<T>,
   ): Promise<T | undefined> {
     const { sessionId, room, target } = input;
     if (room.includes('\u0000')) throw roomNotFound(room);
@@ -515,10 +657,13 @@ export class PgStore implements ChatStore {
       const [row] = await tx.query<PgTargetRow>(PG_SQL.lockTarget, [room, target, sessionId]);
       if (row === undefined) throw roomNotFound(room);
       const facts =
-        row.type === null ? undefined : { type: row.type, authorSessionId: row.session_id, deleted: row.deleted === true };
+        row.type === null
+          ? undefined
+          : { type: row.type, authorSessionId: row.session_id, deleted: row.deleted === true, roomOwner: row.owner };
       const nickname = row.nickname ?? undefined;
-      if (!decideMessageChange(change, { room, seq: target }, { sessionId, nickname }, facts)) return undefined;
-      return write(tx, nickname ?? '', row.head);
+      const actor = { sessionId, nickname, username: row.username };
+      if (!decideMessageChange(change, { room, seq: target }, actor, facts)) return undefined;
+      return write(tx, sessionAuthor({ nickname: nickname ?? '', username: row.username, bot_name: row.bot_name }), row.head);
     });
   }
 
@@ -537,19 +682,20 @@ export class PgStore implements ChatStore {
   async #endSession(sessionId: string, now: number, seenBefore: number): Promise<StoredWrite | undefined> {
     return this.#transaction(async (tx) => {
       const [sessions, locked, rooms] = await Promise.all([
-        tx.query<{ nickname: string }>(PG_SQL.lockSessionToEnd, [sessionId, seenBefore]),
+        tx.query<PgAuthorRow>(PG_SQL.lockSessionToEnd, [sessionId, seenBefore]),
         tx.query<PgRoomHeadRow>(PG_SQL.lockRoomsOfSession, [sessionId]),
         tx.query<{ room: RoomName }>(PG_SQL.roomsOfSession, [sessionId]),
       ]);
-      const nickname = sessions[0]?.nickname;
-      if (nickname === undefined) return undefined;
+      const session = sessions[0];
+      if (session === undefined) return undefined;
+      const author = sessionAuthor(session);
       const left = tx.query(PG_SQL.deleteMembershipsOfSession, [sessionId]);
       let events: ChatEvent[] = [];
       let appended: Promise<number | undefined> = Promise.resolve(undefined);
       if (rooms.length > 0) {
         events = numberEvents(
           headsOf(locked),
-          rooms.map(({ room }): EventDraft => ({ room, type: 'leave', at: now, nickname })),
+          rooms.map(({ room }): EventDraft => ({ room, type: 'leave', at: now, ...author })),
         );
         appended = this.#append(tx, events, now, { occupants: new Map(rooms.map(({ room }) => [room, -1])) });
       }
@@ -583,10 +729,13 @@ export class PgStore implements ChatStore {
       events.map((event) => event.type),
       events.map((event) => event.at),
       events.map((event) => event.nickname),
-      events.map(textOf),
-      events.map((event) => (event.type === 'nick' ? event.from : null)),
+      events.map((event) => eventExtras(event).text),
+      events.map((event) => eventExtras(event).from),
       events.map((_, index) => owners?.[index]?.sessionId ?? null),
       events.map((_, index) => owners?.[index]?.clientId ?? null),
+      events.map((event) => event.user),
+      events.map((event) => event.bot === true),
+      events.map((event) => eventExtras(event).kicked),
       JSON.stringify(events),
       now,
       events.map(targetOf),

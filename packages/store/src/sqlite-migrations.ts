@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { silentLogger, type Logger } from '@parley/protocol';
+import { IDENTITY_STEP_NAME, identitySqlite } from './identity-schema.js';
 import { SchemaTooNewError, checkMigrationOrder } from './schema-version.js';
 import { searchRoomKey } from './search-words.js';
 
@@ -140,6 +141,7 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  { version: 4, name: IDENTITY_STEP_NAME, up: identitySqlite },
 ];
 
 function readVersion(db: Database): number {

@@ -8,6 +8,31 @@ export interface SessionRow {
   nickname: string;
   created_at: number;
   last_seen_at: number;
+  username: string | null;
+  bot_name: string | null;
+}
+
+/** An `accounts` row. */
+export interface AccountRow {
+  username: string;
+  password_hash: string;
+  nickname: string;
+  created_at: number;
+}
+
+/** A bot token as listed. */
+export interface BotTokenRow {
+  id: string;
+  bot_name: string;
+  created_at: number;
+  last_seen_at: number;
+}
+
+/** A room's visibility and owner. */
+export interface RoomInfoRow {
+  name: RoomName;
+  visibility: 'public' | 'private';
+  owner: string | null;
 }
 
 /** A `rooms` row as the store reads it. */
@@ -30,12 +55,32 @@ export interface TargetRow {
   session_id: string | null;
   deleted: number;
   search_id: number | null;
+  /** The owner (account) of the event's room. */
+  room_owner: string | null;
 }
 
 /** The prepared statements of one connection. */
 export interface Statements {
   // Statements whose result type is a scalar are `.pluck()`ed.
-  insertSession: Statement<[string, string, string, number, number], unknown>;
+  /** id, token_hash, nickname, created_at, last_seen_at, username, bot_name */
+  insertSession: Statement<[string, string, string, number, number, string | null, string | null], unknown>;
+  insertAccount: Statement<[string, string, string, number], unknown>;
+  accountByName: Statement<[string], AccountRow>;
+  botTokensOf: Statement<[string], BotTokenRow>;
+  /** The token hash of bot token id $2 of account $1. */
+  botTokenHash: Statement<[string, string], string>;
+  /** name, now, visibility, owner: returns the name when inserted. */
+  insertRoomAs: Statement<[RoomName, number, string, string | null], RoomName>;
+  roomInfo: Statement<[RoomName], RoomInfoRow>;
+  /** room, username */
+  isRoomMember: Statement<[RoomName, string], number>;
+  insertRoomMember: Statement<[RoomName, string, number], unknown>;
+  deleteRoomMember: Statement<[RoomName, string], unknown>;
+  membersOf: Statement<[RoomName], string>;
+  /** Sessions of account $2 that are in room $1. */
+  sessionsOfUserInRoom: Statement<[RoomName, string], string>;
+  /** Public rooms and the private ones of account $1, at most $2. */
+  visibleRoomsByOccupants: Statement<[string | null, number], RoomRow>;
   sessionByTokenHash: Statement<[string], SessionRow>;
   sessionById: Statement<[string], SessionRow>;
   touchSession: Statement<[number, string, number], unknown>;
@@ -53,9 +98,12 @@ export interface Statements {
   deleteMembership: Statement<[RoomName, string], unknown>;
   occupantsOf: Statement<[RoomName], string>;
   roomsByOccupants: Statement<[number], RoomRow>;
-  /** room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, target, search_id */
+  /** room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, target, search_id, username, bot, kicked */
   insertEvent: Statement<
-    [RoomName, Seq, string, string, number, string, string | null, string | null, string | null, string | null, Seq | null, number | bigint | null],
+    [
+      RoomName, Seq, string, string, number, string, string | null, string | null, string | null, string | null,
+      Seq | null, number | bigint | null, string | null, number, string | null,
+    ],
     unknown
   >;
   targetOf: Statement<[RoomName, Seq], TargetRow>;
@@ -85,14 +133,55 @@ export interface Statements {
  */
 export function prepareStatements(db: Database): Statements {
   return {
-    insertSession: db.prepare<[string, string, string, number, number]>(
-      'INSERT INTO sessions (id, token_hash, nickname, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)',
+    insertSession: db.prepare<[string, string, string, number, number, string | null, string | null]>(
+      `INSERT INTO sessions (id, token_hash, nickname, created_at, last_seen_at, username, bot_name)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     sessionByTokenHash: db.prepare<[string], SessionRow>(
-      'SELECT id, nickname, created_at, last_seen_at FROM sessions WHERE token_hash = ?',
+      'SELECT id, nickname, created_at, last_seen_at, username, bot_name FROM sessions WHERE token_hash = ?',
     ),
     sessionById: db.prepare<[string], SessionRow>(
-      'SELECT id, nickname, created_at, last_seen_at FROM sessions WHERE id = ?',
+      'SELECT id, nickname, created_at, last_seen_at, username, bot_name FROM sessions WHERE id = ?',
+    ),
+    insertAccount: db.prepare<[string, string, string, number]>(
+      'INSERT INTO accounts (username, password_hash, nickname, created_at) VALUES (?, ?, ?, ?)',
+    ),
+    accountByName: db.prepare<[string], AccountRow>(
+      'SELECT username, password_hash, nickname, created_at FROM accounts WHERE username = ?',
+    ),
+    botTokensOf: db.prepare<[string], BotTokenRow>(
+      `SELECT id, bot_name, created_at, last_seen_at FROM sessions
+       WHERE username = ? AND bot_name IS NOT NULL ORDER BY created_at, id`,
+    ),
+    botTokenHash: db
+      .prepare<[string, string], string>('SELECT token_hash FROM sessions WHERE username = ? AND id = ? AND bot_name IS NOT NULL')
+      .pluck(),
+    insertRoomAs: db
+      .prepare<[RoomName, number, string, string | null], RoomName>(
+        `INSERT INTO rooms (name, seq, occupants, created_at, visibility, owner) VALUES (?, 0, 0, ?, ?, ?)
+         ON CONFLICT (name) DO NOTHING RETURNING name`,
+      )
+      .pluck(),
+    roomInfo: db.prepare<[RoomName], RoomInfoRow>('SELECT name, visibility, owner FROM rooms WHERE name = ?'),
+    isRoomMember: db
+      .prepare<[RoomName, string], number>('SELECT 1 FROM room_members WHERE room = ? AND username = ?')
+      .pluck(),
+    insertRoomMember: db.prepare<[RoomName, string, number]>(
+      'INSERT INTO room_members (room, username, added_at) VALUES (?, ?, ?) ON CONFLICT (room, username) DO NOTHING',
+    ),
+    deleteRoomMember: db.prepare<[RoomName, string]>('DELETE FROM room_members WHERE room = ? AND username = ?'),
+    membersOf: db
+      .prepare<[RoomName], string>('SELECT username FROM room_members WHERE room = ? ORDER BY added_at, username')
+      .pluck(),
+    sessionsOfUserInRoom: db
+      .prepare<[RoomName, string], string>(
+        'SELECT m.session_id FROM memberships m JOIN sessions s ON s.id = m.session_id WHERE m.room = ? AND s.username = ?',
+      )
+      .pluck(),
+    visibleRoomsByOccupants: db.prepare<[string | null, number], RoomRow>(
+      `SELECT name, seq, occupants FROM rooms
+       WHERE visibility = 'public' OR name IN (SELECT room FROM room_members WHERE username = ?)
+       ORDER BY occupants DESC, name LIMIT ?`,
     ),
     touchSession: db.prepare<[number, string, number]>(
       'UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?',
@@ -100,7 +189,7 @@ export function prepareStatements(db: Database): Statements {
     setNickname: db.prepare<[string, string]>('UPDATE sessions SET nickname = ? WHERE id = ?'),
     deleteSessionRow: db.prepare<[string]>('DELETE FROM sessions WHERE id = ?'),
     idleSessions: db
-      .prepare<[number, number], string>('SELECT id FROM sessions WHERE last_seen_at < ? ORDER BY last_seen_at LIMIT ?')
+      .prepare<[number, number], string>('SELECT id FROM sessions WHERE last_seen_at < ? AND bot_name IS NULL ORDER BY last_seen_at LIMIT ?')
       .pluck(),
     roomsOfSession: db
       .prepare<[string], RoomName>('SELECT room FROM memberships WHERE session_id = ? ORDER BY room')
@@ -134,13 +223,17 @@ export function prepareStatements(db: Database): Statements {
     ),
 
     insertEvent: db.prepare<
-      [RoomName, Seq, string, string, number, string, string | null, string | null, string | null, string | null, Seq | null, number | bigint | null]
+      [
+        RoomName, Seq, string, string, number, string, string | null, string | null, string | null, string | null,
+        Seq | null, number | bigint | null, string | null, number, string | null,
+      ]
     >(
-      `INSERT INTO events (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, target, search_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, target, search_id, username, bot, kicked)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     targetOf: db.prepare<[RoomName, Seq], TargetRow>(
-      'SELECT type, session_id, deleted, search_id FROM events WHERE room = ? AND seq = ?',
+      `SELECT e.type, e.session_id, e.deleted, e.search_id, r.owner AS room_owner
+       FROM events e JOIN rooms r ON r.name = e.room WHERE e.room = ? AND e.seq = ?`,
     ),
     setMessageText: db.prepare<[string, RoomName, Seq]>('UPDATE events SET text = ?, edited = 1 WHERE room = ? AND seq = ?'),
     eraseMessage: db.prepare<[RoomName, Seq, Seq]>(

@@ -6,12 +6,18 @@ import {
   silentLogger,
   type ChatEvent,
   type Logger,
+  type RoomAccessKind,
   type RoomDetail,
   type RoomName,
   type RoomSummary,
+  type RoomVisibility,
   type Seq,
 } from '@parley/protocol';
 import type {
+  AccountRecord,
+  BotTokenRecord,
+  RevokedToken,
+  RoomInfo,
   ChatStore,
   DeleteInput,
   DeleteResult,
@@ -29,7 +35,7 @@ import type {
   SessionRecord,
   StoredWrite,
 } from './chat-store.js';
-import { buildEvent, rowToEvent, targetOf, textOf, type EventDraft } from './event-rows.js';
+import { buildEvent, eventExtras, rowToEvent, targetOf, type EventAuthor, type EventDraft } from './event-rows.js';
 import { searchRoomKey, searchableWords, sqliteSearchQuery } from './search-words.js';
 import { newEventId, newId } from './ids.js';
 import { migrate } from './sqlite-migrations.js';
@@ -42,9 +48,13 @@ import {
   type SayDecision,
   nothingWritten,
   roomNotFound,
+  roomExists,
   rowLimit,
+  sessionAuthor,
   shouldTouchSession,
+  unknownAccount,
   unknownSession,
+  usernameTaken,
 } from './store-rules.js';
 
 /** Options of `openSqliteStore`. */
@@ -92,7 +102,20 @@ interface ClaimInput {
 }
 
 function toSessionRecord(row: SessionRow): SessionRecord {
-  return { id: row.id, nickname: row.nickname, createdAt: row.created_at, lastSeenAt: row.last_seen_at };
+  return {
+    id: row.id,
+    nickname: row.nickname,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    username: row.username,
+    botName: row.bot_name,
+  };
+}
+
+/** Whether an error is SQLite's unique or primary-key violation. */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
 /**
@@ -133,6 +156,11 @@ export class SqliteStore implements ChatStore {
   readonly #roomHeadsTx;
   readonly #claimOutboxTx;
   readonly #acknowledgeOutboxTx;
+  readonly #createRoomTx;
+  readonly #addMemberTx;
+  readonly #removeMemberTx;
+  readonly #directRoomTx;
+  readonly #revokeBotTx;
   readonly #editTx;
   readonly #deleteTx;
 
@@ -143,8 +171,34 @@ export class SqliteStore implements ChatStore {
     this.#log = log;
     this.#sql = prepareStatements(db);
 
-    this.#createSessionTx = db.transaction((id: string, tokenHash: string, nickname: string, now: number) => {
-      this.#sql.insertSession.run(id, tokenHash, nickname, now, now);
+    this.#createSessionTx = db.transaction(
+      (id: string, tokenHash: string, nickname: string, now: number, username: string | null, botName: string | null) => {
+        this.#sql.insertSession.run(id, tokenHash, nickname, now, now, username, botName);
+      },
+    );
+    this.#createRoomTx = db.transaction((room: RoomName, visibility: RoomVisibility, owner: string | null, now: number) => {
+      if (owner !== null && this.#sql.accountByName.get(owner) === undefined) throw unknownAccount(owner);
+      if (this.#sql.insertRoomAs.get(room, now, visibility, owner) === undefined) throw roomExists(room);
+      if (visibility === 'private' && owner !== null) this.#sql.insertRoomMember.run(room, owner, now);
+    });
+    this.#addMemberTx = db.transaction((room: RoomName, username: string, now: number) => {
+      if (!this.#sql.roomByName.get(room)) throw roomNotFound(room);
+      if (this.#sql.accountByName.get(username) === undefined) throw unknownAccount(username);
+      this.#sql.insertRoomMember.run(room, username, now);
+    });
+    this.#removeMemberTx = db.transaction((room: RoomName, username: string, bySessionId: string, now: number) =>
+      this.#removeMemberWrite(room, username, bySessionId, now),
+    );
+    this.#directRoomTx = db.transaction((room: RoomName, a: string, b: string, now: number) => {
+      for (const username of [a, b]) if (this.#sql.accountByName.get(username) === undefined) throw unknownAccount(username);
+      if (this.#sql.insertRoomAs.get(room, now, 'private', null) === undefined) return;
+      this.#sql.insertRoomMember.run(room, a, now);
+      this.#sql.insertRoomMember.run(room, b, now);
+    });
+    this.#revokeBotTx = db.transaction((username: string, id: string, now: number): RevokedToken | undefined => {
+      const tokenHash = this.#sql.botTokenHash.get(username, id);
+      if (tokenHash === undefined) return undefined;
+      return { tokenHash, write: this.#deleteSessionWrite(id, now) };
     });
     this.#touchTx = db.transaction((id: string, now: number) => {
       this.#sql.touchSession.run(now, id, now - SESSION_TOUCH_INTERVAL_MS);
@@ -193,10 +247,75 @@ export class SqliteStore implements ChatStore {
     this.#deleteTx = db.transaction((input: DeleteInput) => this.#deleteWrite(input));
   }
 
-  async createSession(input: { tokenHash: string; nickname: string; now: number }): Promise<SessionRecord> {
+  async createSession(input: {
+    tokenHash: string;
+    nickname: string;
+    now: number;
+    username?: string;
+    botName?: string;
+  }): Promise<SessionRecord> {
     const id = newId();
-    this.#createSessionTx.immediate(id, input.tokenHash, input.nickname, input.now);
-    return { id, nickname: input.nickname, createdAt: input.now, lastSeenAt: input.now };
+    const username = input.username ?? null;
+    const botName = input.botName ?? null;
+    this.#createSessionTx.immediate(id, input.tokenHash, input.nickname, input.now, username, botName);
+    return { id, nickname: input.nickname, createdAt: input.now, lastSeenAt: input.now, username, botName };
+  }
+
+  async createAccount(input: { username: string; passwordHash: string; nickname: string; now: number }): Promise<void> {
+    try {
+      this.#sql.insertAccount.run(input.username, input.passwordHash, input.nickname, input.now);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw usernameTaken(input.username);
+      throw error;
+    }
+  }
+
+  async findAccount(username: string): Promise<AccountRecord | undefined> {
+    const row = this.#sql.accountByName.get(username);
+    if (row === undefined) return undefined;
+    return { username: row.username, nickname: row.nickname, passwordHash: row.password_hash, createdAt: row.created_at };
+  }
+
+  async listBotTokens(username: string): Promise<BotTokenRecord[]> {
+    return this.#sql.botTokensOf
+      .all(username)
+      .map((row) => ({ id: row.id, name: row.bot_name, createdAt: row.created_at, lastSeenAt: row.last_seen_at }));
+  }
+
+  async revokeBotToken(username: string, id: string, now: number): Promise<RevokedToken | undefined> {
+    return this.#revokeBotTx.immediate(username, id, now);
+  }
+
+  async createRoom(input: { room: RoomName; visibility: RoomVisibility; owner: string | null; now: number }): Promise<RoomSummary> {
+    this.#createRoomTx.immediate(input.room, input.visibility, input.owner, input.now);
+    return { name: input.room, seq: 0, occupants: 0 };
+  }
+
+  async roomInfo(room: RoomName): Promise<RoomInfo | undefined> {
+    const row = this.#sql.roomInfo.get(room);
+    return row === undefined ? undefined : { name: row.name, visibility: row.visibility, owner: row.owner };
+  }
+
+  async roomAccess(rooms: readonly RoomName[], username: string | null): Promise<Map<RoomName, RoomAccessKind>> {
+    const access = new Map<RoomName, RoomAccessKind>();
+    for (const room of rooms) access.set(room, this.#accessOf(room, username));
+    return access;
+  }
+
+  async addMember(room: RoomName, username: string, now: number): Promise<void> {
+    this.#addMemberTx.immediate(room, username, now);
+  }
+
+  async removeMember(input: { room: RoomName; username: string; bySessionId: string; now: number }): Promise<StoredWrite> {
+    return this.#removeMemberTx.immediate(input.room, input.username, input.bySessionId, input.now);
+  }
+
+  async ensureDirectRoom(input: { room: RoomName; a: string; b: string; now: number }): Promise<void> {
+    this.#directRoomTx.immediate(input.room, input.a, input.b, input.now);
+  }
+
+  async roomMembers(room: RoomName): Promise<string[]> {
+    return this.#sql.membersOf.all(room);
   }
 
   async findSession(tokenHash: string, now: number, maxIdleMs = Infinity): Promise<SessionRecord | undefined> {
@@ -265,9 +384,9 @@ export class SqliteStore implements ChatStore {
     return this.#sql.searchMessages.all(sqliteSearchQuery(room, words), room, rowLimit(query.limit)).map(rowToEvent);
   }
 
-  async listRooms(limit: number): Promise<RoomSummary[]> {
-    return this.#sql.roomsByOccupants
-      .all(rowLimit(limit))
+  async listRooms(limit: number, username: string | null = null): Promise<RoomSummary[]> {
+    return this.#sql.visibleRoomsByOccupants
+      .all(username, rowLimit(limit))
       .map((row) => ({ name: row.name, seq: row.seq, occupants: row.occupants }));
   }
 
@@ -355,7 +474,8 @@ export class SqliteStore implements ChatStore {
       const seq = this.#sql.nextSeq.get(draft.room);
       if (seq === undefined) throw new Error(`room ${draft.room} vanished inside a write`);
       const event = buildEvent(draft, seq, newEventId(Date.now()));
-      const text = textOf(event);
+      const extras = eventExtras(event);
+      const text = extras.text;
       const searchId =
         event.type === 'message' && text !== null
           ? this.#sql.indexMessage.run(searchRoomKey(event.room), text).lastInsertRowid
@@ -367,12 +487,15 @@ export class SqliteStore implements ChatStore {
         event.type,
         event.at,
         event.nickname,
-        text,
-        event.type === 'nick' ? event.from : null,
+        extras.text,
+        extras.from,
         owner?.sessionId ?? null,
         owner?.clientId ?? null,
         targetOf(event),
         searchId,
+        event.user,
+        event.bot === true ? 1 : 0,
+        extras.kicked,
       );
       return event;
     });
@@ -395,7 +518,8 @@ export class SqliteStore implements ChatStore {
     // Deleting twice (a retried DELETE) is not an error: the session is gone either way.
     if (!session) return nothingWritten();
     const rooms = this.#sql.roomsOfSession.all(sessionId);
-    const drafts: EventDraft[] = rooms.map((room) => ({ room, type: 'leave', at: now, nickname: session.nickname }));
+    const author = sessionAuthor(session);
+    const drafts: EventDraft[] = rooms.map((room) => ({ room, type: 'leave', at: now, ...author }));
     for (const room of rooms) {
       this.#sql.deleteMembership.run(room, sessionId);
       this.#sql.addOccupants.run(-1, room);
@@ -411,18 +535,19 @@ export class SqliteStore implements ChatStore {
     this.#sql.setNickname.run(nickname, sessionId);
     const drafts: EventDraft[] = this.#sql.roomsOfSession
       .all(sessionId)
-      .map((room) => ({ room, type: 'nick', at: now, nickname, from: session.nickname }));
+      .map((room) => ({ room, type: 'nick', at: now, ...sessionAuthor(session), nickname, from: session.nickname }));
     return this.#append(drafts, now);
   }
 
   #enterRoomWrite(sessionId: string, room: RoomName, now: number, recentLimit: number): EnterResult {
     const session = this.#requireSession(sessionId);
     this.#sql.insertRoom.run(room, now);
+    if (this.#accessOf(room, session.username) === 'hidden') throw roomNotFound(room);
     let write: StoredWrite = nothingWritten();
     if (this.#sql.isMember.get(room, sessionId) === undefined) {
       this.#sql.insertMembership.run(room, sessionId, now);
       this.#sql.addOccupants.run(1, room);
-      write = this.#append([{ room, type: 'enter', at: now, nickname: session.nickname }], now);
+      write = this.#append([{ room, type: 'enter', at: now, ...sessionAuthor(session) }], now);
     }
     const detail = this.#readRoomDetail(room);
     if (!detail) throw new Error(`room ${room} vanished inside a write`);
@@ -436,14 +561,34 @@ export class SqliteStore implements ChatStore {
     const session = this.#requireSession(sessionId);
     this.#sql.deleteMembership.run(room, sessionId);
     this.#sql.addOccupants.run(-1, room);
-    return this.#append([{ room, type: 'leave', at: now, nickname: session.nickname }], now);
+    return this.#append([{ room, type: 'leave', at: now, ...sessionAuthor(session) }], now);
+  }
+
+  #removeMemberWrite(room: RoomName, username: string, bySessionId: string, now: number): StoredWrite {
+    if (!this.#sql.roomByName.get(room)) throw roomNotFound(room);
+    const by = this.#requireSession(bySessionId);
+    if (this.#sql.isRoomMember.get(room, username) === undefined) return nothingWritten();
+    this.#sql.deleteRoomMember.run(room, username);
+    for (const sessionId of this.#sql.sessionsOfUserInRoom.all(room, username)) {
+      this.#sql.deleteMembership.run(room, sessionId);
+      this.#sql.addOccupants.run(-1, room);
+    }
+    return this.#append([{ room, type: 'kick', at: now, ...sessionAuthor(by), target: username }], now);
+  }
+
+  /** How `username` may read `room` (see `ChatStore.roomAccess`). */
+  #accessOf(room: RoomName, username: string | null): RoomAccessKind {
+    const info = this.#sql.roomInfo.get(room);
+    if (info === undefined) return 'missing';
+    if (info.visibility === 'public') return 'public';
+    return username !== null && this.#sql.isRoomMember.get(room, username) !== undefined ? 'member' : 'hidden';
   }
 
   #sayWrite(input: SayInput): SayResult {
     const checked = this.#checkSay(input);
     if (checked.duplicate) return checked;
     const { sessionId, room, text, clientId, now } = input;
-    const write = this.#append([{ room, type: 'message', at: now, nickname: checked.nickname, text }], now, { sessionId, clientId });
+    const write = this.#append([{ room, type: 'message', at: now, ...checked.author, text }], now, { sessionId, clientId });
     const event = write.events[0];
     if (!event) throw new Error('say appended no event');
     return { event, duplicate: false, events: write.events, outboxId: write.outboxId };
@@ -481,27 +626,35 @@ export class SqliteStore implements ChatStore {
     const checked = this.#checkSay(input);
     if (checked.duplicate) return checked;
     const { sessionId, room, text, clientId, now } = input;
-    const [event] = this.#appendEvents([{ room, type: 'message', at: now, nickname: checked.nickname, text }], { sessionId, clientId });
+    const [event] = this.#appendEvents([{ room, type: 'message', at: now, ...checked.author, text }], { sessionId, clientId });
     if (!event) throw new Error('say appended no event');
     return { event, duplicate: false, events: [], outboxId: undefined };
   }
 
   /**
    * Reads and decides an edit or delete of `target` under the write lock;
-   * returns the session's nickname and the target's search row, or
+   * returns the session as the event's author and the target's search row, or
    * `undefined` when there is nothing to do (a message deleted already).
    */
   #checkChange(change: MessageChange, input: { sessionId: string; room: RoomName; target: Seq }) {
     const { sessionId, room, target } = input;
     if (!this.#sql.roomByName.get(room)) throw roomNotFound(room);
     const row = this.#sql.targetOf.get(room, target);
-    const nickname = this.#sql.sessionById.get(sessionId)?.nickname;
+    const session = this.#sql.sessionById.get(sessionId);
+    const nickname = session?.nickname;
     const facts =
       row === undefined
         ? undefined
-        : { type: row.type as ChatEvent['type'], authorSessionId: row.session_id, deleted: row.deleted !== 0 };
-    if (!decideMessageChange(change, { room, seq: target }, { sessionId, nickname }, facts)) return undefined;
-    return { nickname: nickname ?? '', searchId: row?.search_id ?? null };
+        : {
+            type: row.type as ChatEvent['type'],
+            authorSessionId: row.session_id,
+            deleted: row.deleted !== 0,
+            roomOwner: row.room_owner,
+          };
+    const actor = { sessionId, nickname, username: session?.username ?? null };
+    if (!decideMessageChange(change, { room, seq: target }, actor, facts)) return undefined;
+    const author: EventAuthor = session === undefined ? { nickname: '', user: null, bot: false } : sessionAuthor(session);
+    return { author, searchId: row?.search_id ?? null };
   }
 
   #editWrite(input: EditInput): EditResult {
@@ -510,7 +663,7 @@ export class SqliteStore implements ChatStore {
     const { room, target, text, now } = input;
     this.#sql.setMessageText.run(text, room, target);
     if (checked.searchId !== null) this.#sql.reindexMessage.run(checked.searchId, searchRoomKey(room), text);
-    const write = this.#append([{ room, type: 'edit', at: now, nickname: checked.nickname, target, text }], now, {
+    const write = this.#append([{ room, type: 'edit', at: now, ...checked.author, target, text }], now, {
       sessionId: input.sessionId,
       clientId: undefined,
     });
@@ -525,7 +678,7 @@ export class SqliteStore implements ChatStore {
     const { room, target, now } = input;
     this.#sql.eraseMessage.run(room, target, target);
     if (checked.searchId !== null) this.#sql.unindexMessage.run(checked.searchId);
-    const write = this.#append([{ room, type: 'delete', at: now, nickname: checked.nickname, target }], now, {
+    const write = this.#append([{ room, type: 'delete', at: now, ...checked.author, target }], now, {
       sessionId: input.sessionId,
       clientId: undefined,
     });
@@ -538,11 +691,12 @@ export class SqliteStore implements ChatStore {
   #checkSay(input: SayInput): SayDecision {
     const { sessionId, room, clientId } = input;
     const earlier = clientId === undefined ? undefined : this.#sql.eventByClientId.get(sessionId, clientId);
+    const session = this.#sql.sessionById.get(sessionId);
     return decideSay(input, {
       earlier: earlier === undefined ? undefined : rowToEvent(earlier),
       roomExists: this.#sql.roomByName.get(room) !== undefined,
       member: this.#sql.isMember.get(room, sessionId) !== undefined,
-      nickname: this.#sql.sessionById.get(sessionId)?.nickname,
+      author: session === undefined ? undefined : sessionAuthor(session),
     });
   }
 

@@ -41,6 +41,8 @@ interface SqliteRoom {
   seq: number;
   occupants: number;
   created_at: number;
+  visibility: string;
+  owner: string | null;
 }
 
 interface SqliteSession {
@@ -49,6 +51,8 @@ interface SqliteSession {
   nickname: string;
   created_at: number;
   last_seen_at: number;
+  username: string | null;
+  bot_name: string | null;
 }
 
 interface SqliteEvent {
@@ -62,6 +66,15 @@ interface SqliteEvent {
   from_nick: string | null;
   session_id: string | null;
   client_id: string | null;
+  username: string | null;
+  /** SQLite's 0 or 1; PostgreSQL's column is a boolean. */
+  bot: number | boolean;
+  kicked: string | null;
+  /** The seq an edit or a delete acts on. */
+  target: number | null;
+  /** SQLite's 0 or 1; PostgreSQL's columns are booleans. */
+  edited: number | boolean;
+  deleted: number | boolean;
 }
 
 interface SqliteOutboxRow {
@@ -88,7 +101,10 @@ function columns<T>(rows: readonly T[], keys: ReadonlyArray<keyof T>): unknown[]
   return keys.map((key) => rows.map((row) => row[key]));
 }
 
-const EVENT_KEYS = ['room', 'seq', 'id', 'type', 'at', 'nickname', 'text', 'from_nick', 'session_id', 'client_id'] as const;
+const EVENT_KEYS = [
+  'room', 'seq', 'id', 'type', 'at', 'nickname', 'text', 'from_nick', 'session_id', 'client_id', 'username', 'bot', 'kicked',
+  'target', 'edited', 'deleted',
+] as const;
 
 /**
  * Copies a Parley SQLite file into PostgreSQL: sessions (token hashes, so
@@ -186,6 +202,7 @@ class Copier {
 
   /** Copies everything, batch by batch; returns what was new. */
   async copy(): Promise<CopyReport> {
+    await this.#copyAccounts();
     await this.#copySessions();
     for (const room of this.#rooms()) await this.#copyRoom(room);
     await this.#copyOutbox();
@@ -195,7 +212,9 @@ class Copier {
 
   #rooms(): Iterable<SqliteRoom> {
     // All of them at once: the conflict check and the copy both query PostgreSQL per room.
-    return this.sqlite.prepare<[], SqliteRoom>('SELECT name, seq, occupants, created_at FROM rooms ORDER BY name').all();
+    return this.sqlite
+      .prepare<[], SqliteRoom>('SELECT name, seq, occupants, created_at, visibility, owner FROM rooms ORDER BY name')
+      .all();
   }
 
   async #targetHead(room: RoomName): Promise<number | undefined> {
@@ -224,19 +243,35 @@ class Copier {
     }
   }
 
+  /** Accounts first: sessions, rooms and members refer to them. A second run keeps what is there. */
+  async #copyAccounts(): Promise<void> {
+    const accounts = this.sqlite.prepare<[], { username: string; password_hash: string; nickname: string; created_at: number }>(
+      'SELECT username, password_hash, nickname, created_at FROM accounts ORDER BY username',
+    );
+    for (const batch of batches(accounts.iterate(), this.batchSize)) {
+      this.#stopIfAborted();
+      await this.pool.query(
+        `INSERT INTO accounts (username, password_hash, nickname, created_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+         ON CONFLICT (username) DO NOTHING`,
+        columns(batch, ['username', 'password_hash', 'nickname', 'created_at']),
+      );
+    }
+  }
+
   async #copySessions(): Promise<void> {
     const sessions = this.sqlite.prepare<[], SqliteSession>(
-      'SELECT id, token_hash, nickname, created_at, last_seen_at FROM sessions ORDER BY id',
+      'SELECT id, token_hash, nickname, created_at, last_seen_at, username, bot_name FROM sessions ORDER BY id',
     );
     for (const batch of batches(sessions.iterate(), this.batchSize)) {
       this.#stopIfAborted();
       // A session copied before takes the file's nickname and last use again: a second run changes nothing.
       const result = await this.pool.query<{ inserted: boolean }>(
-        `INSERT INTO sessions (id, token_hash, nickname, created_at, last_seen_at)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+        `INSERT INTO sessions (id, token_hash, nickname, created_at, last_seen_at, username, bot_name)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
          ON CONFLICT (id) DO UPDATE SET nickname = EXCLUDED.nickname, last_seen_at = EXCLUDED.last_seen_at
          RETURNING (xmax = 0) AS inserted`,
-        columns(batch, ['id', 'token_hash', 'nickname', 'created_at', 'last_seen_at']),
+        columns(batch, ['id', 'token_hash', 'nickname', 'created_at', 'last_seen_at', 'username', 'bot_name']),
       );
       this.#report.sessions += result.rows.filter((row) => row.inserted).length;
     }
@@ -244,9 +279,21 @@ class Copier {
 
   async #copyRoom(room: SqliteRoom): Promise<void> {
     const created = await this.pool.query(
-      'INSERT INTO rooms (name, seq, occupants, created_at) VALUES ($1, 0, 0, $2) ON CONFLICT (name) DO NOTHING',
-      [room.name, room.created_at],
+      `INSERT INTO rooms (name, seq, occupants, created_at, visibility, owner) VALUES ($1, 0, 0, $2, $3, $4)
+       ON CONFLICT (name) DO NOTHING`,
+      [room.name, room.created_at, room.visibility, room.owner],
     );
+    // Members before events: a private room must never exist in PostgreSQL without them.
+    const roomMembers = this.sqlite
+      .prepare<[RoomName], { username: string; added_at: number }>('SELECT username, added_at FROM room_members WHERE room = ?')
+      .all(room.name);
+    if (roomMembers.length > 0) {
+      await this.pool.query(
+        `INSERT INTO room_members (room, username, added_at)
+         SELECT $1, * FROM unnest($2::text[], $3::bigint[]) ON CONFLICT (room, username) DO NOTHING`,
+        [room.name, ...columns(roomMembers, ['username', 'added_at'])],
+      );
+    }
     this.#report.rooms += created.rowCount ?? 0;
     let head = (await this.#targetHead(room.name)) ?? 0;
     const events = this.sqlite.prepare<[RoomName, number], SqliteEvent>(
@@ -261,8 +308,12 @@ class Copier {
         await client.query(
           `INSERT INTO events (${EVENT_KEYS.join(', ')})
            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[],
-                                $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`,
-          columns(batch, EVENT_KEYS),
+                                $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                                $11::text[], $12::boolean[], $13::text[], $14::bigint[], $15::boolean[], $16::boolean[])`,
+          columns(
+            batch.map((event) => ({ ...event, bot: event.bot === 1, edited: event.edited === 1, deleted: event.deleted === 1 })),
+            EVENT_KEYS,
+          ),
         );
         // The head moves with its events; if anyone else wrote to the room meanwhile, nothing is kept.
         const moved = await client.query('UPDATE rooms SET seq = $1 WHERE name = $2 AND seq = $3', [last, room.name, from]);

@@ -1,5 +1,6 @@
 import { ChatError, type ChatEvent, type ChatEventType, type RoomName, type Seq } from '@parley/protocol';
 import type { SayInput, SayResult, StoredWrite } from './chat-store.js';
+import type { EventAuthor } from './event-rows.js';
 
 /**
  * The rules every `ChatStore` applies the same way, whatever its SQL: when a
@@ -49,12 +50,12 @@ export interface SayFacts {
   roomExists: boolean;
   /** Whether the session is in the room. */
   member: boolean;
-  /** The session's nickname, or `undefined` when there is no such session. */
-  nickname: string | undefined;
+  /** The session as an author (nickname, account, bot), or `undefined` when there is no such session. */
+  author: EventAuthor | undefined;
 }
 
 /** A say's fate: the earlier answer (`duplicate: true`), or the nickname to append it under. */
-export type SayDecision = (SayResult & { duplicate: true }) | { duplicate: false; nickname: string };
+export type SayDecision = (SayResult & { duplicate: true }) | { duplicate: false; author: EventAuthor };
 
 /**
  * Decides a say from its facts, in this order: an earlier say with the same
@@ -76,17 +77,34 @@ export function decideSay(input: SayInput, facts: SayFacts): SayDecision {
   }
   if (!facts.roomExists) throw roomNotFound(input.room);
   if (!facts.member) throw notInRoom(input.room);
-  if (facts.nickname === undefined) throw unknownSession();
-  return { duplicate: false, nickname: facts.nickname };
+  if (facts.author === undefined) throw unknownSession();
+  return { duplicate: false, author: facts.author };
+}
+
+/** The author of a session's events: its nickname, its account (`null`: a guest), whether it is a bot token. */
+export function sessionAuthor(session: { nickname: string; username: string | null; bot_name: string | null }): EventAuthor {
+  return { nickname: session.nickname, user: session.username, bot: session.bot_name !== null };
+}
+
+export function roomExists(room: RoomName): ChatError {
+  return new ChatError('room_exists', `room ${room} exists already`);
+}
+
+export function usernameTaken(username: string): ChatError {
+  return new ChatError('username_taken', `username ${username} is taken`);
+}
+
+export function unknownAccount(username: string): ChatError {
+  return new ChatError('not_found', `no account named ${username}`);
 }
 
 /**
- * Who asks to change a message. Today a session is the only identity a
- * person has; accounts (and room owners) extend this, and
- * `authorizeMessageChange` with it.
+ * Who asks to change a message: the session, and its account (`null` for a
+ * guest, or when the session is unknown).
  */
 export interface Actor {
   sessionId: string;
+  username?: string | null;
 }
 
 /** What a store reads about the target of an edit or delete, under the room's lock. */
@@ -95,6 +113,8 @@ export interface TargetFacts {
   /** The session that said it (`null` for events nobody said). */
   authorSessionId: string | null;
   deleted: boolean;
+  /** The owner (account) of the message's room, `null` for a room nobody owns. */
+  roomOwner?: string | null;
 }
 
 /** A change of a stored message. */
@@ -106,12 +126,14 @@ export function messageNotFound(room: RoomName, seq: Seq): ChatError {
 
 /**
  * The one place that decides who may change a message: its author may edit
- * and delete it; nobody else may, until accounts bring room owners (who may
- * delete any message of their rooms). Throws `forbidden`.
+ * and delete it; the owner of its room (an account) may delete any message of
+ * the room (issue 16), but edit none but their own. Throws `forbidden`.
  */
 export function authorizeMessageChange(change: MessageChange, actor: Actor, target: TargetFacts): void {
   if (target.authorSessionId !== null && target.authorSessionId === actor.sessionId) return;
-  throw new ChatError('forbidden', change === 'edit' ? 'only its author may edit a message' : 'only its author may delete a message');
+  const owner = target.roomOwner ?? null;
+  if (change === 'delete' && owner !== null && actor.username != null && actor.username === owner) return;
+  throw new ChatError('forbidden', change === 'edit' ? 'only its author may edit a message' : 'only its author or the room owner may delete a message');
 }
 
 /**

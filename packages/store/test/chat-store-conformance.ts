@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { ChatError, isLiveMessage, type ChatEvent, type ErrorCode } from '@parley/protocol';
 import type { ChatStore, SessionRecord } from '../src/chat-store.js';
+import { identityConformance } from './identity-conformance.js';
 
 /** What a conformance run needs: a fresh, empty store and a way to dispose of it. */
 export interface StoreUnderTest {
@@ -13,9 +14,9 @@ export interface StoreUnderTest {
 const T0 = 1_763_740_000_000;
 const MINUTE = 60_000;
 
-const MESSAGE_KEYS = ['room', 'seq', 'type', 'at', 'nickname', 'text', 'id'];
-const PRESENCE_KEYS = ['room', 'seq', 'type', 'at', 'nickname', 'id'];
-const NICK_KEYS = ['room', 'seq', 'type', 'at', 'from', 'nickname', 'id'];
+const MESSAGE_KEYS = ['room', 'seq', 'type', 'at', 'nickname', 'user', 'text', 'id'];
+const PRESENCE_KEYS = ['room', 'seq', 'type', 'at', 'nickname', 'user', 'id'];
+const NICK_KEYS = ['room', 'seq', 'type', 'at', 'from', 'nickname', 'user', 'id'];
 
 async function expectChatError(promise: Promise<unknown>, code: ErrorCode | ErrorCode[]): Promise<ChatError> {
   const codes = Array.isArray(code) ? code : [code];
@@ -734,5 +735,6 @@ export function chatStoreConformance(label: string, makeStore: () => Promise<Sto
         expect(claimed.map((entry) => entry.id)).to.deep.equal([ids[1]]);
       });
     });
+    identityConformance(() => store);
   });
 }

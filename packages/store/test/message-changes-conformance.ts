@@ -61,9 +61,9 @@ export function messageChangesConformance(label: string, makeStore: () => Promis
         const outboxBefore = await store.outboxDepth();
         const result = await store.editMessage({ sessionId: alice.id, room: 'lobby', target: message.seq, text: 'hello', now: T0 + 5 });
         expect(result.event).to.deep.equal({
-          room: 'lobby', seq: message.seq + 1, type: 'edit', at: T0 + 5, nickname: 'alice', target: message.seq, text: 'hello', id: result.event.id,
+          room: 'lobby', seq: message.seq + 1, type: 'edit', at: T0 + 5, nickname: 'alice', user: null, target: message.seq, text: 'hello', id: result.event.id,
         });
-        expect(Object.keys(result.event)).to.deep.equal(['room', 'seq', 'type', 'at', 'nickname', 'target', 'text', 'id']);
+        expect(Object.keys(result.event)).to.deep.equal(['room', 'seq', 'type', 'at', 'nickname', 'user', 'target', 'text', 'id']);
         expect(result.events).to.deep.equal([result.event]);
         expect(result.outboxId).to.be.a('number');
         expect(await store.outboxDepth()).to.equal(outboxBefore + 1);
@@ -102,12 +102,12 @@ export function messageChangesConformance(label: string, makeStore: () => Promis
         await store.editMessage({ sessionId: alice.id, room: 'lobby', target: message.seq, text: 'my password is hunter3', now: T0 + 2 });
         const result = await store.deleteMessage({ sessionId: alice.id, room: 'lobby', target: message.seq, now: T0 + 3 });
         expect(result.event).to.deep.equal({
-          room: 'lobby', seq: message.seq + 2, type: 'delete', at: T0 + 3, nickname: 'alice', target: message.seq, id: result.event?.id,
+          room: 'lobby', seq: message.seq + 2, type: 'delete', at: T0 + 3, nickname: 'alice', user: null, target: message.seq, id: result.event?.id,
         });
         expect(result.events).to.deep.equal([result.event]);
         expect(result.outboxId).to.be.a('number');
         const [, stored, edit, deletion] = await history('lobby');
-        expect(stored).to.deep.equal({ room: 'lobby', seq: message.seq, type: 'message', at: message.at, nickname: 'alice', deleted: true, id: message.id });
+        expect(stored).to.deep.equal({ room: 'lobby', seq: message.seq, type: 'message', at: message.at, nickname: 'alice', user: null, deleted: true, id: message.id });
         expect(edit).to.include({ type: 'edit', target: message.seq, deleted: true });
         expect(edit).to.not.have.property('text');
         expect(deletion).to.deep.equal(result.event);
@@ -133,6 +133,23 @@ export function messageChangesConformance(label: string, makeStore: () => Promis
         await expectChatError(store.deleteMessage({ sessionId: bob.id, room: 'lobby', target: 77, now: T0 }), 'message_not_found');
         await expectChatError(store.deleteMessage({ sessionId: bob.id, room: 'nowhere', target: 1, now: T0 }), 'room_not_found');
         expect(await snapshot('lobby')).to.deep.equal(before);
+      });
+
+      it("lets the room's owner (an account) delete any message of the room, but edit none but their own", async () => {
+        await store.createAccount({ username: 'olga', passwordHash: 'x', nickname: 'olga', now: T0 });
+        await store.createRoom({ room: 'club', visibility: 'public', owner: 'olga', now: T0 });
+        const owner = await store.createSession({ tokenHash: randomBytes(32).toString('hex'), nickname: 'olga', now: T0, username: 'olga' });
+        const bob = await sessionIn('club', 'bob');
+        const message = await say(bob, 'club', 'spam');
+        await expectChatError(store.editMessage({ sessionId: owner.id, room: 'club', target: message.seq, text: 'x', now: T0 + 2 }), 'forbidden');
+        const result = await store.deleteMessage({ sessionId: owner.id, room: 'club', target: message.seq, now: T0 + 3 });
+        expect(result.event).to.include({ type: 'delete', target: message.seq, nickname: 'olga', user: 'olga' });
+        expect((await history('club')).find((event) => event.seq === message.seq)).to.include({ deleted: true });
+        // Another account that owns nothing here may not.
+        await store.createAccount({ username: 'mallory', passwordHash: 'x', nickname: 'mallory', now: T0 });
+        const other = await store.createSession({ tokenHash: randomBytes(32).toString('hex'), nickname: 'mal', now: T0, username: 'mallory' });
+        const second = await say(bob, 'club', 'more');
+        await expectChatError(store.deleteMessage({ sessionId: other.id, room: 'club', target: second.seq, now: T0 + 4 }), 'forbidden');
       });
 
       it('lets the author delete after leaving the room, and keeps the seq stream gapless', async () => {

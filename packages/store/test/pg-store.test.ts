@@ -82,7 +82,7 @@ describe('PgStore', function () {
       const store = await openPgStore({ url: schema.url, poolSize: 2 });
       try {
         const [found] = await store.searchMessages('lobby', { words: ['searchable'], limit: 5 });
-        expect(found).to.deep.equal({ room: 'lobby', seq: 2, type: 'message', at: 2, nickname: 'alice', text: 'old searchable words', id: 'e2' });
+        expect(found).to.deep.equal({ room: 'lobby', seq: 2, type: 'message', at: 2, nickname: 'alice', user: null, text: 'old searchable words', id: 'e2' });
         await store.editMessage({ sessionId: 's1', room: 'lobby', target: 2, text: 'new words', now: 3 });
         expect(await store.searchMessages('lobby', { words: ['searchable'], limit: 5 })).to.deep.equal([]);
         await store.deleteMessage({ sessionId: 's1', room: 'lobby', target: 2, now: 4 });
@@ -165,7 +165,32 @@ describe('PgStore', function () {
         const tables = await sql<{ name: string }>(
           'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1',
         );
-        expect(tables.map((row) => row.name)).to.deep.equal(['events', 'memberships', 'outbox', 'rooms', 'schema_migrations', 'sessions']);
+        expect(tables.map((row) => row.name)).to.deep.equal([
+          'accounts',
+          'events',
+          'memberships',
+          'outbox',
+          'room_members',
+          'rooms',
+          'schema_migrations',
+          'sessions',
+        ]);
+      });
+
+      it('keeps rooms, history and guest sessions of a schema made before accounts, all public and without account', async () => {
+        expect(await migratePg(pool(), PG_MIGRATIONS.slice(0, 1))).to.deep.equal([1]);
+        await sql(`INSERT INTO sessions (id, token_hash, nickname, created_at, last_seen_at) VALUES ('s1', 'h1', 'old', 1, 1)`);
+        await sql(`INSERT INTO rooms (name, seq, occupants, created_at) VALUES ('lobby', 1, 1, 1)`);
+        await sql(`INSERT INTO memberships (room, session_id, entered_at) VALUES ('lobby', 's1', 1)`);
+        await sql(`INSERT INTO events (room, seq, id, type, at, nickname, text, session_id, client_id)
+                   VALUES ('lobby', 1, 'e1', 'message', 1, 'old', 'hello', 's1', 'c1')`);
+        const store = await open();
+        expect(await store.findSession('h1', 2)).to.deep.include({ id: 's1', nickname: 'old', username: null, botName: null });
+        expect(await store.readEvents('lobby', { after: 0, limit: 10 })).to.deep.equal([
+          { room: 'lobby', seq: 1, type: 'message', at: 1, nickname: 'old', user: null, text: 'hello', id: 'e1' },
+        ]);
+        expect(await store.roomInfo('lobby')).to.deep.equal({ name: 'lobby', visibility: 'public', owner: null });
+        expect((await store.say({ sessionId: 's1', room: 'lobby', text: 'again', now: 3 })).event).to.deep.include({ seq: 2, user: null });
       });
 
       it('applies nothing when opened again, and keeps the data', async () => {

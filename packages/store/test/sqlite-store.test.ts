@@ -62,7 +62,7 @@ describe('SqliteStore migrating a file of schema 2 (before edits and search)', (
       const store = openSqliteStore({ path });
       try {
         const [found] = await store.searchMessages('lobby', { words: ['searchable'], limit: 5 });
-        expect(found).to.deep.equal({ room: 'lobby', seq: 2, type: 'message', at: 2, nickname: 'alice', text: 'old searchable words', id: 'e2' });
+        expect(found).to.deep.equal({ room: 'lobby', seq: 2, type: 'message', at: 2, nickname: 'alice', user: null, text: 'old searchable words', id: 'e2' });
         await store.editMessage({ sessionId: 's1', room: 'lobby', target: 2, text: 'new words', now: 3 });
         expect(await store.searchMessages('lobby', { words: ['searchable'], limit: 5 })).to.deep.equal([]);
         await store.deleteMessage({ sessionId: 's1', room: 'lobby', target: 2, now: 4 });
@@ -147,6 +147,32 @@ describe('SqliteStore on a file', () => {
       .prepare('EXPLAIN QUERY PLAN SELECT id FROM sessions WHERE last_seen_at < ? ORDER BY last_seen_at LIMIT ?')
       .all(10, 100) as Array<{ detail: string }>;
     expect(plan.map((row) => row.detail).join('; ')).to.include('sessions_by_last_seen');
+  });
+
+  it('keeps rooms, history and guest sessions of a database made before accounts, all public and without account', async () => {
+    const path = join(dir, 'v2.db');
+    const raw = openRaw(path);
+    migrate(raw, MIGRATIONS.slice(0, 2));
+    raw.exec(`
+      INSERT INTO sessions (id, token_hash, nickname, created_at, last_seen_at) VALUES ('s1', 'h1', 'old', 1, 1);
+      INSERT INTO rooms (name, seq, occupants, created_at) VALUES ('lobby', 2, 1, 1);
+      INSERT INTO memberships (room, session_id, entered_at) VALUES ('lobby', 's1', 1);
+      INSERT INTO events (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id)
+        VALUES ('lobby', 1, 'e1', 'enter', 1, 'old', NULL, NULL, NULL, NULL),
+               ('lobby', 2, 'e2', 'message', 2, 'old', 'hello', NULL, 's1', 'c1');
+    `);
+    raw.close();
+    const store = open(path);
+    expect(await store.findSession('h1', 2)).to.deep.include({ id: 's1', nickname: 'old', username: null, botName: null });
+    expect(await store.readEvents('lobby', { after: 0, limit: 10 })).to.deep.equal([
+      { room: 'lobby', seq: 1, type: 'enter', at: 1, nickname: 'old', user: null, id: 'e1' },
+      { room: 'lobby', seq: 2, type: 'message', at: 2, nickname: 'old', user: null, text: 'hello', id: 'e2' },
+    ]);
+    expect(await store.roomInfo('lobby')).to.deep.equal({ name: 'lobby', visibility: 'public', owner: null });
+    const said = await store.say({ sessionId: 's1', room: 'lobby', text: 'again', now: 3 });
+    expect(said.event).to.deep.include({ seq: 3, user: null });
+    // The idempotency key survived the rebuild of the events table.
+    expect((await store.say({ sessionId: 's1', room: 'lobby', text: 'hello', clientId: 'c1', now: 4 })).duplicate).to.equal(true);
   });
 
   it('applies each migration exactly once across reopenings', () => {

@@ -123,6 +123,35 @@ describe('SQLite to PostgreSQL copy', function () {
     expect(await everything(target)).to.deep.equal(expected);
   });
 
+  it('copies accounts, bot tokens, private rooms with their members and kicks, keeping them private', async () => {
+    const identityFile = join(dir, 'identity.db');
+    const source = openSqliteStore({ path: identityFile });
+    for (const username of ['ana', 'bob']) await source.createAccount({ username, passwordHash: `h-${username}`, nickname: username, now: T0 });
+    const ana = await source.createSession({ tokenHash: 'ana-hash', nickname: 'ana', now: T0, username: 'ana' });
+    const bob = await source.createSession({ tokenHash: 'bob-hash', nickname: 'bob', now: T0, username: 'bob' });
+    const bot = await source.createSession({ tokenHash: 'bot-hash', nickname: 'ci', now: T0, username: 'ana', botName: 'ci' });
+    await source.createRoom({ room: 'team', visibility: 'private', owner: 'ana', now: T0 });
+    await source.addMember('team', 'bob', T0);
+    await source.createSession({ tokenHash: 'guest-hash', nickname: 'guest', now: T0 });
+    for (const session of [ana, bob]) await source.enterRoom(session.id, 'team', T0, 0);
+    await source.enterRoom(bot.id, 'lobby', T0, 0);
+    await source.say({ sessionId: bot.id, room: 'lobby', text: 'beep', now: T0 });
+    await source.removeMember({ room: 'team', username: 'bob', bySessionId: ana.id, now: T0 + 1 });
+    const history = await source.readEvents('team', { after: 0, limit: 100 });
+    const lobby = await source.readEvents('lobby', { after: 0, limit: 100 });
+    await source.close();
+    await copySqliteToPostgres({ from: identityFile, to: schema.url });
+    const target = await openTarget();
+    expect(await target.readEvents('team', { after: 0, limit: 100 })).to.deep.equal(history);
+    expect(await target.readEvents('lobby', { after: 0, limit: 100 })).to.deep.equal(lobby);
+    expect(lobby.at(-1)).to.deep.include({ user: 'ana', bot: true });
+    expect([...(await target.roomAccess(['team'], 'bob'))]).to.deep.equal([['team', 'hidden']]);
+    expect([...(await target.roomAccess(['team'], 'ana'))]).to.deep.equal([['team', 'member']]);
+    expect(await target.roomInfo('team')).to.deep.equal({ name: 'team', visibility: 'private', owner: 'ana' });
+    expect(await target.findSession('bot-hash', T0)).to.deep.include({ username: 'ana', botName: 'ci' });
+    expect((await target.findAccount('bob'))?.passwordHash).to.equal('h-bob');
+  });
+
   it('leaves sessions and idempotency keys working, and new events numbered after the copied ones', async () => {
     await copySqliteToPostgres({ from: file, to: schema.url });
     const target = await openTarget();

@@ -5,7 +5,7 @@ import { registerBadgeRoutes } from './badge-routes.js';
 import type { Logger } from '@parley/protocol';
 import { ReplayGuard } from '@parley/protocol/node';
 import type { ChatStore } from '@parley/store';
-import { createAuthenticator } from './auth.js';
+import { createAuthenticator, createIdentifier } from './auth.js';
 import { trustedProxies } from './client-address.js';
 import type { WebConfig } from './config.js';
 import { corsMiddleware } from './cors.js';
@@ -29,6 +29,8 @@ import { registerRoomRoutes } from './room-routes.js';
 import { publishWrite, type RouteDeps } from './route-deps.js';
 import { createSayBatcher } from './say-batcher.js';
 import { registerSessionRoutes } from './session-routes.js';
+import { registerIdentityRoutes } from './identity-routes.js';
+import { prepareDecoyHash } from './passwords.js';
 import { SessionPurger } from './session-purge.js';
 
 /** Dependencies and settings of `createWebApp`; the caller builds and closes the store and queue. */
@@ -77,6 +79,12 @@ export interface WebAppOptions {
    * @default none: no metrics, `/metrics` is 404
    */
   metrics?: WebMetrics;
+  /**
+   * Told the token hash of every session that ends (sign-out, revoked bot
+   * token); `main.ts` publishes it on Redis (`sessionsEndedChannel`) for the chatservers.
+   * @default nothing is announced
+   */
+  onSessionEnded?: (tokenHash: string) => void;
 }
 
 /** A web tier instance: the Koa app to listen with, its running outbox relay and session purge, and `close`. */
@@ -120,11 +128,15 @@ export function createWebApp(options: WebAppOptions): WebApp {
     maxGroupsInFlight: config.sayGroupsInFlight,
     publish: (write) => publishWrite(deps, write),
   });
+  const authenticate = createAuthenticator(store, now, config.sessionTtlMs);
+  prepareDecoyHash();
   const deps: RouteDeps = {
     store,
     notifier,
     says,
-    authenticate: createAuthenticator(store, now, config.sessionTtlMs),
+    authenticate,
+    identify: createIdentifier(authenticate),
+    sessionEnded: options.onSessionEnded ?? (() => undefined),
     log,
     config,
     now,
@@ -144,6 +156,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
   registerBadgeRoutes(router, store, assets);
   registerOpenApiRoute(router, options.openApiDocument ?? loadOpenApiDocument());
   registerSessionRoutes(router, deps);
+  registerIdentityRoutes(router, deps);
   registerRoomRoutes(router, deps);
   registerMessageRoutes(router, deps);
   registerInternalRoutes(router, deps);

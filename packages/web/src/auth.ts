@@ -74,9 +74,31 @@ export function createAuthenticator(store: ChatStore, now: () => number = Date.n
     const checkedAt = now();
     const session = await store.findSession(tokenHash, checkedAt, sessionTtlMs);
     if (session === undefined) throw new ChatError('unauthorized', 'unknown session');
-    if (checkedAt - session.lastSeenAt > sessionTtlMs && options.allowExpired !== true) {
+    // A bot token is long-lived by design: it ends when it is revoked, not when idle.
+    const expired = session.botName === null && checkedAt - session.lastSeenAt > sessionTtlMs;
+    if (expired && options.allowExpired !== true) {
       throw new ChatError('session_expired', 'this session has expired: POST /api/session for a new one');
     }
     return { ...session, tokenHash };
+  };
+}
+
+/** Resolves the session of a request if it presents a valid one, else `undefined`; see `createIdentifier`. */
+export type Identify = (ctx: Context) => Promise<AuthenticatedSession | undefined>;
+
+/**
+ * The caller of a read that anyone may make (room detail, history, the room
+ * list, the badge): its session when it presents a usable one, else
+ * `undefined` — a missing, malformed, unknown or expired token reads as
+ * anonymous, which sees public rooms only.
+ */
+export function createIdentifier(authenticate: Authenticate): Identify {
+  return async (ctx) => {
+    try {
+      return await authenticate(ctx);
+    } catch (error) {
+      if (error instanceof ChatError && error.status < 500) return undefined;
+      throw error;
+    }
   };
 }

@@ -34,7 +34,8 @@ export function estimateTextWidth(text: string): number {
     else if (char >= 'A' && char <= 'Z') width += 7.8;
     else width += 6.9;
   }
-  return Math.ceil(width);
+  // Rounded to the tenths it adds up first: a float sum depends on the order of its terms.
+  return Math.ceil(Math.round(width * 10) / 10);
 }
 
 /** Escapes text for an XML text node or a double- or single-quoted attribute. */
@@ -96,7 +97,8 @@ function allowEmbedding(ctx: Context): void {
 /**
  * The embeddable badge: `GET /badge.js` (the built live badge script, from
  * the asset map loaded at start) and `GET /badge/:room.svg` (a cacheable
- * image with the room's occupant count, read in O(1) by `roomSummary`).
+ * image with the room's occupant count, read in O(1) by `roomSummary`). The
+ * badge is for public rooms only: a private room's image is an unknown room's.
  */
 export function registerBadgeRoutes(router: Router, store: ChatStore, assets: Map<string, Asset>): void {
   router.get('/badge.js', (ctx) => {
@@ -112,7 +114,9 @@ export function registerBadgeRoutes(router: Router, store: ChatStore, assets: Ma
     if (!file.endsWith('.svg')) throw new ChatError('not_found', 'badges are /badge/ROOM.svg');
     const room = parseRoomName(file.slice(0, -'.svg'.length));
     // An unknown room gets the same image with 0 online: an <img> needs an image, not an error.
-    const occupants = (await store.roomSummary(room))?.occupants ?? 0;
+    // The badge is for public rooms: a private one looks exactly like an unknown room, even to a member.
+    const access = (await store.roomAccess([room], null)).get(room);
+    const occupants = access === 'public' ? ((await store.roomSummary(room))?.occupants ?? 0) : 0;
     const svg = roomBadgeSvg(room, occupants);
     const etag = `"${createHash('sha256').update(svg).digest('base64url').slice(0, 22)}"`;
     allowEmbedding(ctx);

@@ -46,6 +46,18 @@ export interface WebConfig extends CommonConfig, Pick<ClusterConfig, 'notifyAtte
   rateSessionPerIp: number;
   /** `PARLEY_RATE_ENTER_PER_SESSION`: enters per minute of one session; 0 = no limit. @default 120 */
   rateEnterPerSession: number;
+  /** `PARLEY_RATE_SIGNUP_PER_IP`: accounts created per minute from one client address; 0 = no limit. @default 5 */
+  rateSignUpPerIp: number;
+  /**
+   * `PARLEY_RATE_SIGNIN_PER_IP`: sign-in attempts per minute from one client
+   * address, right or wrong; 0 = no limit. Bounds password guessing. @default 10
+   */
+  rateSignInPerIp: number;
+  /**
+   * `PARLEY_OBSERVE_TICKET_TTL_MS`: lifetime of a ticket of `POST /api/observe-ticket`
+   * (a third-party page asks for a new one before it runs out). @default 600000 (10 minutes)
+   */
+  observeTicketTtlMs: number;
   /** `PARLEY_OUTBOX_RELAY_MS`: outbox rows older than this are re-queued by the relay. @default 3000 */
   outboxRelayMs: number;
   /**
@@ -92,6 +104,10 @@ const schema: ConfigSchema<WebConfig> = {
   rateSayPerIp: { env: 'PARLEY_RATE_SAY_PER_IP', default: 600, parse: parse.integer(0, 1_000_000_000) },
   rateSessionPerIp: { env: 'PARLEY_RATE_SESSION_PER_IP', default: 30, parse: parse.integer(0, 1_000_000_000) },
   rateEnterPerSession: { env: 'PARLEY_RATE_ENTER_PER_SESSION', default: 120, parse: parse.integer(0, 1_000_000_000) },
+  rateSignUpPerIp: { env: 'PARLEY_RATE_SIGNUP_PER_IP', default: 5, parse: parse.integer(0, 1_000_000_000) },
+  rateSignInPerIp: { env: 'PARLEY_RATE_SIGNIN_PER_IP', default: 10, parse: parse.integer(0, 1_000_000_000) },
+  // Short enough that a leaked ticket soon stops working; a day at most.
+  observeTicketTtlMs: { env: 'PARLEY_OBSERVE_TICKET_TTL_MS', default: 600_000, parse: parse.integer(10_000, 86_400_000) },
   // Below ~100 ms the relay would race the request path's own queue.add.
   outboxRelayMs: { env: 'PARLEY_OUTBOX_RELAY_MS', default: 3000, parse: parse.integer(100, 3_600_000) },
   notifyAttempts: clusterConfigSchema.notifyAttempts,

@@ -1,8 +1,12 @@
 import type Router from '@koa/router';
 import {
   ChatError,
+  MAX_ACCESS_ROOMS,
   MAX_ROOM_HEADS,
+  ROOM_ACCESS_PATH,
   ROOM_HEADS_PATH,
+  type RoomAccessAnswer,
+  type RoomAccessKind,
   parseIntegerParameter,
   parseRoomName,
   type RoomEventsInternalAnswer,
@@ -26,6 +30,16 @@ export function parseRoomHeadsBody(body: Buffer): RoomName[] {
     throw new ChatError('invalid_body', `heads body must be {"rooms":[at most ${MAX_ROOM_HEADS} room names]}`);
   }
   return [...new Set(rooms.map((room) => parseRoomName(room)))];
+}
+
+/** Parses a `RoomAccessBody`, or throws `invalid_body` / `invalid_room`. */
+export function parseRoomAccessBody(body: Buffer): { session: string | null; rooms: RoomName[] } {
+  const value = parseInternalJsonBody(body, 'access');
+  const { session, rooms } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  if (!Array.isArray(rooms) || rooms.length > MAX_ACCESS_ROOMS || (session !== null && !/^[0-9a-f]{64}$/.test(String(session)))) {
+    throw new ChatError('invalid_body', `access body must be {"session":token hash or null,"rooms":[at most ${MAX_ACCESS_ROOMS} room names]}`);
+  }
+  return { session: session as string | null, rooms: [...new Set(rooms.map((room) => parseRoomName(room)))] };
 }
 
 /**
@@ -63,6 +77,20 @@ export function registerInternalRoutes(router: Router, deps: RouteDeps): void {
       answer = { events, seq: Math.max(head, last) };
     }
     ctx.body = answer;
+  });
+
+  // The chatservers' membership check (room-access.ts there): which rooms of
+  // an observe's cursor its session may read. An unknown or expired session is anonymous.
+  router.post(ROOM_ACCESS_PATH, async (ctx) => {
+    const body = await readSignedInternalRequest(ctx, deps, MAX_HEADS_BODY_BYTES);
+    const { session: tokenHash, rooms } = parseRoomAccessBody(body);
+    const now = deps.now();
+    const session = tokenHash === null ? undefined : await store.findSession(tokenHash, now, deps.config.sessionTtlMs);
+    const live = session !== undefined && (session.botName !== null || now - session.lastSeenAt <= deps.config.sessionTtlMs);
+    const known = await store.roomAccess(rooms, live ? session.username : null);
+    const access: Record<RoomName, RoomAccessKind> = {};
+    for (const room of rooms) access[room] = known.get(room) ?? 'missing';
+    ctx.body = { access } satisfies RoomAccessAnswer;
   });
 
   router.post(ROOM_HEADS_PATH, async (ctx) => {

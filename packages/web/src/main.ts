@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
-import { NOTIFY_QUEUE_NAME, type Logger, type NotifyJobData } from '@parley/protocol';
+import { NOTIFY_QUEUE_NAME, sessionsEndedChannel, type Logger, type NotifyJobData } from '@parley/protocol';
 import { bindScope, createMetricsRegistry, runMain } from '@parley/protocol/node';
 import { createRedisConnection } from '@parley/protocol/redis';
 import { openStore, type ChatStore } from '@parley/store';
@@ -59,10 +59,17 @@ runMain(async () => {
       sayPerIp: config.rateSayPerIp,
       sessionPerIp: config.rateSessionPerIp,
       enterPerSession: config.rateEnterPerSession,
+      signUpPerIp: config.rateSignUpPerIp,
+      signInPerIp: config.rateSignInPerIp,
     },
   });
   const metrics = new WebMetrics({ registry: createMetricsRegistry(), store, token: config.metricsToken });
-  const web = createWebApp({ store, queue, log, config, presence, rateLimits, metrics });
+  // Chatservers drop what they cached about an ended session (sign-out, revoked bot token) at once.
+  const endedChannel = sessionsEndedChannel(config.redisPrefix);
+  const onSessionEnded = (tokenHash: string): void => {
+    redis.publish(endedChannel, tokenHash).catch((error: unknown) => log.warn({ err: error }, 'session end not announced'));
+  };
+  const web = createWebApp({ store, queue, log, config, presence, rateLimits, metrics, onSessionEnded });
   const server = web.app.listen(config.port, config.host, () => {
     const address = server.address() as AddressInfo;
     log.info({ host: address.address, port: address.port }, 'listening');

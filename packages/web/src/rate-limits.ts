@@ -27,6 +27,10 @@ export interface RateLimitSettings {
   sessionPerIp: number;
   /** Enters of one session. */
   enterPerSession: number;
+  /** Accounts created from one client address. @default 0 (off) where not given */
+  signUpPerIp?: number;
+  /** Sign-in attempts from one client address. @default 0 (off) where not given */
+  signInPerIp?: number;
 }
 
 /**
@@ -43,6 +47,10 @@ export interface RateLimits {
   createSession(ip: string): Promise<void>;
   /** An enter by `sessionId`. */
   enter(sessionId: string): Promise<void>;
+  /** A sign-up from `ip`. */
+  signUp(ip: string): Promise<void>;
+  /** A sign-in attempt from `ip`. */
+  signIn(ip: string): Promise<void>;
 }
 
 /** Limits that never refuse (tests and tools that build the app without Redis). */
@@ -51,6 +59,8 @@ export const NO_RATE_LIMITS: RateLimits = Object.freeze({
   async refundSay() {},
   async createSession() {},
   async enter() {},
+  async signUp() {},
+  async signIn() {},
 });
 
 /** Options of `createRateLimits`. */
@@ -79,7 +89,7 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
   const { redis, prefix, limits, log } = options;
   const limiters = new Map<LimitName, RateLimiterAbstract | RLWrapperTimeouts>();
   for (const name of Object.keys(limits) as LimitName[]) {
-    const points = limits[name];
+    const points = limits[name] ?? 0;
     if (points === 0) continue;
     const keyPrefix = `${prefix}rl:${name}`;
     const insuranceLimiter = new RateLimiterMemory({ keyPrefix, points, duration: RATE_WINDOW_SECONDS });
@@ -127,5 +137,7 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
     },
     createSession: (ip) => consume('sessionPerIp', ip),
     enter: (sessionId) => consume('enterPerSession', sessionId),
+    signUp: (ip) => consume('signUpPerIp', ip),
+    signIn: (ip) => consume('signInPerIp', ip),
   };
 }

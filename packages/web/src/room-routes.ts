@@ -9,6 +9,7 @@ import {
 import type { HistoryQuery } from '@parley/store';
 import { readJsonBody } from './body.js';
 import { clientAddress } from './client-address.js';
+import { requireVisibleRoom, roomNotFound } from './room-access.js';
 import { publishWrite, type RouteDeps } from './route-deps.js';
 
 /** Rooms listed by `GET /api/rooms`. */
@@ -38,22 +39,27 @@ export function parseHistoryQuery(query: Record<string, unknown>): HistoryQuery 
  * the store is called, answers, then publishes its events.
  */
 export function registerRoomRoutes(router: Router, deps: RouteDeps): void {
-  const { store, authenticate } = deps;
+  const { store, authenticate, identify } = deps;
 
   router.get('/api/rooms', async (ctx) => {
-    ctx.body = { rooms: await store.listRooms(ROOM_LIST_LIMIT) };
+    const caller = await identify(ctx);
+    ctx.body = { rooms: await store.listRooms(ROOM_LIST_LIMIT, caller?.username ?? null) };
   });
 
   router.get('/api/rooms/:room', async (ctx) => {
     const name = parseRoomName(ctx.params.room);
+    const caller = await identify(ctx);
+    await requireVisibleRoom(store, name, caller?.username ?? null);
     const room = await store.getRoom(name);
-    if (room === undefined) throw new ChatError('room_not_found', `no room named ${name}`);
+    if (room === undefined) throw roomNotFound(name);
     ctx.body = room;
   });
 
   router.get('/api/rooms/:room/events', async (ctx) => {
     const room = parseRoomName(ctx.params.room);
     const query = parseHistoryQuery(ctx.query);
+    const caller = await identify(ctx);
+    await requireVisibleRoom(store, room, caller?.username ?? null);
     ctx.body = { events: await store.readEvents(room, query) };
   });
 
@@ -62,6 +68,8 @@ export function registerRoomRoutes(router: Router, deps: RouteDeps): void {
     const session = await authenticate(ctx);
     await readJsonBody(ctx, { allowEmpty: true });
     await deps.limits.enter(session.id);
+    // The store refuses a hidden private room too (inside the write); this also keeps "dm-" rooms from being created by name.
+    await requireVisibleRoom(store, room, session.username);
     const result = await store.enterRoom(session.id, room, deps.now(), ENTER_RECENT_EVENTS);
     deps.presence?.touch(room, session.tokenHash);
     ctx.body = { room: result.room, events: result.recent };
@@ -72,6 +80,7 @@ export function registerRoomRoutes(router: Router, deps: RouteDeps): void {
     const room = parseRoomName(ctx.params.room);
     const session = await authenticate(ctx);
     await readJsonBody(ctx, { allowEmpty: true });
+    await requireVisibleRoom(store, room, session.username);
     const write = await store.leaveRoom(session.id, room, deps.now());
     deps.presence?.forget([room], session.tokenHash);
     ctx.status = 204;
@@ -88,13 +97,19 @@ export function registerRoomRoutes(router: Router, deps: RouteDeps): void {
     const ip = clientAddress(ctx, deps.trustedProxies);
     await deps.limits.say(session.id, ip);
     // Group-committed with the says of the same turn; its events are published by the batcher.
-    const result = await deps.says.say({
-      sessionId: session.id,
-      room,
-      text,
-      now: deps.now(),
-      ...(clientId === undefined ? {} : { clientId }),
-    });
+    const result = await deps.says
+      .say({
+        sessionId: session.id,
+        room,
+        text,
+        now: deps.now(),
+        ...(clientId === undefined ? {} : { clientId }),
+      })
+      .catch(async (error: unknown) => {
+        // Not in the room: a private room the caller may not see must look missing (checked only on this cold path).
+        if (error instanceof ChatError && error.code === 'not_in_room') await requireVisibleRoom(store, room, session.username);
+        throw error;
+      });
     ctx.status = 201;
     ctx.body = { event: result.event };
     if (result.duplicate) void deps.limits.refundSay(session.id, ip);

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import type { Logger } from '@parley/protocol';
 import { readLimitedBody, signatureHeaders, verifySignedRequest, type ReplayGuard } from '@parley/protocol/node';
 import type { ChatStore, StoredWrite } from '@parley/store';
-import type { Authenticate } from './auth.js';
+import type { Authenticate, Identify } from './auth.js';
 import type { TrustedProxies } from './client-address.js';
 import type { WebConfig } from './config.js';
 import type { Notifier } from './notifier.js';
@@ -17,6 +17,13 @@ export interface RouteDeps {
   /** The say path (group commit). */
   says: SayBatcher;
   authenticate: Authenticate;
+  /** The caller of a read anyone may make, or `undefined` when anonymous. */
+  identify: Identify;
+  /**
+   * Announces a session that ended (sign-out, revoked bot token) by its token
+   * hash, so chatservers forget it at once; fire and forget.
+   */
+  sessionEnded: (tokenHash: string) => void;
   log: Logger;
   config: Readonly<WebConfig>;
   /** Clock of event times and session refreshes. */

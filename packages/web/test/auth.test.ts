@@ -56,7 +56,7 @@ describe('authentication and CSRF', () => {
       expect(answer.status).to.equal(403);
       expect(answer.json.error.code).to.equal('csrf_required');
       expect(await snapshot(harness, room)).to.deep.equal(before);
-      expect((await call(harness, 'GET', '/api/session', { session })).json).to.deep.equal({ nickname: 'alice', rooms: [room] });
+      expect((await call(harness, 'GET', '/api/session', { session })).json).to.deep.equal({ nickname: 'alice', username: null, rooms: [room] });
     });
   }
 
@@ -95,7 +95,7 @@ describe('authentication and CSRF', () => {
   it('accepts ?session= on a GET with callback', async () => {
     const answer = await call(harness, 'GET', `/api/session?callback=cb&session=${session}`);
     expect(answer.status).to.equal(200);
-    expect(answer.text).to.equal(`/**/cb(${JSON.stringify({ nickname: 'alice', rooms: [room] })});`);
+    expect(answer.text).to.equal(`/**/cb(${JSON.stringify({ nickname: 'alice', username: null, rooms: [room] })});`);
   });
 
   it('ignores ?session= on a GET without callback', async () => {

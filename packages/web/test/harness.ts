@@ -127,6 +127,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<RedisH
               sayPerIp: config.rateSayPerIp,
               sessionPerIp: config.rateSessionPerIp,
               enterPerSession: config.rateEnterPerSession,
+              signUpPerIp: config.rateSignUpPerIp,
+              signInPerIp: config.rateSignInPerIp,
             },
           }),
         }

@@ -26,6 +26,8 @@ describe('rate limits', () => {
         PARLEY_RATE_SAY_PER_IP: '5',
         PARLEY_RATE_SESSION_PER_IP: '2',
         PARLEY_RATE_ENTER_PER_SESSION: '2',
+        PARLEY_RATE_SIGNUP_PER_IP: '2',
+        PARLEY_RATE_SIGNIN_PER_IP: '3',
       },
     });
   });
@@ -98,6 +100,31 @@ describe('rate limits', () => {
     await newSessionFrom(ip);
     await newSessionFrom(ip);
     expectRateLimited(await call(harness, 'POST', '/api/session', { json: { nickname: 'third' }, headers: { 'x-real-ip': ip } }));
+  });
+
+  it('limits sign-ups per client address, and refuses the next one with 429 before creating it', async () => {
+    const ip = uniqueAddress();
+    const signUp = (username: string) =>
+      call(harness, 'POST', '/api/accounts', { json: { username, password: 'long enough password' }, headers: { 'x-real-ip': ip } });
+    const base = `rl${Math.random().toString(36).slice(2, 8)}`;
+    expect((await signUp(`${base}a`)).status).to.equal(201);
+    expect((await signUp(`${base}b`)).status).to.equal(201);
+    expectRateLimited(await signUp(`${base}c`));
+    expect(await harness.store.findAccount(`${base}c`)).to.equal(undefined);
+  });
+
+  it('limits sign-in attempts per client address, right or wrong, so passwords cannot be guessed fast', async () => {
+    const ip = uniqueAddress();
+    const username = `rl${Math.random().toString(36).slice(2, 8)}`;
+    expect((await call(harness, 'POST', '/api/accounts', { json: { username, password: 'long enough password' } })).status).to.equal(201);
+    const signIn = (password: string) =>
+      call(harness, 'POST', '/api/session', { json: { username, password }, headers: { 'x-real-ip': ip } });
+    expect((await signIn('wrong password 1')).status).to.equal(401);
+    expect((await signIn('wrong password 2')).status).to.equal(401);
+    expect((await signIn('long enough password')).status).to.equal(201);
+    expectRateLimited(await signIn('long enough password'));
+    // Another address is not affected.
+    expect((await call(harness, 'POST', '/api/session', { json: { username, password: 'long enough password' } })).status).to.equal(201);
   });
 
   it('limits enters per session', async () => {

@@ -61,7 +61,7 @@ for (const storeKind of HARNESS_STORES) {
         await call(harness, 'POST', `/api/rooms/${room}/enter`, { session });
         const answer = await call(harness, 'GET', '/api/session', { session });
         expect(answer.status).to.equal(200);
-        expect(answer.json).to.deep.equal({ nickname: 'carol', rooms: [room] });
+        expect(answer.json).to.deep.equal({ nickname: 'carol', username: null, rooms: [room] });
       });
 
       it('accepts the session cookie', async () => {

@@ -9,6 +9,7 @@ import { DesktopNotifications } from './lib/desktop-notifications.js';
 import { append, el, replaceChildren } from './lib/dom.js';
 import { HomeView } from './lib/home-view.js';
 import { createIdentityMenu } from './lib/identity-menu.js';
+import { createAccountPanel } from './lib/account-panel.js';
 import { forgetAll, inOpenedOrder, loadUnread, saveRoomOrder, saveUnread } from './lib/local-memory.js';
 import { nicknameForm } from './lib/nickname-form.js';
 import { PageTitle } from './lib/page-title.js';
@@ -23,6 +24,8 @@ const DIRECT_ROOM_PREFIX = 'dm-';
 class ChatPage {
   private readonly api = createApi({ credentials: { kind: 'cookie' } });
   private nickname: string | undefined;
+  /** The signed-in account (`null`: a guest), to notice our own removal from a private room. */
+  private username: string | null = null;
   private readonly views = new Map<string, RoomView>();
   private observe: SharedObserve | undefined;
   private home: HomeView | undefined;
@@ -35,6 +38,11 @@ class ChatPage {
   /** Unread messages per room, kept in localStorage so a reload shows them too. */
   private readonly unread = loadUnread();
   private readonly main = el('main', { id: 'main', class: 'main', tabindex: '-1' });
+  private readonly account = createAccountPanel({
+    api: this.api,
+    openRoom: (room) => this.navigate(roomPath(room)),
+    currentRoom: () => roomOfPath(location.pathname),
+  });
 
   constructor(private readonly root: HTMLElement) {}
 
@@ -48,18 +56,22 @@ class ChatPage {
     replaceChildren(
       this.root,
       el('header', { class: 'topbar' }, brand, el('div', { class: 'topbar-end' }, this.notifications.element, this.identity.element, this.signOut.element)),
+      this.account.element,
       this.banner.element,
-      el('div', { class: 'layout' }, this.tabs.element, this.main),
+      el('div', { class: 'layout' }, el('div', { class: 'sidebar' }, this.tabs.element, this.account.directMessages), this.main),
     );
     this.tabs.select(undefined);
     try {
       const session = await this.api.getSession();
       this.setNickname(session.nickname);
+      this.username = session.username;
+      this.account.set({ nickname: session.nickname, username: session.username });
       for (const room of inOpenedOrder(session.rooms)) this.openRoom(room);
     } catch (error) {
       // 401 is "not signed in"; anything else also means we cannot act as anyone yet.
       if (!(error instanceof ParleyError && error.status === 401)) console.warn('parley: session check failed', error);
       this.setNickname(undefined);
+      this.account.set(undefined);
     }
     window.addEventListener('popstate', () => this.route());
     window.addEventListener('online', () => this.connectionBack());
@@ -164,7 +176,11 @@ class ChatPage {
   private dispatch(events: ChatEvent[]): void {
     const byRoom = new Map<string, ChatEvent[]>();
     for (const event of events) byRoom.set(event.room, [...(byRoom.get(event.room) ?? []), event]);
-    for (const [room, roomEvents] of byRoom) this.views.get(room)?.receive(roomEvents);
+    for (const [room, roomEvents] of byRoom) {
+      this.views.get(room)?.receive(roomEvents);
+      // Removed from a private room by its owner: it is gone for us (the server no longer serves it).
+      if (this.username !== null && roomEvents.some((event) => event.type === 'kick' && event.target === this.username)) this.left(room);
+    }
   }
 
   /** The observe answers again (or the browser is back online): queued messages go now. */
@@ -193,6 +209,7 @@ class ChatPage {
     try {
       const session = await this.api.createSession(nickname);
       this.setNickname(session.nickname);
+      this.account.set({ nickname: session.nickname, username: null });
     } catch (error) {
       throw new Error(describe(error), { cause: error });
     }

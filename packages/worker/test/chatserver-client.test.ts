@@ -76,7 +76,7 @@ describe('chatserver client', function () {
 
   /** A message of 2000 emoji: 8000 bytes of UTF-8, the largest text a say may carry. */
   function bigMessage(room: string, seq: number): ChatEvent {
-    return { room, seq, type: 'message', at: 1_763_740_000_000 + seq, nickname: 'alice', text: '😀'.repeat(2000), id: `ev-${room}-${seq}` };
+    return { room, seq, type: 'message', at: 1_763_740_000_000 + seq, nickname: 'alice', user: null, text: '😀'.repeat(2000), id: `ev-${room}-${seq}` };
   }
 
   it('splits one send bigger than the notify body limit over POSTs of at most maxBatchBytes', async function () {

@@ -111,7 +111,7 @@ export async function waitFor(
 
 /** A message event of `room` with `seq`. */
 export function messageEvent(room: string, seq: number): ChatEvent {
-  return { room, seq, type: 'message', at: 1_763_740_000_000 + seq, nickname: 'alice', text: `hello ${seq}`, id: `ev-${room}-${seq}` };
+  return { room, seq, type: 'message', at: 1_763_740_000_000 + seq, nickname: 'alice', user: null, text: `hello ${seq}`, id: `ev-${room}-${seq}` };
 }
 
 /** A test secret (≥ 32 characters). */

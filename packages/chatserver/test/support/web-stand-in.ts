@@ -2,7 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import {
   ChatError,
+  ROOM_ACCESS_PATH,
   ROOM_HEADS_PATH,
+  type RoomAccessBody,
   type ChatEvent,
   type RoomHeadsBody,
   type RoomName,
@@ -26,6 +28,10 @@ export interface WebStandIn {
   readonly served: string[];
   /** Requests refused for their signature. */
   refused: number;
+  /** Private rooms and the token hashes of the sessions that are members (the rest see them hidden). */
+  readonly privateRooms: Map<RoomName, Set<string>>;
+  /** Bodies of the `POST /internal/access` requests served (not in `served`). */
+  readonly accessAsked: RoomAccessBody[];
   /** Answer every request with this status instead (simulates a broken web process). */
   failWith: number | undefined;
   /** Appends `count` message events to `room` and returns them. */
@@ -35,13 +41,15 @@ export interface WebStandIn {
 
 /** A message event as the web tier would store it. */
 export function messageEvent(room: RoomName, seq: number, text = `message ${seq}`): ChatEvent {
-  return { room, seq, type: 'message', at: 1_763_740_000_000 + seq, nickname: 'alice', text, id: `${room}-${seq}` };
+  return { room, seq, type: 'message', at: 1_763_740_000_000 + seq, nickname: 'alice', user: null, text, id: `${room}-${seq}` };
 }
 
 /** Starts a web stand-in on a free port checking signatures with `secret`. */
 export async function startWebStandIn(secret: string): Promise<WebStandIn> {
   const rooms = new Map<RoomName, ChatEvent[]>();
   const served: string[] = [];
+  const privateRooms = new Map<RoomName, Set<string>>();
+  const accessAsked: RoomAccessBody[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -71,6 +79,17 @@ export async function startWebStandIn(secret: string): Promise<WebStandIn> {
       answer(200, { heads: Object.fromEntries(asked.map((room) => [room, rooms.get(room)?.length ?? 0])) });
       return;
     }
+    if (req.method === 'POST' && url.pathname === ROOM_ACCESS_PATH) {
+      const asked = JSON.parse(body.toString('utf8')) as RoomAccessBody;
+      accessAsked.push(asked);
+      const kindOf = (room: RoomName): string => {
+        const members = privateRooms.get(room);
+        if (members !== undefined) return asked.session !== null && members.has(asked.session) ? 'member' : 'hidden';
+        return rooms.has(room) ? 'public' : 'missing';
+      };
+      answer(200, { access: Object.fromEntries(asked.rooms.map((room) => [room, kindOf(room)])) });
+      return;
+    }
     const match = /^\/internal\/rooms\/([a-z0-9][a-z0-9_-]{0,63})\/events$/.exec(url.pathname);
     if (req.method !== 'GET' || match === null) {
       answer(404, { error: { code: 'not_found', message: 'no such endpoint' } });
@@ -93,6 +112,8 @@ export async function startWebStandIn(secret: string): Promise<WebStandIn> {
     url: `http://127.0.0.1:${port}`,
     rooms,
     served,
+    privateRooms,
+    accessAsked,
     refused: 0,
     failWith: undefined,
     addMessages(room, count, text) {

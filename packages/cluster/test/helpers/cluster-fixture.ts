@@ -45,6 +45,8 @@ export function useCluster(options: Partial<Omit<ClusterOptions, 'runDir'>> = {}
         PARLEY_RATE_SAY_PER_IP: '0',
         PARLEY_RATE_SESSION_PER_IP: '0',
         PARLEY_RATE_ENTER_PER_SESSION: '0',
+        PARLEY_RATE_SIGNUP_PER_IP: '0',
+        PARLEY_RATE_SIGNIN_PER_IP: '0',
         ...options.env,
       },
     });

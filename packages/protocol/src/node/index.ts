@@ -70,3 +70,4 @@ export {
   type CommandSpec,
   type CommandValues,
 } from './command-line.js';
+export { signObserveTicket, verifyObserveTicket, type ObserveTicket } from './observe-ticket.js';

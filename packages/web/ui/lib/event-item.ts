@@ -1,4 +1,5 @@
 import type { ChatEvent } from '@parley/protocol';
+import { authorMark } from './author-mark.js';
 import { el } from './dom.js';
 import { changeItem, deletedBody, editedMark, isChangeEvent, rememberText } from './message-changes.js';
 import { renderMessageText } from './message-text.js';
@@ -33,6 +34,8 @@ export function noticeText(event: ChatEvent): string {
       return `${event.nickname} left`;
     case 'nick':
       return `${event.from} is now known as ${event.nickname}`;
+    case 'kick':
+      return `${event.nickname} removed ${event.target} from the room`;
     case 'message':
       return 'text' in event ? event.text : 'message deleted';
     case 'edit':
@@ -91,7 +94,7 @@ export function eventItem(event: ChatEvent, reader: string | undefined): HTMLLIE
   const common = { 'data-seq': String(event.seq), 'data-id': event.id, 'data-at': String(event.at), 'data-nick': event.nickname };
   const separator = el('div', { class: 'day-separator', role: 'separator', hidden: true }, el('span', {}, dayLabel(event.at)));
   const meta = (): HTMLDivElement =>
-    el('div', { class: 'meta' }, el('span', { class: `nick ${nickColourClass(event.nickname)}`, dir: 'auto' }, event.nickname), ' ', timeElement(event.at));
+    el('div', { class: 'meta' }, el('span', { class: `nick ${nickColourClass(event.nickname)}`, dir: 'auto' }, event.nickname), ' ', authorMark(event), ' ', timeElement(event.at));
   if (event.type === 'message' && !('text' in event)) {
     return el('li', { ...common, class: 'event message deleted' }, separator, meta(), deletedBody());
   }

@@ -1,0 +1,151 @@
+import { ChatError, type ChatEvent, type Cursor, type Logger, type RoomName } from '@parley/protocol';
+import { verifyObserveTicket } from '@parley/protocol/node';
+import type { WebClient } from './web-client.js';
+
+/**
+ * Who may observe which room: THE one place a chatserver decides it, for
+ * every transport (long-poll JSON, JSONP, and the stream), with no database.
+ *
+ * A room is public, missing (anyone may wait for it, as today) or private. A
+ * private room is readable by its members' sessions and by a signed observe
+ * ticket naming it; to anyone else it is exactly a missing room: its events
+ * are never answered and its cursor stays at 0 (a cursor beyond 0 is
+ * `invalid_cursor`, as for a room with no events).
+ *
+ * What the web tier said (`POST /internal/access`) is cached: public rooms for
+ * good (a public room never turns private), a missing room until any event of
+ * it arrives, and a private room's answers per session until one of its
+ * `enter`, `kick` or `leave` events arrives (a kick must take effect at once;
+ * an enter may be a member just added). A session that ends (sign-out, a
+ * revoked bot token) is forgotten at once (`sessionEnded`).
+ */
+
+/** Who is observing: the session's token hash and the observe ticket, each if given. */
+export interface ObserverIdentity {
+  sessionHash?: string | undefined;
+  ticket?: string | undefined;
+}
+
+/** A cursor split by access: the rooms to serve, and the rooms to answer as missing ones (cursor `room:0`). */
+export interface CursorView {
+  visible: Cursor;
+  hidden: RoomName[];
+}
+
+/** Options of `RoomAccess`. */
+export interface RoomAccessOptions {
+  web: Pick<WebClient, 'roomAccess'>;
+  /** Shared secret that signs observe tickets. */
+  secret: string;
+  log: Logger;
+  /**
+   * Cached session answers per private room before that room's cache is
+   * dropped whole (bounds memory under a flood of made-up tokens).
+   * @default 10000
+   */
+  maxSessionsPerRoom?: number;
+  /** Clock of ticket expiry. @default Date.now */
+  now?: () => number;
+}
+
+type RoomKind = 'public' | 'missing' | 'private';
+// The cache key of an anonymous observer (token hashes are 64 hex digits).
+const ANONYMOUS = '-';
+const MEMBERSHIP_EVENTS: ReadonlySet<string> = new Set(['enter', 'kick', 'leave']);
+
+export class RoomAccess {
+  private readonly kinds = new Map<RoomName, RoomKind>();
+  private readonly members = new Map<RoomName, Map<string, boolean>>();
+  private readonly maxSessionsPerRoom: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: RoomAccessOptions) {
+    this.maxSessionsPerRoom = options.maxSessionsPerRoom ?? 10_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Splits `cursor` into what `who` may observe and what must look missing.
+   * Throws `invalid_cursor` for a hidden room whose seq is beyond 0 (what a
+   * missing room answers), and rejects like the web client when the web
+   * tier cannot be asked.
+   */
+  async view(cursor: Cursor, who: ObserverIdentity): Promise<CursorView> {
+    const hidden = await this.hiddenRooms([...cursor.keys()], who);
+    if (hidden.size === 0) return { visible: cursor, hidden: [] };
+    const visible: Cursor = new Map();
+    for (const [room, seq] of cursor) {
+      if (!hidden.has(room)) {
+        visible.set(room, seq);
+        continue;
+      }
+      if (seq !== null && seq > 0) {
+        throw new ChatError('invalid_cursor', `cursor of room ${room} is ahead of the room (seq ${seq} > 0)`);
+      }
+    }
+    return { visible, hidden: [...hidden] };
+  }
+
+  /** The rooms of `rooms` that `who` may not observe. */
+  async hiddenRooms(rooms: readonly RoomName[], who: ObserverIdentity): Promise<Set<RoomName>> {
+    const ticketRoom = who.ticket === undefined ? undefined : verifyObserveTicket(this.options.secret, who.ticket, this.now())?.room;
+    const key = who.sessionHash ?? ANONYMOUS;
+    const hidden = new Set<RoomName>();
+    const unknown: RoomName[] = [];
+    for (const room of rooms) {
+      if (room === ticketRoom) continue;
+      const kind = this.kinds.get(room);
+      if (kind === 'public' || kind === 'missing') continue;
+      const known = kind === 'private' ? this.members.get(room)?.get(key) : undefined;
+      if (known === undefined) unknown.push(room);
+      else if (!known) hidden.add(room);
+    }
+    if (unknown.length > 0) {
+      const answer = await this.options.web.roomAccess(who.sessionHash ?? null, unknown);
+      for (const [room, kind] of answer) {
+        if (kind === 'public' || kind === 'missing') {
+          this.kinds.set(room, kind);
+          continue;
+        }
+        this.kinds.set(room, 'private');
+        this.remember(room, key, kind === 'member');
+        if (kind === 'hidden') hidden.add(room);
+      }
+    }
+    return hidden;
+  }
+
+  /** Drops what `events` make stale; call before the events wake anyone. */
+  noteEvents(events: readonly ChatEvent[]): void {
+    for (const event of events) {
+      const kind = this.kinds.get(event.room);
+      if (kind === 'missing') this.kinds.delete(event.room);
+      else if (kind === 'private' && MEMBERSHIP_EVENTS.has(event.type)) this.members.delete(event.room);
+    }
+  }
+
+  /** Forgets every answer about a session that ended. */
+  sessionEnded(sessionHash: string): void {
+    for (const sessions of this.members.values()) sessions.delete(sessionHash);
+  }
+
+  private remember(room: RoomName, key: string, member: boolean): void {
+    let sessions = this.members.get(room);
+    if (sessions === undefined || sessions.size >= this.maxSessionsPerRoom) {
+      sessions = new Map();
+      this.members.set(room, sessions);
+    }
+    sessions.set(key, member);
+  }
+}
+
+/**
+ * The answer JSON `{"events":[…],"cursor":"…"}` with the hidden rooms added
+ * to its cursor at 0, as a missing room would stand in it.
+ */
+export function withHiddenRooms(answerJson: string, hidden: readonly RoomName[]): string {
+  if (hidden.length === 0) return answerJson;
+  const extra = hidden.map((room) => `${room}:0`).join(',');
+  const emptyCursor = answerJson.endsWith('"cursor":""}');
+  return `${answerJson.slice(0, -2)}${emptyCursor ? '' : ','}${extra}"}`;
+}
