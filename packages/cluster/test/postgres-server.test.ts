@@ -1,6 +1,8 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import pg from 'pg';
 import { startPostgresServer, type PostgresServerHandle } from '../src/postgres-server.js';
@@ -58,5 +60,23 @@ describe('private PostgreSQL server', function () {
       { text: 'before immediate stop' },
       { text: 'before kill' },
     ]);
+  });
+
+  it('as root, a data directory moved out of an unreachable dir is removed with it when the process ends', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    chmodSync(dir, 0o700);
+    // A separate process: the removal happens when that process exits.
+    const script = `
+      import { rmSync } from 'node:fs';
+      import { startPostgresServer } from '@parley/cluster';
+      const server = await startPostgresServer({ dir: ${JSON.stringify(dir)}, durable: false });
+      console.log(server.dataDir);
+      await server.stop();
+      rmSync(${JSON.stringify(dir)}, { recursive: true, force: true });
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 });
+    const dataDir = stdout.trim().split('\n').at(-1) ?? '';
+    expect(dataDir.startsWith(join(tmpdir(), 'parley-postgres-')), dataDir).to.equal(true);
+    expect(existsSync(dirname(dataDir)), `${dirname(dataDir)} outlived its cluster`).to.equal(false);
   });
 });
