@@ -381,7 +381,7 @@ const methodCases: BadInputCase[] = (
     ['PATCH', '/api/session'],
     ['GET', '/api/nick'],
     ['DELETE', '/api/nick'],
-    ['POST', '/api/rooms'],
+    ['PUT', '/api/rooms'],
     ['DELETE', '/api/rooms'],
     ['PUT', '/api/rooms/:room'],
     ['DELETE', '/api/rooms/:room'],
@@ -478,7 +478,7 @@ describe('cluster: every bad input gets its documented error and changes nothing
     // The baseline itself must be what the setup made, or "unchanged" means nothing.
     expect(unchanged.room).to.have.nested.property('body.seq', 2);
     expect(unchanged.room).to.have.deep.nested.property('body.occupants', [{ nickname: 'victim' }]);
-    expect(unchanged.victim).to.deep.equal({ status: 200, body: { nickname: 'victim', rooms: [room] } });
+    expect(unchanged.victim).to.deep.equal({ status: 200, body: { nickname: 'victim', username: null, rooms: [room] } });
   });
 
   const names = new Set<string>();
