@@ -15,14 +15,7 @@ function statement(name: string, text: string): PgStatement {
 }
 
 /** A `sessions` row as the store reads it. */
-export interface PgSessionRow {
-  id: string;
-  nickname: string;
-  created_at: number;
-  last_seen_at: number;
-  username: string | null;
-  bot_name: string | null;
-}
+export type { SessionRow as PgSessionRow } from './store-rules.js';
 
 /** What a write reads of the session that causes it. */
 export interface PgAuthorRow {

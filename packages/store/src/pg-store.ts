@@ -66,6 +66,7 @@ import {
   unknownAccount,
   unknownSession,
   usernameTaken,
+  toSessionRecord,
 } from './store-rules.js';
 
 /** Options of `openPgStore`. */
@@ -112,17 +113,6 @@ interface Transaction {
   query<R extends QueryResultRow>(statement: PgStatement, values: unknown[]): Promise<R[]>;
   /** Sends COMMIT behind what was sent already; resolves when it is done. */
   commit(): Promise<void>;
-}
-
-function toSessionRecord(row: PgSessionRow): SessionRecord {
-  return {
-    id: row.id,
-    nickname: row.nickname,
-    createdAt: row.created_at,
-    lastSeenAt: row.last_seen_at,
-    username: row.username,
-    botName: row.bot_name,
-  };
 }
 
 function headsOf(rows: readonly PgRoomHeadRow[]): Map<RoomName, Seq> {

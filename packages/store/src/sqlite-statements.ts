@@ -3,14 +3,9 @@ import type { RoomName, Seq } from '@parley/protocol';
 import { EVENT_COLUMNS, type EventRow } from './event-rows.js';
 
 /** A `sessions` row as the store reads it. */
-export interface SessionRow {
-  id: string;
-  nickname: string;
-  created_at: number;
-  last_seen_at: number;
-  username: string | null;
-  bot_name: string | null;
-}
+import type { SessionRow } from './store-rules.js';
+
+export type { SessionRow };
 
 /** An `accounts` row. */
 export interface AccountRow {

@@ -55,6 +55,7 @@ import {
   unknownAccount,
   unknownSession,
   usernameTaken,
+  toSessionRecord,
 } from './store-rules.js';
 
 /** Options of `openSqliteStore`. */
@@ -99,17 +100,6 @@ interface ClaimInput {
   limit: number;
   leaseMs: number;
   now: number;
-}
-
-function toSessionRecord(row: SessionRow): SessionRecord {
-  return {
-    id: row.id,
-    nickname: row.nickname,
-    createdAt: row.created_at,
-    lastSeenAt: row.last_seen_at,
-    username: row.username,
-    botName: row.bot_name,
-  };
 }
 
 /** Whether an error is SQLite's unique or primary-key violation. */

@@ -1,5 +1,5 @@
 import { ChatError, type ChatEvent, type ChatEventType, type RoomName, type Seq } from '@parley/protocol';
-import type { SayInput, SayResult, StoredWrite } from './chat-store.js';
+import type { SayInput, SayResult, SessionRecord, StoredWrite } from './chat-store.js';
 import type { EventAuthor } from './event-rows.js';
 
 /**
@@ -156,4 +156,25 @@ export function decideMessageChange(
   if (actor.nickname === undefined) throw unknownSession();
   authorizeMessageChange(change, actor, target);
   return !target.deleted;
+}
+
+/** A `sessions` row as both stores read it (joined with its account and bot token). */
+export interface SessionRow {
+  id: string;
+  nickname: string;
+  created_at: number;
+  last_seen_at: number;
+  username: string | null;
+  bot_name: string | null;
+}
+
+export function toSessionRecord(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    nickname: row.nickname,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    username: row.username,
+    botName: row.bot_name,
+  };
 }
