@@ -4,11 +4,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { request, Agent } from 'node:http';
+import { createServer, request, Agent, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { findFreePort, startRedisServer, waitForPort, type RedisServerHandle } from '@parley/cluster';
 import type { DeliveredMessage, LongPollDialect, RawAnswer, StreamDialect } from '@parley/loadtest';
-import type { ChatEvent } from '@parley/protocol';
+import { ROOM_ACCESS_PATH, type ChatEvent } from '@parley/protocol';
 import { signRequest } from '@parley/protocol/node';
 
 export const REPO = resolve(import.meta.dirname, '..');
@@ -57,6 +58,18 @@ function post(port: number, path: string, headers: Record<string, string>, body:
     req.setTimeout(PUBLISH_TIMEOUT_MS, () => req.destroy(new Error(`POST ${path}: timeout`)));
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+function get(port: number, path: string): Promise<number> {
+  return new Promise((resolveGet, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolveGet(res.statusCode) : reject(new Error(`GET ${path}: ${res.statusCode}`))));
+    });
+    req.setTimeout(PUBLISH_TIMEOUT_MS, () => req.destroy(new Error(`GET ${path}: timeout`)));
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -126,11 +139,45 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * The web tier as far as a chatserver driven alone asks it: `POST
+ * /internal/access` answers every room public. (A chatserver decides private
+ * rooms by asking the web tier once per room; with no answer it refuses every
+ * observe 503, and the cell delivers nothing.) Room events and heads are never
+ * asked: every bench room is primed by a notify before it is observed.
+ */
+async function startWebStandIn(): Promise<{ url: string; stop(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== ROOM_ACCESS_PATH) {
+        res.writeHead(404).end();
+        return;
+      }
+      const { rooms } = JSON.parse(body) as { rooms: string[] };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ access: Object.fromEntries(rooms.map((room) => [room, 'public'])) }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 /** The chatserver from the built dist, with a private Redis for its heartbeat. Driven directly: observe port and signed notify port. */
 export async function startChatserver(dir: string, core: number, otherCore: number, name: 'chatserver' | 'chatserver-stream' = 'chatserver'): Promise<BenchServer> {
   mkdirSync(dir, { recursive: true });
   const redis: RedisServerHandle = await startRedisServer({ dir: join(dir, 'redis'), appendOnly: false });
   if (redis.pid !== undefined) spawn('taskset', ['-a', '-cp', String(otherCore), String(redis.pid)], { stdio: 'ignore' });
+  const web = await startWebStandIn();
   const [port, internalPort] = [await findFreePort(), await findFreePort()];
   const secret = randomBytes(24).toString('hex');
   // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the chatserver under the bench.
@@ -142,8 +189,7 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
     PARLEY_REDIS_PREFIX: 'bench:',
     PARLEY_CHAT_PORT: String(port),
     PARLEY_CHAT_INTERNAL_PORT: String(internalPort),
-    // Never asked: every bench room is primed by a notify before it is observed.
-    PARLEY_WEB_URLS: 'http://127.0.0.1:9',
+    PARLEY_WEB_URLS: web.url,
     PARLEY_CHAT_MAX_OBSERVERS: '100000',
     PARLEY_LOG_LEVEL: 'warn',
   });
@@ -153,6 +199,7 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
   } catch (error) {
     await stopChild(child);
     await redis.stop();
+    await web.stop();
     throw error;
   }
   const notify = (events: ChatEvent[]): Promise<number> => {
@@ -173,6 +220,10 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
           if (attempt >= 3) throw error;
         }
       }
+      // One observe first: the chatserver learns the room is public (it asks the
+      // web tier once per room), as it has long before thousands observe a room.
+      // Else every observe of the ramp asks at once, and many are refused 503.
+      await get(port, `/api/observe?rooms=${room}:1&wait=0`);
       const parse = parseCache((body) => {
         const answer = JSON.parse(body) as { events: ChatEvent[]; cursor: string };
         return { messages: answer.events.map(messageOf), next: Number(answer.cursor.slice(answer.cursor.indexOf(':') + 1)) };
@@ -193,6 +244,7 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
     async stop() {
       await stopChild(child);
       await redis.stop();
+      await web.stop();
     },
   };
 }
