@@ -40,7 +40,8 @@ export interface RoomAccessOptions {
   log: Logger;
   /**
    * Cached session answers per private room before that room's cache is
-   * dropped whole (bounds memory under a flood of made-up tokens).
+   * dropped whole (bounds memory under a flood of made-up tokens); also the
+   * bound of the cache of which sessions are live.
    * @default 10000
    */
   maxSessionsPerRoom?: number;
@@ -56,6 +57,8 @@ const MEMBERSHIP_EVENTS: ReadonlySet<string> = new Set(['enter', 'kick', 'leave'
 export class RoomAccess {
   private readonly kinds = new Map<RoomName, RoomKind>();
   private readonly members = new Map<RoomName, Map<string, boolean>>();
+  /** Token hash → whether the web tier knows it as a live session. */
+  private readonly liveSessions = new Map<string, boolean>();
   private readonly maxSessionsPerRoom: number;
   private readonly now: () => number;
 
@@ -86,6 +89,19 @@ export class RoomAccess {
     return { visible, hidden: [...hidden] };
   }
 
+  /**
+   * Is `sessionHash` a live session? Asked of the web tier once per token
+   * (cached; an ended session is forgotten by `sessionEnded`). A made-up
+   * token is not, and must be served as anonymous where that matters.
+   */
+  async isLiveSession(sessionHash: string): Promise<boolean> {
+    const known = this.liveSessions.get(sessionHash);
+    if (known !== undefined) return known;
+    const { sessionLive } = await this.options.web.roomAccess(sessionHash, []);
+    this.rememberSession(sessionHash, sessionLive);
+    return sessionLive;
+  }
+
   /** The rooms of `rooms` that `who` may not observe. */
   async hiddenRooms(rooms: readonly RoomName[], who: ObserverIdentity): Promise<Set<RoomName>> {
     const ticketRoom = who.ticket === undefined ? undefined : verifyObserveTicket(this.options.secret, who.ticket, this.now())?.room;
@@ -102,7 +118,8 @@ export class RoomAccess {
     }
     if (unknown.length > 0) {
       const answer = await this.options.web.roomAccess(who.sessionHash ?? null, unknown);
-      for (const [room, kind] of answer) {
+      if (who.sessionHash !== undefined) this.rememberSession(who.sessionHash, answer.sessionLive);
+      for (const [room, kind] of answer.kinds) {
         if (kind === 'public' || kind === 'missing') {
           this.kinds.set(room, kind);
           continue;
@@ -127,6 +144,12 @@ export class RoomAccess {
   /** Forgets every answer about a session that ended. */
   sessionEnded(sessionHash: string): void {
     for (const sessions of this.members.values()) sessions.delete(sessionHash);
+    this.liveSessions.delete(sessionHash);
+  }
+
+  private rememberSession(sessionHash: string, live: boolean): void {
+    if (this.liveSessions.size >= this.maxSessionsPerRoom) this.liveSessions.clear();
+    this.liveSessions.set(sessionHash, live);
   }
 
   private remember(room: RoomName, key: string, member: boolean): void {
