@@ -23,6 +23,7 @@ import type {
   EditResult,
   EnterResult,
   HistoryQuery,
+  NewSessionInput,
   OutboxEntry,
   PurgeResult,
   SayGroupResult,
@@ -35,7 +36,7 @@ import type {
 } from './chat-store.js';
 import { buildEvent, eventExtras, rowToEvent, targetOf, type EventAuthor, type EventDraft, type EventRow } from './event-rows.js';
 import { pgSearchQuery, searchableWords } from './search-words.js';
-import { newEventId, newId } from './ids.js';
+import { newEventId } from './ids.js';
 import { databaseUnavailable, isClientIdRace, isConnectionFailure } from './pg-errors.js';
 import { INT8_AS_NUMBER } from './pg-int8.js';
 import { migratePg } from './pg-migrations.js';
@@ -52,7 +53,6 @@ import {
 } from './pg-statements.js';
 import { describePostgresUrl } from './pg-url.js';
 import {
-  SESSION_TOUCH_INTERVAL_MS,
   decideMessageChange,
   decideSay,
   type MessageChange,
@@ -62,11 +62,11 @@ import {
   roomExists,
   rowLimit,
   sessionAuthor,
-  shouldTouchSession,
+  newSessionRecord,
+  sessionInUse,
   unknownAccount,
   unknownSession,
   usernameTaken,
-  toSessionRecord,
 } from './store-rules.js';
 
 /** Options of `openPgStore`. */
@@ -189,18 +189,10 @@ export class PgStore implements ChatStore {
     this.#log = log;
   }
 
-  async createSession(input: {
-    tokenHash: string;
-    nickname: string;
-    now: number;
-    username?: string;
-    botName?: string;
-  }): Promise<SessionRecord> {
-    const id = newId();
-    const username = input.username ?? null;
-    const botName = input.botName ?? null;
-    await this.#read(PG_SQL.insertSession, [id, input.tokenHash, input.nickname, input.now, username, botName]);
-    return { id, nickname: input.nickname, createdAt: input.now, lastSeenAt: input.now, username, botName };
+  async createSession(input: NewSessionInput): Promise<SessionRecord> {
+    const session = newSessionRecord(input);
+    await this.#read(PG_SQL.insertSession, [session.id, input.tokenHash, session.nickname, session.createdAt, session.username, session.botName]);
+    return session;
   }
 
   async createAccount(input: { username: string; passwordHash: string; nickname: string; now: number }): Promise<void> {
@@ -311,12 +303,7 @@ export class PgStore implements ChatStore {
 
   async findSession(tokenHash: string, now: number, maxIdleMs = Infinity): Promise<SessionRecord | undefined> {
     const [row] = await this.#read<PgSessionRow>(PG_SQL.sessionByTokenHash, [tokenHash]);
-    if (row === undefined) return undefined;
-    if (shouldTouchSession(row.last_seen_at, now, maxIdleMs)) {
-      await this.#read(PG_SQL.touchSession, [now, row.id, now - SESSION_TOUCH_INTERVAL_MS]);
-      return { ...toSessionRecord(row), lastSeenAt: now };
-    }
-    return toSessionRecord(row);
+    return sessionInUse(row, now, maxIdleMs, (id, seenBefore) => this.#read(PG_SQL.touchSession, [now, id, seenBefore]));
   }
 
   async deleteSession(sessionId: string, now: number): Promise<StoredWrite> {
