@@ -387,6 +387,41 @@ describe('PgStore', function () {
         expect(after - before).to.be.at.most(3);
       });
 
+      it('refuses the say of a session kicked while its group waited for the room', async () => {
+        const store = await open();
+        const sessionId = await aliceIn(store, 'lobby');
+        const bob = (await store.createSession({ tokenHash: 'hash-bob', nickname: 'bob', now: T0 })).id;
+        await store.enterRoom(bob, 'lobby', T0, 0);
+        // Another process holds the room and removes alice from it; her group
+        // (one round trip: lock, read, write, commit) waits for the room, and
+        // must decide on what that process committed, not on what it saw before.
+        const holder = new pg.Client({ connectionString: schema.url });
+        await holder.connect();
+        let group;
+        try {
+          await holder.query('BEGIN');
+          await holder.query("SELECT seq FROM rooms WHERE name = 'lobby' FOR NO KEY UPDATE");
+          await holder.query("DELETE FROM memberships WHERE room = 'lobby' AND session_id = $1", [sessionId]);
+          const saying = store.sayMany([
+            { sessionId, room: 'lobby', text: 'after the kick', clientId: 'c-1', now: T0 },
+            { sessionId: bob, room: 'lobby', text: 'still here', clientId: 'c-1', now: T0 },
+          ]);
+          let waiting: unknown[] = [];
+          for (const started = Date.now(); waiting.length === 0 && Date.now() - started < 5000; ) {
+            waiting = await sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'parley' AND wait_event_type = 'Lock'");
+          }
+          expect(waiting, 'the group waiting for the room lock').to.have.length(1);
+          await holder.query('COMMIT');
+          group = await saying;
+        } finally {
+          await holder.end();
+        }
+        const answers = group.outcomes.map((outcome) => (outcome.ok ? outcome.result.event.seq : (outcome.error as ChatError).code));
+        expect(answers).to.deep.equal(['not_in_room', 3]);
+        const history = await store.readEvents('lobby', { after: 0, limit: 10 });
+        expect(history.map((event) => (isLiveMessage(event) ? event.text : event.type))).to.deep.equal(['enter', 'enter', 'still here']);
+      });
+
       it('answers client_id_conflict, not a failed group, when another process commits the same clientId first', async () => {
         const store = await open();
         const sessionId = await aliceIn(store, 'lobby', 'dev');
