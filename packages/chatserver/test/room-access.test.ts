@@ -140,6 +140,15 @@ describe('room access (private rooms on a chatserver)', () => {
     expect(fixture.web.accessAsked).to.have.length(1);
   });
 
+  it('asks the web tier once for a room that many observers open at the same moment', async () => {
+    fixture.web.addMessages('crowded', 1);
+    const tokens = Array.from({ length: 20 }, (_, i) => `crowd-token-${String(i).padStart(40, '0')}`);
+    const answers = await Promise.all(tokens.map((token) => observe('rooms=crowded:0&wait=0', token)));
+    expect(answers.map((answer) => answer.status)).to.deep.equal(tokens.map(() => 200));
+    expect(answers.map((answer) => JSON.parse(answer.text).cursor)).to.deep.equal(tokens.map(() => 'crowded:1'));
+    expect(fixture.web.accessAsked.filter((asked) => asked.rooms.includes('crowded'))).to.have.length(1);
+  });
+
   it('adds hidden rooms to an answer\'s cursor at 0', () => {
     expect(withHiddenRooms('{"events":[],"cursor":"a:1"}', ['b', 'c'])).to.equal('{"events":[],"cursor":"a:1,b:0,c:0"}');
     expect(withHiddenRooms('{"events":[],"cursor":""}', ['b'])).to.equal('{"events":[],"cursor":"b:0"}');
