@@ -31,6 +31,12 @@ PostgreSQL in the same run: says/s and group latency per group size.`,
   },
   strings: {
     group: { default: '1,8,32', value: 'LIST', help: 'says per group, one measurement each' },
+    'pg-settings': {
+      default: '',
+      value: 'NAME=VALUE,…',
+      help: 'PostgreSQL settings over the durable defaults (e.g. commit_delay=0), to compare',
+      check: (value) => (value === '' || value.split(',').every((pair) => /^\w+=[\w.]+$/.test(pair)) ? undefined : 'must be NAME=VALUE pairs'),
+    },
   },
 });
 const groupSizes = strings.group.split(',').map(Number);
@@ -40,7 +46,11 @@ const dir = mkdtempSync(join(tmpdir(), 'parley-store-say-'));
 const server = await startPostgresServer({
   dir,
   durable: true,
-  settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' },
+  settings: {
+    shared_preload_libraries: 'pg_stat_statements',
+    'pg_stat_statements.track': 'all',
+    ...Object.fromEntries(strings['pg-settings'] === '' ? [] : strings['pg-settings'].split(',').map((pair) => pair.split('=', 2))),
+  },
 });
 const admin = new pg.Client({ connectionString: server.url });
 
@@ -91,7 +101,10 @@ async function measure(label: string, store: ChatStore, groupSize: number): Prom
 try {
   await admin.connect();
   await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-  console.log(`store say groups, ${numbers.concurrency} in flight, ${numbers.seconds} s each, ${numbers.sessions} sessions in ${numbers.rooms} rooms`);
+  console.log(
+    `store say groups, ${numbers.concurrency} in flight, ${numbers.seconds} s each, ${numbers.sessions} sessions in ${numbers.rooms} rooms` +
+      (strings['pg-settings'] === '' ? '' : `, PostgreSQL ${strings['pg-settings']}`),
+  );
   console.log('| store | says per group | says/s | group p50 ms | group p99 ms | client CPU ms per say |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
   const ratios: string[] = [];

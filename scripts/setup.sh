@@ -6,7 +6,8 @@
 #           fonts-noto-color-emoji (emoji in Chromium's screenshots; optional),
 #           faketime (the multihost clock-skew scenario; optional),
 #           slowhttptest (slowloris and slow-read floods of `npm run test:attack`; optional)
-#   npm:    node_modules, reinstalled with `npm ci` when package-lock.json is newer
+#   npm:    node_modules, reinstalled with `npm ci` when it no longer matches
+#           package-lock.json (compared by content: scripts/modules-match-lock.mjs)
 # As root it installs system packages with apt-get; otherwise it prints what
 # to install and fails. It never starts or enables the system redis, nginx or
 # PostgreSQL: Parley runs private instances of them.
@@ -69,10 +70,7 @@ if [ "${#missing[@]}" -gt 0 ] || { [ "${#optional[@]}" -gt 0 ] && [ "$(id -u)" -
   fi
 fi
 
-# npm writes node_modules/.package-lock.json on every install; older than the
-# lockfile means the dependencies changed since.
-if [ ! -d node_modules ] || [ ! -e node_modules/.package-lock.json ] ||
-  [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if ! node scripts/modules-match-lock.mjs; then
   say "installing node modules (npm ci)"
   npm ci --no-audit --no-fund
 fi

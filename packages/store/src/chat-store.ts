@@ -151,6 +151,15 @@ export type HistoryQuery =
   | { before: Seq; limit: number }
   | { latest: true; limit: number };
 
+/** What `createSession` stores: the token's hash, the nickname, and the account (and bot token name) if any. */
+export interface NewSessionInput {
+  tokenHash: string;
+  nickname: string;
+  now: number;
+  username?: string;
+  botName?: string;
+}
+
 /**
  * Everything Parley persists. Implementations: SQLite (`SqliteStore`, one
  * machine) and PostgreSQL (`PgStore`, any number of web processes on any
@@ -179,13 +188,7 @@ export interface ChatStore {
    * guest's, an account's (`username`), or an account's bot token (`username`
    * and `botName`).
    */
-  createSession(input: {
-    tokenHash: string;
-    nickname: string;
-    now: number;
-    username?: string;
-    botName?: string;
-  }): Promise<SessionRecord>;
+  createSession(input: NewSessionInput): Promise<SessionRecord>;
   /** Creates an account. Throws `username_taken` when the username exists. */
   createAccount(input: { username: string; passwordHash: string; nickname: string; now: number }): Promise<void>;
   /** The account, or `undefined`. */

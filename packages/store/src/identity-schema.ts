@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { ClientBase } from 'pg';
+import { EVENT_COLUMNS_V3, rebuildSqliteEvents } from './sqlite-events-rebuild.js';
 
 /**
  * The schema step of accounts, private rooms, direct messages, kicks and bot
@@ -46,37 +47,15 @@ export function identitySqlite(db: Database): void {
       PRIMARY KEY (room, username)
     ) WITHOUT ROWID;
     CREATE INDEX room_members_by_username ON room_members (username, room);
-
-    -- The event type is checked by the code that writes it: a new type (kick
-    -- here, later others) then needs no rebuild of the biggest table.
-    CREATE TABLE events_next (
-      room       TEXT NOT NULL REFERENCES rooms (name),
-      seq        INTEGER NOT NULL CHECK (seq >= 1),
-      id         TEXT NOT NULL UNIQUE,
-      type       TEXT NOT NULL,
-      at         INTEGER NOT NULL,
-      nickname   TEXT NOT NULL,
-      text       TEXT,
-      from_nick  TEXT,
-      session_id TEXT,
-      client_id  TEXT,
-      target     INTEGER,
-      edited     INTEGER NOT NULL DEFAULT 0,
-      deleted    INTEGER NOT NULL DEFAULT 0,
-      search_id  INTEGER,
-      username   TEXT,
-      bot        INTEGER NOT NULL DEFAULT 0,
-      kicked     TEXT,
-      PRIMARY KEY (room, seq)
-    ) WITHOUT ROWID;
-    INSERT INTO events_next (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, target, edited, deleted, search_id)
-      SELECT room, seq, id, type, at, nickname, text, from_nick, session_id, client_id, target, edited, deleted, search_id FROM events;
-    DROP TABLE events;
-    ALTER TABLE events_next RENAME TO events;
-    CREATE UNIQUE INDEX events_by_client_id ON events (session_id, client_id) WHERE client_id IS NOT NULL;
-    CREATE INDEX events_by_target ON events (room, target) WHERE target IS NOT NULL;
-    CREATE UNIQUE INDEX events_by_search_id ON events (search_id) WHERE search_id IS NOT NULL;
   `);
+  // The event type is checked by the code that writes it: a new type (kick
+  // here, later others) then needs no rebuild of the biggest table.
+  rebuildSqliteEvents(db, [
+    ...EVENT_COLUMNS_V3.map((column) => (column.startsWith('type ') ? 'type       TEXT NOT NULL' : column)),
+    'username   TEXT',
+    'bot        INTEGER NOT NULL DEFAULT 0',
+    'kicked     TEXT',
+  ]);
 }
 
 /** PostgreSQL: the same tables and columns; the type CHECK is dropped, as in SQLite. */

@@ -6,6 +6,7 @@ export type {
   ChatStore,
   EnterResult,
   HistoryQuery,
+  NewSessionInput,
   OutboxEntry,
   SayGroupResult,
   SayInput,

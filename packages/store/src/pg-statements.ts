@@ -37,13 +37,18 @@ export interface PgRoomHeadRow {
   seq: Seq;
 }
 
-/** What `sayFacts` reads about the say at `ord` (1-based) of a group. */
-export interface PgSayFactsRow {
+/**
+ * What `sayGroup` answers for the say at `ord` (1-based) of a group: the
+ * facts it decided on, and where it stored the say (`seq`, `null` when it
+ * did not), with the group's outbox row.
+ */
+export interface PgSayRow {
   ord: number;
   /** `null` when the session does not exist. */
   nickname: string | null;
   username: string | null;
   bot_name: string | null;
+  room_exists: boolean;
   member: boolean;
   /** The columns of the event stored earlier under the say's (session, clientId): all `null` when there is none. */
   earlier_room: RoomName | null;
@@ -59,6 +64,10 @@ export interface PgSayFactsRow {
   earlier_username: string | null;
   earlier_bot: boolean | null;
   earlier_kicked: string | null;
+  /** The seq the say was stored at; `null` when it was not. */
+  seq: Seq | null;
+  /** The group's outbox row (the same on every row); `null` when nothing was stored. */
+  outbox_id: number | null;
 }
 
 /** What an edit or delete reads about its target, and who asks (`nickname` null: no such session). */
@@ -241,31 +250,79 @@ export const PG_SQL = {
   ),
 
   /**
-   * What decides each say of a group ($1 sessions, $2 rooms, $3 clientIds, in
-   * input order): the session's nickname, its membership, and the event already
-   * stored under its (session, clientId). Runs after the group's rooms are
-   * locked, so its snapshot holds every membership change of those rooms.
+   * A whole say group in one statement, sent right behind `lockRooms` of its
+   * rooms and followed by COMMIT without waiting: one round trip, so no room
+   * stays locked while an answer travels to the web process and back.
+   * ($1 sessions, $2 rooms, $3 clientIds, $4 texts, $5 times, $6 event ids,
+   * in input order; $7 the outbox row's time.)
+   *
+   * It reads each say's facts — its session, membership, room head, and the
+   * event stored earlier under its (session, clientId) — in a snapshot taken
+   * after the rooms were locked (READ COMMITTED: every statement takes a new
+   * one), so it holds every membership change of those rooms. It stores the
+   * says `decideSay` (store-rules.ts) accepts: no earlier event, the room
+   * exists, the session is in it; and of several says of the group with one
+   * (session, clientId), only the first of those. The store then decides
+   * every say again in JavaScript from these facts, for the answer, and
+   * checks that both agree. Numbers are the room's head plus the say's rank
+   * in its room; the events, the heads and one outbox row (the events'
+   * JSON, in `buildEvent`'s shape and input order) are written together. A
+   * say racing another with the same (session, clientId) fails the statement
+   * on the unique index, and the group is retried.
    */
-  sayFacts: statement(
-    'say_facts',
+  sayGroup: statement(
+    'say_group',
     // Index lookups per say (scalar sub-selects, and a LATERAL that LIMIT
     // keeps from being flattened into a join a planner could run as a scan of
     // every event): the cost grows with the group, never with the history.
-    `SELECT i.ord::integer AS ord,
-            s.nickname, s.username, s.bot_name,
-            coalesce((SELECT true FROM memberships m WHERE m.room = i.room AND m.session_id = i.session_id), false) AS member,
-            e.room AS earlier_room, e.seq AS earlier_seq, e.id AS earlier_id, e.type AS earlier_type,
-            e.at AS earlier_at, e.nickname AS earlier_nickname, e.text AS earlier_text, e.from_nick AS earlier_from_nick,
-            e.edited AS earlier_edited, e.deleted AS earlier_deleted,
-            e.username AS earlier_username, e.bot AS earlier_bot, e.kicked AS earlier_kicked
-     FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS i(session_id, room, client_id, ord)
-     LEFT JOIN sessions s ON s.id = i.session_id
-     LEFT JOIN LATERAL (
-       SELECT room, seq, id, type, at, nickname, text, from_nick, edited, deleted, username, bot, kicked FROM events
-       WHERE session_id = i.session_id AND client_id = i.client_id
-       LIMIT 1
-     ) e ON true
-     ORDER BY i.ord`,
+    `WITH facts AS MATERIALIZED (
+       SELECT i.ord, i.session_id, i.room, i.client_id, i.text, i.at, i.id,
+              s.nickname, s.username, s.bot_name, r.seq AS head,
+              coalesce((SELECT true FROM memberships m WHERE m.room = i.room AND m.session_id = i.session_id), false) AS member,
+              e.room AS earlier_room, e.seq AS earlier_seq, e.id AS earlier_id, e.type AS earlier_type,
+              e.at AS earlier_at, e.nickname AS earlier_nickname, e.text AS earlier_text, e.from_nick AS earlier_from_nick,
+              e.edited AS earlier_edited, e.deleted AS earlier_deleted,
+              e.username AS earlier_username, e.bot AS earlier_bot, e.kicked AS earlier_kicked
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+              WITH ORDINALITY AS i(session_id, room, client_id, text, at, id, ord)
+       LEFT JOIN sessions s ON s.id = i.session_id
+       LEFT JOIN rooms r ON r.name = i.room
+       LEFT JOIN LATERAL (
+         SELECT room, seq, id, type, at, nickname, text, from_nick, edited, deleted, username, bot, kicked FROM events
+         WHERE session_id = i.session_id AND client_id = i.client_id
+         LIMIT 1
+       ) e ON true
+     ), admissible AS (
+       SELECT * FROM facts WHERE earlier_id IS NULL AND head IS NOT NULL AND member AND nickname IS NOT NULL
+     ), accepted AS MATERIALIZED (
+       SELECT a.*, a.head + row_number() OVER (PARTITION BY a.room ORDER BY a.ord) AS seq
+       FROM admissible a
+       WHERE a.client_id IS NULL OR NOT EXISTS (
+         SELECT 1 FROM admissible b WHERE b.session_id = a.session_id AND b.client_id = a.client_id AND b.ord < a.ord)
+     ), heads AS (
+       UPDATE rooms SET seq = rooms.seq + added.n
+       FROM (SELECT room, count(*) AS n FROM accepted GROUP BY room) added
+       WHERE rooms.name = added.room
+     ), appended AS (
+       INSERT INTO events (room, seq, id, type, at, nickname, text, session_id, client_id, username, bot)
+       SELECT room, seq, id, 'message', at, nickname, text, session_id, client_id, username, bot_name IS NOT NULL FROM accepted
+     ), boxed AS (
+       INSERT INTO outbox (events_json, created_at)
+       SELECT json_agg(CASE WHEN bot_name IS NULL
+                         THEN json_build_object('room', room, 'seq', seq, 'type', 'message', 'at', at,
+                                                'nickname', nickname, 'user', username, 'text', text, 'id', id)
+                         ELSE json_build_object('room', room, 'seq', seq, 'type', 'message', 'at', at,
+                                                'nickname', nickname, 'user', username, 'bot', true, 'text', text, 'id', id)
+                       END ORDER BY ord)::text, $7::bigint
+       FROM accepted HAVING count(*) > 0
+       RETURNING id
+     )
+     SELECT f.ord::integer AS ord, f.nickname, f.username, f.bot_name, f.head IS NOT NULL AS room_exists, f.member,
+            f.earlier_room, f.earlier_seq, f.earlier_id, f.earlier_type, f.earlier_at, f.earlier_nickname,
+            f.earlier_text, f.earlier_from_nick, f.earlier_edited, f.earlier_deleted, f.earlier_username,
+            f.earlier_bot, f.earlier_kicked, a.seq, (SELECT id FROM boxed) AS outbox_id
+     FROM facts f LEFT JOIN accepted a ON a.ord = f.ord
+     ORDER BY f.ord`,
   ),
   /**
    * One write, in one statement: moves each room's head by the events it gets

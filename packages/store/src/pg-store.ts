@@ -23,6 +23,7 @@ import type {
   EditResult,
   EnterResult,
   HistoryQuery,
+  NewSessionInput,
   OutboxEntry,
   PurgeResult,
   SayGroupResult,
@@ -35,7 +36,7 @@ import type {
 } from './chat-store.js';
 import { buildEvent, eventExtras, rowToEvent, targetOf, type EventAuthor, type EventDraft, type EventRow } from './event-rows.js';
 import { pgSearchQuery, searchableWords } from './search-words.js';
-import { newEventId, newId } from './ids.js';
+import { newEventId } from './ids.js';
 import { databaseUnavailable, isClientIdRace, isConnectionFailure } from './pg-errors.js';
 import { INT8_AS_NUMBER } from './pg-int8.js';
 import { migratePg } from './pg-migrations.js';
@@ -45,16 +46,16 @@ import {
   type PgOutboxRow,
   type PgRoomHeadRow,
   type PgRoomRow,
-  type PgSayFactsRow,
+  type PgSayRow,
   type PgSessionRow,
   type PgStatement,
   type PgTargetRow,
 } from './pg-statements.js';
 import { describePostgresUrl } from './pg-url.js';
 import {
-  SESSION_TOUCH_INTERVAL_MS,
   decideMessageChange,
   decideSay,
+  type SayDecision,
   type MessageChange,
   notInRoom,
   nothingWritten,
@@ -62,11 +63,11 @@ import {
   roomExists,
   rowLimit,
   sessionAuthor,
-  shouldTouchSession,
+  newSessionRecord,
+  sessionInUse,
   unknownAccount,
   unknownSession,
   usernameTaken,
-  toSessionRecord,
 } from './store-rules.js';
 
 /** Options of `openPgStore`. */
@@ -132,7 +133,7 @@ function numberEvents(heads: Map<RoomName, Seq>, drafts: readonly EventDraft[]):
   });
 }
 
-function earlierEvent(facts: PgSayFactsRow | undefined): ChatEvent | undefined {
+function earlierEvent(facts: PgSayRow | undefined): ChatEvent | undefined {
   if (facts?.earlier_id == null || facts.earlier_room === null || facts.earlier_seq === null) return undefined;
   const row: EventRow = {
     room: facts.earlier_room,
@@ -151,6 +152,13 @@ function earlierEvent(facts: PgSayFactsRow | undefined): ChatEvent | undefined {
     kicked: facts.earlier_kicked,
   };
   return rowToEvent(row);
+}
+
+/** The outcome of a say refused before it reached the database. */
+function refused(refusals: ReadonlyMap<number, ChatError>, index: number): SayOutcome {
+  const error = refusals.get(index);
+  if (error === undefined) throw new Error(`say ${index} of a group has no outcome`);
+  return { ok: false, error };
 }
 
 /**
@@ -181,6 +189,8 @@ export class PgStore implements ChatStore {
   readonly #log: Logger;
   /** When the database stopped answering (logged once per outage), or `undefined`. */
   #unavailableSince: number | undefined;
+  /** A call is trying the database while it is unavailable (see `#guard`). */
+  #probing = false;
   #closed = false;
 
   /** Takes a pool (with its `'error'` listener) on a migrated schema; use `openPgStore`. */
@@ -189,18 +199,10 @@ export class PgStore implements ChatStore {
     this.#log = log;
   }
 
-  async createSession(input: {
-    tokenHash: string;
-    nickname: string;
-    now: number;
-    username?: string;
-    botName?: string;
-  }): Promise<SessionRecord> {
-    const id = newId();
-    const username = input.username ?? null;
-    const botName = input.botName ?? null;
-    await this.#read(PG_SQL.insertSession, [id, input.tokenHash, input.nickname, input.now, username, botName]);
-    return { id, nickname: input.nickname, createdAt: input.now, lastSeenAt: input.now, username, botName };
+  async createSession(input: NewSessionInput): Promise<SessionRecord> {
+    const session = newSessionRecord(input);
+    await this.#read(PG_SQL.insertSession, [session.id, input.tokenHash, session.nickname, session.createdAt, session.username, session.botName]);
+    return session;
   }
 
   async createAccount(input: { username: string; passwordHash: string; nickname: string; now: number }): Promise<void> {
@@ -311,12 +313,7 @@ export class PgStore implements ChatStore {
 
   async findSession(tokenHash: string, now: number, maxIdleMs = Infinity): Promise<SessionRecord | undefined> {
     const [row] = await this.#read<PgSessionRow>(PG_SQL.sessionByTokenHash, [tokenHash]);
-    if (row === undefined) return undefined;
-    if (shouldTouchSession(row.last_seen_at, now, maxIdleMs)) {
-      await this.#read(PG_SQL.touchSession, [now, row.id, now - SESSION_TOUCH_INTERVAL_MS]);
-      return { ...toSessionRecord(row), lastSeenAt: now };
-    }
-    return toSessionRecord(row);
+    return sessionInUse(row, now, maxIdleMs, (id, seenBefore) => this.#read(PG_SQL.touchSession, [now, id, seenBefore]));
   }
 
   async deleteSession(sessionId: string, now: number): Promise<StoredWrite> {
@@ -561,11 +558,13 @@ export class PgStore implements ChatStore {
   // ---- writes ------------------------------------------------------------------
 
   /**
-   * One say group in one transaction, no savepoint: lock the group's rooms
-   * (name order), read every say's facts under those locks, decide each say
-   * in JavaScript with the shared rules (a refusal is just an outcome, so it
-   * never aborts the others), then append all accepted events and one outbox
-   * row in one statement and commit.
+   * One say group in one transaction, no savepoint, one round trip: BEGIN,
+   * the lock of the group's rooms (name order), `sayGroup` (reads every
+   * say's facts under those locks, stores the accepted ones with one outbox
+   * row) and COMMIT go out together. Each say is then decided here with the
+   * shared rules from the facts the statement read (a refusal is just an
+   * outcome, so it never aborts the others), which must agree with what it
+   * stored.
    */
   async #sayGroup(inputs: readonly SayInput[]): Promise<SayGroupResult> {
     return this.#transaction(async (tx) => {
@@ -579,52 +578,60 @@ export class PgStore implements ChatStore {
           refusals.set(index, error as ChatError);
         }
       });
+      if (storable.length === 0) return { outcomes: inputs.map((_, index) => refused(refusals, index)), write: nothingWritten() };
       const asked = storable.map((index) => inputs[index] as SayInput);
-      const [locked, factRows] = await Promise.all([
-        tx.query<PgRoomHeadRow>(PG_SQL.lockRooms, [[...new Set(asked.map((input) => input.room))]]),
-        tx.query<PgSayFactsRow>(PG_SQL.sayFacts, [
+      const idTime = Date.now();
+      const ids = asked.map(() => newEventId(idTime));
+      const last = inputs[inputs.length - 1];
+      const [, rows] = await Promise.all([
+        tx.query(PG_SQL.lockRooms, [[...new Set(asked.map((input) => input.room))]]),
+        tx.query<PgSayRow>(PG_SQL.sayGroup, [
           asked.map((input) => input.sessionId),
           asked.map((input) => input.room),
           asked.map((input) => input.clientId ?? null),
+          asked.map((input) => input.text),
+          asked.map((input) => input.now),
+          ids,
+          last?.now ?? Date.now(),
         ]),
+        tx.commit(),
       ]);
-      const heads = headsOf(locked);
-      const factsOf = new Map(factRows.map((row) => [storable[row.ord - 1], row]));
+      const rowOf = new Map(rows.map((row) => [storable[row.ord - 1], row]));
       const firstInGroup = new Map<string, ChatEvent>();
       const events: ChatEvent[] = [];
-      const owners: EventOwner[] = [];
       const outcomes = inputs.map((input, index): SayOutcome => {
-        const refusal = refusals.get(index);
-        if (refusal !== undefined) return { ok: false, error: refusal };
-        const facts = factsOf.get(index);
+        const row = rowOf.get(index);
+        if (row === undefined) return refused(refusals, index);
         // sessionId holds no U+0000 (refused above), so the key is unambiguous.
         const key = input.clientId === undefined ? undefined : `${input.sessionId}\u0000${input.clientId}`;
+        let decision: SayDecision;
         try {
-          const decision = decideSay(input, {
-            earlier: (key === undefined ? undefined : firstInGroup.get(key)) ?? earlierEvent(facts),
-            roomExists: heads.has(input.room),
-            member: facts?.member === true,
-            author: facts === undefined || facts.nickname === null
-              ? undefined
-              : sessionAuthor({ nickname: facts.nickname, username: facts.username, bot_name: facts.bot_name }),
+          decision = decideSay(input, {
+            earlier: (key === undefined ? undefined : firstInGroup.get(key)) ?? earlierEvent(row),
+            roomExists: row.room_exists,
+            member: row.member,
+            author: row.nickname === null ? undefined : sessionAuthor({ nickname: row.nickname, username: row.username, bot_name: row.bot_name }),
           });
-          if (decision.duplicate) return { ok: true, result: decision };
-          const [event] = numberEvents(heads, [
-            { room: input.room, type: 'message', at: input.now, ...decision.author, text: input.text },
-          ]);
-          if (event === undefined) throw new Error('say numbered no event');
-          events.push(event);
-          owners.push({ sessionId: input.sessionId, clientId: input.clientId });
-          if (key !== undefined) firstInGroup.set(key, event);
-          return { ok: true, result: { event, duplicate: false, events: [], outboxId: undefined } };
         } catch (error) {
-          if (error instanceof ChatError) return { ok: false, error };
-          throw error;
+          if (!(error instanceof ChatError)) throw error;
+          if (row.seq !== null) throw new Error(`say ${row.ord} of a group was stored, but the rules refuse it`, { cause: error });
+          return { ok: false, error };
         }
+        if (decision.duplicate) {
+          if (row.seq !== null) throw new Error(`say ${row.ord} of a group was stored, but the rules call it a duplicate`);
+          return { ok: true, result: decision };
+        }
+        if (row.seq === null) throw new Error(`say ${row.ord} of a group was not stored, but the rules accept it`);
+        const id = ids[row.ord - 1];
+        if (id === undefined) throw new Error(`say ${row.ord} of a group has no event id`);
+        const event = buildEvent({ room: input.room, type: 'message', at: input.now, ...decision.author, text: input.text }, row.seq, id);
+        events.push(event);
+        if (key !== undefined) firstInGroup.set(key, event);
+        return { ok: true, result: { event, duplicate: false, events: [], outboxId: undefined } };
       });
+      const outboxId = rows[0]?.outbox_id ?? undefined;
       if (events.length === 0) return { outcomes, write: nothingWritten() };
-      const last = inputs[inputs.length - 1];
-      const [outboxId] = await Promise.all([this.#append(tx, events, last?.now ?? Date.now(), { owners }), tx.commit()]);
+      if (outboxId === undefined) throw new Error('a say group stored events without an outbox row');
       return { outcomes, write: { events, outboxId } };
     });
   }
@@ -787,9 +794,19 @@ export class PgStore implements ChatStore {
 
   /**
    * Maps a database that cannot be reached to `unavailable` (503), logging
-   * the start and the end of an outage once each.
+   * the start and the end of an outage once each. While it is unavailable,
+   * one call at a time tries it (and so finds it back) and the others are
+   * answered `unavailable` at once: queued behind connection attempts to a
+   * server that is down or still recovering, requests took longer than
+   * nginx's 2 s say timeout, and nginx then took every web process out of
+   * rotation for 2 s more, after PostgreSQL was back.
    */
   async #guard<T>(work: () => Promise<T>): Promise<T> {
+    const probe = this.#unavailableSince !== undefined;
+    if (probe) {
+      if (this.#probing) throw databaseUnavailable();
+      this.#probing = true;
+    }
     try {
       const result = await work();
       if (this.#unavailableSince !== undefined) {
@@ -804,6 +821,8 @@ export class PgStore implements ChatStore {
         this.#log.warn({ err: withoutConnection(error) }, 'database unavailable');
       }
       throw databaseUnavailable();
+    } finally {
+      if (probe) this.#probing = false;
     }
   }
 }

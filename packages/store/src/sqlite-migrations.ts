@@ -3,6 +3,7 @@ import { silentLogger, type Logger } from '@parley/protocol';
 import { IDENTITY_STEP_NAME, identitySqlite } from './identity-schema.js';
 import { SchemaTooNewError, checkMigrationOrder } from './schema-version.js';
 import { searchRoomKey } from './search-words.js';
+import { EVENT_COLUMNS_V3, rebuildSqliteEvents } from './sqlite-events-rebuild.js';
 
 export { SchemaTooNewError } from './schema-version.js';
 
@@ -96,33 +97,8 @@ export const MIGRATIONS: readonly Migration[] = [
     // table (it keeps no copy of any text, and a delete removes a message's
     // words at once: contentless_delete), keyed by `events.search_id`.
     up(db) {
+      rebuildSqliteEvents(db, EVENT_COLUMNS_V3);
       db.exec(`
-        CREATE TABLE events_v3 (
-          room       TEXT NOT NULL REFERENCES rooms (name),
-          seq        INTEGER NOT NULL CHECK (seq >= 1),
-          id         TEXT NOT NULL UNIQUE,
-          type       TEXT NOT NULL CHECK (type IN ('message', 'enter', 'leave', 'nick', 'kick', 'edit', 'delete')),
-          at         INTEGER NOT NULL,
-          nickname   TEXT NOT NULL,
-          text       TEXT,
-          from_nick  TEXT,
-          session_id TEXT,
-          client_id  TEXT,
-          target     INTEGER,
-          edited     INTEGER NOT NULL DEFAULT 0,
-          deleted    INTEGER NOT NULL DEFAULT 0,
-          search_id  INTEGER,
-          PRIMARY KEY (room, seq)
-        ) WITHOUT ROWID;
-        INSERT INTO events_v3 (room, seq, id, type, at, nickname, text, from_nick, session_id, client_id)
-          SELECT room, seq, id, type, at, nickname, text, from_nick, session_id, client_id FROM events;
-        DROP TABLE events;
-        ALTER TABLE events_v3 RENAME TO events;
-        CREATE UNIQUE INDEX events_by_client_id ON events (session_id, client_id) WHERE client_id IS NOT NULL;
-        -- A delete erases the text of the message's edits too.
-        CREATE INDEX events_by_target ON events (room, target) WHERE target IS NOT NULL;
-        CREATE UNIQUE INDEX events_by_search_id ON events (search_id) WHERE search_id IS NOT NULL;
-
         CREATE VIRTUAL TABLE message_search USING fts5 (
           room_key, text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
         );

@@ -25,6 +25,7 @@ import type {
   EditResult,
   EnterResult,
   HistoryQuery,
+  NewSessionInput,
   OutboxEntry,
   SayGroupResult,
   SayInput,
@@ -37,11 +38,10 @@ import type {
 } from './chat-store.js';
 import { buildEvent, eventExtras, rowToEvent, targetOf, type EventAuthor, type EventDraft } from './event-rows.js';
 import { searchRoomKey, searchableWords, sqliteSearchQuery } from './search-words.js';
-import { newEventId, newId } from './ids.js';
+import { newEventId } from './ids.js';
 import { migrate } from './sqlite-migrations.js';
 import { prepareStatements, type SessionRow, type Statements } from './sqlite-statements.js';
 import {
-  SESSION_TOUCH_INTERVAL_MS,
   decideMessageChange,
   decideSay,
   type MessageChange,
@@ -51,11 +51,11 @@ import {
   roomExists,
   rowLimit,
   sessionAuthor,
-  shouldTouchSession,
+  newSessionRecord,
+  sessionInUse,
   unknownAccount,
   unknownSession,
   usernameTaken,
-  toSessionRecord,
 } from './store-rules.js';
 
 /** Options of `openSqliteStore`. */
@@ -190,8 +190,8 @@ export class SqliteStore implements ChatStore {
       if (tokenHash === undefined) return undefined;
       return { tokenHash, write: this.#deleteSessionWrite(id, now) };
     });
-    this.#touchTx = db.transaction((id: string, now: number) => {
-      this.#sql.touchSession.run(now, id, now - SESSION_TOUCH_INTERVAL_MS);
+    this.#touchTx = db.transaction((id: string, now: number, seenBefore: number) => {
+      this.#sql.touchSession.run(now, id, seenBefore);
     });
     this.#deleteSessionTx = db.transaction((sessionId: string, now: number) => this.#deleteSessionWrite(sessionId, now));
     this.#purgeTx = db.transaction((ids: string[], idleSince: number, now: number) => {
@@ -237,18 +237,10 @@ export class SqliteStore implements ChatStore {
     this.#deleteTx = db.transaction((input: DeleteInput) => this.#deleteWrite(input));
   }
 
-  async createSession(input: {
-    tokenHash: string;
-    nickname: string;
-    now: number;
-    username?: string;
-    botName?: string;
-  }): Promise<SessionRecord> {
-    const id = newId();
-    const username = input.username ?? null;
-    const botName = input.botName ?? null;
-    this.#createSessionTx.immediate(id, input.tokenHash, input.nickname, input.now, username, botName);
-    return { id, nickname: input.nickname, createdAt: input.now, lastSeenAt: input.now, username, botName };
+  async createSession(input: NewSessionInput): Promise<SessionRecord> {
+    const session = newSessionRecord(input);
+    this.#createSessionTx.immediate(session.id, input.tokenHash, session.nickname, session.createdAt, session.username, session.botName);
+    return session;
   }
 
   async createAccount(input: { username: string; passwordHash: string; nickname: string; now: number }): Promise<void> {
@@ -309,13 +301,9 @@ export class SqliteStore implements ChatStore {
   }
 
   async findSession(tokenHash: string, now: number, maxIdleMs = Infinity): Promise<SessionRecord | undefined> {
-    const row = this.#sql.sessionByTokenHash.get(tokenHash);
-    if (!row) return undefined;
-    if (shouldTouchSession(row.last_seen_at, now, maxIdleMs)) {
-      this.#touchTx.immediate(row.id, now);
-      return { ...toSessionRecord(row), lastSeenAt: now };
-    }
-    return toSessionRecord(row);
+    return sessionInUse(this.#sql.sessionByTokenHash.get(tokenHash), now, maxIdleMs, (id, seenBefore) =>
+      this.#touchTx.immediate(id, now, seenBefore),
+    );
   }
 
   async deleteSession(sessionId: string, now: number): Promise<StoredWrite> {

@@ -1,6 +1,7 @@
 import { ChatError, type ChatEvent, type ChatEventType, type RoomName, type Seq } from '@parley/protocol';
-import type { SayInput, SayResult, SessionRecord, StoredWrite } from './chat-store.js';
+import type { NewSessionInput, SayInput, SayResult, SessionRecord, StoredWrite } from './chat-store.js';
 import type { EventAuthor } from './event-rows.js';
+import { newId } from './ids.js';
 
 /**
  * The rules every `ChatStore` applies the same way, whatever its SQL: when a
@@ -9,16 +10,37 @@ import type { EventAuthor } from './event-rows.js';
  */
 
 // "Refreshed at most once a minute": reading a session must not turn every request into a write.
-export const SESSION_TOUCH_INTERVAL_MS = 60_000;
+const SESSION_TOUCH_INTERVAL_MS = 60_000;
 
 /**
- * Whether `findSession` refreshes a session last seen at `lastSeenAt`: over a
- * minute ago, but never one idle longer than `maxIdleMs` (an expired session
- * stays expired).
+ * What `findSession` answers for the session `row` found by its token: its
+ * record, refreshed (`touch`, which writes `last_seen_at = now` where it is
+ * still before `seenBefore`) when it was last seen over a minute ago — but
+ * never one idle longer than `maxIdleMs` (an expired session stays expired).
  */
-export function shouldTouchSession(lastSeenAt: number, now: number, maxIdleMs: number): boolean {
-  const idleMs = now - lastSeenAt;
-  return idleMs > SESSION_TOUCH_INTERVAL_MS && idleMs <= maxIdleMs;
+export async function sessionInUse(
+  row: SessionRow | undefined,
+  now: number,
+  maxIdleMs: number,
+  touch: (id: string, seenBefore: number) => unknown,
+): Promise<SessionRecord | undefined> {
+  if (row === undefined) return undefined;
+  const idleMs = now - row.last_seen_at;
+  if (idleMs <= SESSION_TOUCH_INTERVAL_MS || idleMs > maxIdleMs) return toSessionRecord(row);
+  await touch(row.id, now - SESSION_TOUCH_INTERVAL_MS);
+  return { ...toSessionRecord(row), lastSeenAt: now };
+}
+
+/** The record of a session created at `now`: a fresh id, last seen at its creation. */
+export function newSessionRecord(input: NewSessionInput): SessionRecord {
+  return {
+    id: newId(),
+    nickname: input.nickname,
+    createdAt: input.now,
+    lastSeenAt: input.now,
+    username: input.username ?? null,
+    botName: input.botName ?? null,
+  };
 }
 
 /** A write that appended nothing; a fresh object each time (callers may extend its array). */

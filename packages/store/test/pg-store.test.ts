@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import pg from 'pg';
@@ -311,6 +312,34 @@ describe('PgStore', function () {
         }
       });
 
+      it('answers unavailable at once while another call is finding out whether the server is back', async () => {
+        // A server that accepts connections and never answers (partitioned, or too busy recovering to fork).
+        const silent = createServer(() => undefined);
+        await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+        const { port } = silent.address() as AddressInfo;
+        const hanging = new pg.Pool({ connectionString: `postgres://parley@127.0.0.1:${port}/parley`, connectionTimeoutMillis: 1500 });
+        hanging.on('error', () => undefined);
+        const store = new PgStore(hanging);
+        closing.push(store);
+        try {
+          const first = await expectRejection(store.roomSeq('lobby'));
+          expect((first as ChatError).code).to.equal('unavailable');
+          // One of these tries the server again (and waits for its connect timeout); the rest must not wait behind it.
+          const timed = await Promise.all(
+            Array.from({ length: 5 }, async () => {
+              const startedAt = Date.now();
+              const error = await expectRejection(store.roomSeq('lobby'));
+              return { ms: Date.now() - startedAt, code: (error as ChatError).code };
+            }),
+          );
+          expect(timed.map(({ code }) => code)).to.deep.equal(Array(5).fill('unavailable'));
+          expect(timed.filter(({ ms }) => ms < 500), `answer times ${timed.map(({ ms }) => ms).join(', ')} ms`).to.have.length(4);
+        } finally {
+          silent.close();
+          silent.unref();
+        }
+      });
+
       it('refuses a bigint beyond 2^53 instead of rounding it', async () => {
         const store = await open();
         await aliceIn(store, 'lobby');
@@ -356,6 +385,41 @@ describe('PgStore', function () {
         expect(group.write.events).to.have.length(200);
         // One id for the group, one for the second probe itself.
         expect(after - before).to.be.at.most(3);
+      });
+
+      it('refuses the say of a session kicked while its group waited for the room', async () => {
+        const store = await open();
+        const sessionId = await aliceIn(store, 'lobby');
+        const bob = (await store.createSession({ tokenHash: 'hash-bob', nickname: 'bob', now: T0 })).id;
+        await store.enterRoom(bob, 'lobby', T0, 0);
+        // Another process holds the room and removes alice from it; her group
+        // (one round trip: lock, read, write, commit) waits for the room, and
+        // must decide on what that process committed, not on what it saw before.
+        const holder = new pg.Client({ connectionString: schema.url });
+        await holder.connect();
+        let group;
+        try {
+          await holder.query('BEGIN');
+          await holder.query("SELECT seq FROM rooms WHERE name = 'lobby' FOR NO KEY UPDATE");
+          await holder.query("DELETE FROM memberships WHERE room = 'lobby' AND session_id = $1", [sessionId]);
+          const saying = store.sayMany([
+            { sessionId, room: 'lobby', text: 'after the kick', clientId: 'c-1', now: T0 },
+            { sessionId: bob, room: 'lobby', text: 'still here', clientId: 'c-1', now: T0 },
+          ]);
+          let waiting: unknown[] = [];
+          for (const started = Date.now(); waiting.length === 0 && Date.now() - started < 5000; ) {
+            waiting = await sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'parley' AND wait_event_type = 'Lock'");
+          }
+          expect(waiting, 'the group waiting for the room lock').to.have.length(1);
+          await holder.query('COMMIT');
+          group = await saying;
+        } finally {
+          await holder.end();
+        }
+        const answers = group.outcomes.map((outcome) => (outcome.ok ? outcome.result.event.seq : (outcome.error as ChatError).code));
+        expect(answers).to.deep.equal(['not_in_room', 3]);
+        const history = await store.readEvents('lobby', { after: 0, limit: 10 });
+        expect(history.map((event) => (isLiveMessage(event) ? event.text : event.type))).to.deep.equal(['enter', 'enter', 'still here']);
       });
 
       it('answers client_id_conflict, not a failed group, when another process commits the same clientId first', async () => {
