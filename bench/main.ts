@@ -48,6 +48,8 @@ interface CellResult {
   latencyMs: HistogramSummary;
   generatorCpuMs: number;
   errors: number;
+  /** Messages an observer received again (replayed): not counted as deliveries. */
+  duplicates: number;
   /** Publishes that failed (e.g. timed out: the server could not keep up). */
   publishErrors: number;
   windowMs: number;
@@ -230,6 +232,7 @@ async function fanoutCell(server: BenchServer, observers: number, rate: number, 
     latencyMs: latency.summary(1000),
     generatorCpuMs: round((generator.user + generator.system) / 1000),
     errors: set.errors,
+    duplicates: set.duplicates,
     publishErrors,
     windowMs: round(windowMs),
   };
@@ -292,6 +295,7 @@ async function fullPathCell(target: TargetName, observers: number, rate: number,
       latencyMs: deliveries.latencyMs,
       generatorCpuMs: round((generator.user + generator.system) / 1000),
       errors: report.observes.errors + report.says.errors,
+      duplicates: deliveries.duplicated,
       publishErrors: report.says.scheduled - report.says.acknowledged,
       windowMs: round(windowMs),
     };
@@ -448,7 +452,7 @@ async function main(): Promise<void> {
             // Written as it goes, so a failure late in a long run keeps what was measured.
             writeFileSync(join(outDir, `${scenario}-${stamp}.partial.json`), JSON.stringify({ scenario, store, machine, durationS, results }, null, 2));
             log(
-              `run ${run} N=${observers} ${rate}/s ${target}: ${result.cpuMsPer1000} CPU-ms/1000, p50 ${round(result.latencyMs.p50, 1)} ms, p99 ${round(result.latencyMs.p99, 1)} ms, ${result.deliveries}/${result.expected} delivered, errors ${result.errors}/${result.publishErrors}, generator ${round(result.generatorCpuMs / result.windowMs * 100, 0)} %`,
+              `run ${run} N=${observers} ${rate}/s ${target}: ${result.cpuMsPer1000} CPU-ms/1000, p50 ${round(result.latencyMs.p50, 1)} ms, p99 ${round(result.latencyMs.p99, 1)} ms, ${result.deliveries}/${result.expected} delivered, ${result.duplicates} duplicates, errors ${result.errors}/${result.publishErrors}, generator ${round(result.generatorCpuMs / result.windowMs * 100, 0)} %`,
             );
           }
         }

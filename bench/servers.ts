@@ -4,11 +4,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { request, Agent } from 'node:http';
+import { createServer, request, Agent, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { findFreePort, startRedisServer, waitForPort, type RedisServerHandle } from '@parley/cluster';
 import type { DeliveredMessage, LongPollDialect, RawAnswer, StreamDialect } from '@parley/loadtest';
-import type { ChatEvent } from '@parley/protocol';
+import type { ChatEvent, RoomAccessAnswer, RoomAccessBody } from '@parley/protocol';
 import { signRequest } from '@parley/protocol/node';
 
 export const REPO = resolve(import.meta.dirname, '..');
@@ -133,6 +133,7 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
   if (redis.pid !== undefined) spawn('taskset', ['-a', '-cp', String(otherCore), String(redis.pid)], { stdio: 'ignore' });
   const [port, internalPort] = [await findFreePort(), await findFreePort()];
   const secret = randomBytes(24).toString('hex');
+  const web = await startPublicRoomsWebTier();
   // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the chatserver under the bench.
   const nodeArgs = (process.env.BENCH_CHATSERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
   const child = pinned(core, process.execPath, [...nodeArgs, join(REPO, 'packages/chatserver/dist/main.js')], join(dir, 'chatserver.log'), {
@@ -142,8 +143,9 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
     PARLEY_REDIS_PREFIX: 'bench:',
     PARLEY_CHAT_PORT: String(port),
     PARLEY_CHAT_INTERNAL_PORT: String(internalPort),
-    // Never asked: every bench room is primed by a notify before it is observed.
-    PARLEY_WEB_URLS: 'http://127.0.0.1:9',
+    // Asked only who may read a room (once per room, then cached): every bench room is
+    // primed by a notify before it is observed, so no history is ever asked for.
+    PARLEY_WEB_URLS: web.url,
     PARLEY_CHAT_MAX_OBSERVERS: '100000',
     PARLEY_LOG_LEVEL: 'warn',
   });
@@ -153,6 +155,7 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
   } catch (error) {
     await stopChild(child);
     await redis.stop();
+    web.server.close();
     throw error;
   }
   const notify = (events: ChatEvent[]): Promise<number> => {
@@ -193,8 +196,33 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
     async stop() {
       await stopChild(child);
       await redis.stop();
+      web.server.close();
     },
   };
+}
+
+/**
+ * The one web-tier call a bench chatserver makes, `POST /internal/access`
+ * (who may read a room), answered "public" for every room: the fan-out
+ * measures the comet tier alone, and every room of the bench is public.
+ */
+async function startPublicRoomsWebTier(): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/internal/access') {
+        res.writeHead(404).end();
+        return;
+      }
+      const { rooms } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RoomAccessBody;
+      const answer: RoomAccessAnswer = { access: Object.fromEntries(rooms.map((room) => [room, 'public'])) };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    });
+  });
+  const port = await findFreePort();
+  await new Promise<void>((resolveListen) => server.listen(port, '127.0.0.1', resolveListen));
+  return { server, url: `http://127.0.0.1:${port}` };
 }
 
 function nchanConfig(dir: string, port: number): string {

@@ -53,9 +53,10 @@ export interface ChatServerConfig extends CommonConfig, Pick<ClusterConfig, 'web
   catchUpMs: number;
   /**
    * `PARLEY_STREAM_HEARTBEAT_MS`: a stream (`/api/observe/stream`) quiet this
-   * long gets a `:` comment; nginx's read timeout on the stream route (65 s)
-   * must stay above it.
-   * @default 20000
+   * long gets a `:` comment. nginx's read timeout on the stream route (3 s)
+   * must stay well above it: there silence means a frozen chatserver, whose
+   * streams nginx ends so that they resume on another one.
+   * @default 1000
    */
   streamHeartbeatMs: number;
   /**
@@ -86,8 +87,9 @@ const schema: ConfigSchema<ChatServerConfig> = {
   presenceTimeoutMs: clusterConfigSchema.presenceTimeoutMs,
   // Below 100 ms the passes would mostly ask heads nobody changed.
   catchUpMs: { env: 'PARLEY_CATCHUP_MS', default: 5000, parse: parse.integer(100, 3_600_000) },
-  // At most 60 s: nginx cuts a stream quiet for 65 s.
-  streamHeartbeatMs: { env: 'PARLEY_STREAM_HEARTBEAT_MS', default: 20_000, parse: parse.integer(100, 60_000) },
+  // 1 s: nginx ends a stream quiet for 3 s (a frozen chatserver must lose its
+  // streams within the 10 s bound), so a healthy one may lag 2 s and keep them.
+  streamHeartbeatMs: { env: 'PARLEY_STREAM_HEARTBEAT_MS', default: 1000, parse: parse.integer(100, 60_000) },
   streamLifetimeMs: { env: 'PARLEY_STREAM_LIFETIME_MS', default: 600_000, parse: parse.integer(1000, 86_400_000) },
 };
 

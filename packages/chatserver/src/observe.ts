@@ -1,9 +1,11 @@
 import {
   ChatError,
+  MAX_CURSOR_ROOMS,
   formatCursor,
   parseCallbackName,
   parseCursor,
   parseIntegerParameter,
+  refuseSessionInUrl,
   type Cursor,
   type Logger,
   type RoomName,
@@ -148,6 +150,7 @@ export async function handleObserve(
   }
   let reply = replierFor(res, callback, ctx);
   try {
+    refuseSessionInUrl(query);
     const cursor = parseObserveCursor(query.get('rooms') ?? undefined, ctx, sessionHash);
     const waitSeconds = parseIntegerParameter('wait', query.get('wait') ?? undefined, { min: 0, max: MAX_WAIT_SECONDS })
       ?? DEFAULT_WAIT_SECONDS;
@@ -203,6 +206,12 @@ export interface ObserveView {
  * resolved against what this chatserver knows: every transport comes through here.
  */
 export async function resolveObserveCursor(cursor: Cursor, ctx: ObserveContext, who: ObserverIdentity = {}): Promise<ObserveView> {
+  // A made-up token must not lift the anonymous room limit (parseObserveCursor
+  // let it through): past that limit the session must be a live one.
+  const anonymousLimit = ctx.maxAnonymousObserveRooms ?? MAX_CURSOR_ROOMS;
+  if (who.sessionHash !== undefined && cursor.size > anonymousLimit && ctx.access !== undefined && !(await ctx.access.isLiveSession(who.sessionHash))) {
+    throw new ChatError('invalid_cursor', `at most ${anonymousLimit} rooms per observe`);
+  }
   const view = ctx.access === undefined ? { visible: cursor, hidden: [] } : await ctx.access.view(cursor, who);
   const resolved = resolveKnownCursor(view.visible, ctx) ?? (await resolveCursor(view.visible, ctx));
   return { resolved, hidden: view.hidden };

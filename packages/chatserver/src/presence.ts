@@ -54,17 +54,18 @@ export interface RequestHeaders {
 
 /**
  * The token hash of the session an observe carries — `Authorization: Bearer`,
- * else the `parley_session` cookie, else `?session=` — or `undefined` when
- * anonymous. Like the web tier, a JSONP observe (`callback`) ignores the
- * cookie: a `<script>` on some page of this site, a badge, must not keep its
- * signed-in visitor present. The token is not checked against the database (a
+ * else the `parley_session` cookie — or `undefined` when anonymous (a
+ * `?session=` is refused by the observe itself: `refuseSessionInUrl`). Like
+ * the web tier, a JSONP observe (`callback`) ignores the cookie: a `<script>`
+ * on some page of this site, a badge, must not keep its signed-in visitor
+ * present. The token is not checked against the database (a
  * chatserver never opens it): a made-up one only makes an entry the sweeper
  * finds unknown and drops.
  */
 export function observingSession(req: { readonly headers: RequestHeaders }, query: URLSearchParams): string | undefined {
   const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
   const cookie = query.has('callback') ? undefined : sessionTokenFromCookie(req.headers.cookie);
-  const token = bearer ?? cookie ?? query.get('session') ?? undefined;
+  const token = bearer ?? cookie;
   return token !== undefined && isTokenShaped(token) ? hashSessionToken(token) : undefined;
 }
 

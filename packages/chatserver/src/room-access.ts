@@ -1,6 +1,6 @@
 import { ChatError, type ChatEvent, type Cursor, type Logger, type RoomName } from '@parley/protocol';
 import { verifyObserveTicket } from '@parley/protocol/node';
-import type { WebClient } from './web-client.js';
+import type { RoomAccessView, WebClient } from './web-client.js';
 
 /**
  * Who may observe which room: THE one place a chatserver decides it, for
@@ -40,7 +40,8 @@ export interface RoomAccessOptions {
   log: Logger;
   /**
    * Cached session answers per private room before that room's cache is
-   * dropped whole (bounds memory under a flood of made-up tokens).
+   * dropped whole (bounds memory under a flood of made-up tokens); also the
+   * bound of the cache of which sessions are live.
    * @default 10000
    */
   maxSessionsPerRoom?: number;
@@ -56,6 +57,10 @@ const MEMBERSHIP_EVENTS: ReadonlySet<string> = new Set(['enter', 'kick', 'leave'
 export class RoomAccess {
   private readonly kinds = new Map<RoomName, RoomKind>();
   private readonly members = new Map<RoomName, Map<string, boolean>>();
+  /** The web-tier lookup under way for a room, which later observers of the room wait for. */
+  private readonly lookups = new Map<RoomName, Promise<unknown>>();
+  /** Token hash → whether the web tier knows it as a live session. */
+  private readonly liveSessions = new Map<string, boolean>();
   private readonly maxSessionsPerRoom: number;
   private readonly now: () => number;
 
@@ -86,33 +91,76 @@ export class RoomAccess {
     return { visible, hidden: [...hidden] };
   }
 
-  /** The rooms of `rooms` that `who` may not observe. */
+  /**
+   * Is `sessionHash` a live session? Asked of the web tier once per token
+   * (cached; an ended session is forgotten by `sessionEnded`). A made-up
+   * token is not, and must be served as anonymous where that matters.
+   */
+  async isLiveSession(sessionHash: string): Promise<boolean> {
+    const known = this.liveSessions.get(sessionHash);
+    if (known !== undefined) return known;
+    const { sessionLive } = await this.options.web.roomAccess(sessionHash, []);
+    this.rememberSession(sessionHash, sessionLive);
+    return sessionLive;
+  }
+
+  /**
+   * The rooms of `rooms` that `who` may not observe. The first observers of a
+   * room usually arrive together (a page load, a reconnect after a restart):
+   * they wait for the one lookup already under way for that room instead of
+   * each asking the web tier, and only a private room's answer, which is per
+   * session, makes another session ask again.
+   */
   async hiddenRooms(rooms: readonly RoomName[], who: ObserverIdentity): Promise<Set<RoomName>> {
     const ticketRoom = who.ticket === undefined ? undefined : verifyObserveTicket(this.options.secret, who.ticket, this.now())?.room;
     const key = who.sessionHash ?? ANONYMOUS;
+    let known = this.classify(rooms, key, ticketRoom);
+    if (known.unknown.length === 0) return known.hidden;
+    const underWay = new Set<Promise<unknown>>();
+    for (const room of known.unknown) {
+      const lookup = this.lookups.get(room);
+      if (lookup !== undefined) underWay.add(lookup);
+    }
+    if (underWay.size > 0) {
+      await Promise.allSettled(underWay);
+      known = this.classify(rooms, key, ticketRoom);
+      if (known.unknown.length === 0) return known.hidden;
+    }
+    const { hidden, unknown } = known;
+    const lookup = this.options.web.roomAccess(who.sessionHash ?? null, unknown);
+    for (const room of unknown) if (!this.lookups.has(room)) this.lookups.set(room, lookup);
+    let answer: RoomAccessView;
+    try {
+      answer = await lookup;
+    } finally {
+      for (const room of unknown) if (this.lookups.get(room) === lookup) this.lookups.delete(room);
+    }
+    if (who.sessionHash !== undefined) this.rememberSession(who.sessionHash, answer.sessionLive);
+    for (const [room, kind] of answer.kinds) {
+      if (kind === 'public' || kind === 'missing') {
+        this.kinds.set(room, kind);
+        continue;
+      }
+      this.kinds.set(room, 'private');
+      this.remember(room, key, kind === 'member');
+      if (kind === 'hidden') hidden.add(room);
+    }
+    return hidden;
+  }
+
+  /** What the cache already says about `rooms` for the observer keyed `key`, and what it does not know. */
+  private classify(rooms: readonly RoomName[], key: string, ticketRoom: RoomName | undefined): { hidden: Set<RoomName>; unknown: RoomName[] } {
     const hidden = new Set<RoomName>();
     const unknown: RoomName[] = [];
     for (const room of rooms) {
       if (room === ticketRoom) continue;
       const kind = this.kinds.get(room);
       if (kind === 'public' || kind === 'missing') continue;
-      const known = kind === 'private' ? this.members.get(room)?.get(key) : undefined;
-      if (known === undefined) unknown.push(room);
-      else if (!known) hidden.add(room);
+      const member = kind === 'private' ? this.members.get(room)?.get(key) : undefined;
+      if (member === undefined) unknown.push(room);
+      else if (!member) hidden.add(room);
     }
-    if (unknown.length > 0) {
-      const answer = await this.options.web.roomAccess(who.sessionHash ?? null, unknown);
-      for (const [room, kind] of answer) {
-        if (kind === 'public' || kind === 'missing') {
-          this.kinds.set(room, kind);
-          continue;
-        }
-        this.kinds.set(room, 'private');
-        this.remember(room, key, kind === 'member');
-        if (kind === 'hidden') hidden.add(room);
-      }
-    }
-    return hidden;
+    return { hidden, unknown };
   }
 
   /** Drops what `events` make stale; call before the events wake anyone. */
@@ -127,6 +175,12 @@ export class RoomAccess {
   /** Forgets every answer about a session that ended. */
   sessionEnded(sessionHash: string): void {
     for (const sessions of this.members.values()) sessions.delete(sessionHash);
+    this.liveSessions.delete(sessionHash);
+  }
+
+  private rememberSession(sessionHash: string, live: boolean): void {
+    if (this.liveSessions.size >= this.maxSessionsPerRoom) this.liveSessions.clear();
+    this.liveSessions.set(sessionHash, live);
   }
 
   private remember(room: RoomName, key: string, member: boolean): void {

@@ -1,4 +1,4 @@
-import { formatCursor, type RoomName, type Seq } from '@parley/protocol';
+import { formatCursor, refuseSessionInUrl, type RoomName, type Seq } from '@parley/protocol';
 import { eventsAfterCursor, eventsAfterCursorNow, hasEventsAfter } from './answer.js';
 import { JSON_HEADERS, sendError, toChatError } from './http-util.js';
 import type { LeanResponse } from './lean-http.js';
@@ -13,7 +13,7 @@ export interface StreamHubOptions {
   /**
    * A stream with nothing written for this long gets a `:` comment, so
    * proxies and browsers see it alive (nginx's read timeout is above it).
-   * @default 20000
+   * @default 1000
    */
   heartbeatMs?: number;
   /**
@@ -23,7 +23,10 @@ export interface StreamHubOptions {
    * @default 600000
    */
   lifetimeMs?: number;
-  /** How often heartbeats and lifetimes are checked, for every stream at once. @default 1000 */
+  /**
+   * How often heartbeats and lifetimes are checked, for every stream at once;
+   * at most half the heartbeat, so no gap exceeds 1.5 heartbeats. @default 1000
+   */
   sweepMs?: number;
 }
 
@@ -66,7 +69,7 @@ export class StreamHub {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: StreamHubOptions = {}) {
-    this.heartbeatMs = options.heartbeatMs ?? 20_000;
+    this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.lifetimeMs = options.lifetimeMs ?? 600_000;
     this.sweepMs = options.sweepMs ?? 1000;
   }
@@ -79,7 +82,7 @@ export class StreamHub {
   /** Starts the heartbeat and lifetime timer. */
   start(): void {
     if (this.timer !== undefined) return;
-    this.timer = setInterval(() => this.sweep(Date.now()), Math.min(this.sweepMs, this.heartbeatMs));
+    this.timer = setInterval(() => this.sweep(Date.now()), Math.min(this.sweepMs, this.heartbeatMs / 2));
     this.timer.unref();
   }
 
@@ -170,6 +173,7 @@ export async function handleStream(
   sessionHash?: string,
 ): Promise<void> {
   try {
+    refuseSessionInUrl(query);
     const cursorText = lastEventId !== undefined && lastEventId !== '' ? lastEventId : (query.get('rooms') ?? undefined);
     // Private rooms this observer may not read look missing: at 0 in the ready cursor, never an event.
     const { resolved, hidden } = await resolveObserveCursor(parseObserveCursor(cursorText, ctx, sessionHash), ctx, {

@@ -16,6 +16,13 @@ import { SingleFlight } from './single-flight.js';
 /** Most events the web tier returns for one request. */
 export const WEB_EVENTS_LIMIT = 500;
 
+/** The web tier's answer about one observer: how it may read each asked room, and whether its session is live. */
+export interface RoomAccessView {
+  kinds: Map<RoomName, RoomAccessKind>;
+  /** False for a token the web tier does not know (made up, or ended): that observer is anonymous. */
+  sessionLive: boolean;
+}
+
 /** Reads a room's head and events from the web tier's signed internal endpoint. */
 export interface WebClient {
   /**
@@ -33,7 +40,7 @@ export interface WebClient {
    * `POST /internal/access` on the first web URL that answers: how the
    * session with token hash `session` (`null`: anonymous) may read each room.
    */
-  roomAccess(session: string | null, rooms: readonly RoomName[]): Promise<Map<RoomName, RoomAccessKind>>;
+  roomAccess(session: string | null, rooms: readonly RoomName[]): Promise<RoomAccessView>;
   /** Closes the keep-alive pools. */
   close(): Promise<void>;
 }
@@ -126,8 +133,8 @@ function checkHeads(value: unknown, rooms: readonly RoomName[]): Map<RoomName, S
 const ACCESS_KINDS: ReadonlySet<string> = new Set(['public', 'missing', 'member', 'hidden']);
 
 /** Checks an access answer: one known kind for every room asked. */
-function checkAccess(value: unknown, rooms: readonly RoomName[]): Map<RoomName, RoomAccessKind> {
-  const access = typeof value === 'object' && value !== null ? (value as { access?: unknown }).access : undefined;
+function checkAccess(value: unknown, rooms: readonly RoomName[]): RoomAccessView {
+  const { access, sessionLive } = (typeof value === 'object' && value !== null ? value : {}) as { access?: unknown; sessionLive?: unknown };
   if (typeof access !== 'object' || access === null) throw new Error('answer has no access');
   const result = new Map<RoomName, RoomAccessKind>();
   for (const room of rooms) {
@@ -135,5 +142,6 @@ function checkAccess(value: unknown, rooms: readonly RoomName[]): Map<RoomName, 
     if (typeof kind !== 'string' || !ACCESS_KINDS.has(kind)) throw new Error(`answer has no access for ${room}`);
     result.set(room, kind as RoomAccessKind);
   }
-  return result;
+  // An older web tier does not say: the token is trusted, as it was before.
+  return { kinds: result, sessionLive: sessionLive !== false };
 }

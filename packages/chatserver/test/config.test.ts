@@ -28,7 +28,7 @@ describe('chatserver config', () => {
       heartbeatMs: 2000,
       presenceTimeoutMs: 120_000,
       catchUpMs: 5000,
-      streamHeartbeatMs: 20_000,
+      streamHeartbeatMs: 1000,
       streamLifetimeMs: 600_000,
     });
   });

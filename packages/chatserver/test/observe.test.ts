@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { get, useChatFixture, type ChatFixture } from './support/harness.js';
+import { hashSessionToken } from '@parley/protocol/node';
+import { bearer, get, useChatFixture, type ChatFixture, type ObserveResult } from './support/harness.js';
 
 describe('observe', () => {
   const { fixture } = useChatFixture();
@@ -279,19 +280,19 @@ describe('observe limits', () => {
     fixture = await suite.start({ PARLEY_CHAT_MAX_OBSERVES_PER_SESSION: '2' });
     const alice = randomBytes(32).toString('base64url');
     const bob = randomBytes(32).toString('base64url');
-    const aliceObserves = [1, 2].map(() => get(fixture!.observeUrl(`rooms=lobby:0&wait=10&session=${alice}`)));
+    const aliceObserves = [1, 2].map(() => get(fixture!.observeUrl(`rooms=lobby:0&wait=10`), 5000, bearer(alice)));
     await fixture.waitForParked(2);
-    const refused = await get(fixture.observeUrl(`rooms=lobby:0&wait=10&session=${alice}`));
+    const refused = await get(fixture.observeUrl(`rooms=lobby:0&wait=10`), 5000, bearer(alice));
     expect(refused.status).to.equal(429);
     expect(refused.headers.get('retry-after')).to.equal('5');
     expect(JSON.parse(refused.text).error.code).to.equal('rate_limited');
-    const bobObserve = get(fixture.observeUrl(`rooms=dev:0&wait=10&session=${bob}`));
+    const bobObserve = get(fixture.observeUrl(`rooms=dev:0&wait=10`), 5000, bearer(bob));
     const anonymous = get(fixture.observeUrl('rooms=dev:0&wait=10'));
     await fixture.waitForParked(4);
     // Once her observes are answered, alice may park again.
     await fixture.notify(fixture.web.addMessages('lobby', 1));
     for (const answer of await Promise.all(aliceObserves)) expect(answer.status).to.equal(200);
-    const again = get(fixture.observeUrl(`rooms=lobby:1&wait=10&session=${alice}`));
+    const again = get(fixture.observeUrl(`rooms=lobby:1&wait=10`), 5000, bearer(alice));
     await fixture.waitForParked(3);
     await fixture.notify(fixture.web.addMessages('dev', 1));
     await fixture.notify(fixture.web.addMessages('lobby', 1));
@@ -301,24 +302,59 @@ describe('observe limits', () => {
   it('makes one web request per observe of 50 unknown rooms and none when they come again (40 observes)', async () => {
     fixture = await suite.start();
     const session = randomBytes(32).toString('base64url');
-    const observeOf = (index: number): string =>
-      fixture!.observeUrl(`rooms=${Array.from({ length: 50 }, (_, room) => `ghost-${index}-${room}`).join(',')}&wait=0&session=${session}`);
-    const first = await Promise.all(Array.from({ length: 40 }, (_, index) => get(observeOf(index))));
+    fixture.web.liveSessions.add(hashSessionToken(session));
+    const observeOf = (index: number): Promise<ObserveResult> =>
+      get(fixture!.observeUrl(`rooms=${Array.from({ length: 50 }, (_, room) => `ghost-${index}-${room}`).join(',')}&wait=0`), 5000, bearer(session));
+    const first = await Promise.all(Array.from({ length: 40 }, (_, index) => observeOf(index)));
     for (const answer of first) expect(answer.status).to.equal(200);
     expect(fixture.web.served).to.have.length(40);
     expect(fixture.chat.stats().rooms).to.equal(2000);
-    await Promise.all(Array.from({ length: 40 }, (_, index) => get(observeOf(index))));
+    await Promise.all(Array.from({ length: 40 }, (_, index) => observeOf(index)));
     expect(fixture.web.served).to.have.length(40);
   });
 
   it('holds at most PARLEY_CHAT_MAX_ROOMS rooms, however many unknown rooms are observed', async () => {
     fixture = await suite.start({ PARLEY_CHAT_MAX_ROOMS: '120' });
     const session = randomBytes(32).toString('base64url');
+    fixture.web.liveSessions.add(hashSessionToken(session));
     for (let index = 0; index < 10; index++) {
       const rooms = Array.from({ length: 50 }, (_, room) => `ghost-${index}-${room}`).join(',');
-      expect((await get(fixture.observeUrl(`rooms=${rooms}&wait=0&session=${session}`))).status).to.equal(200);
+      expect((await get(fixture.observeUrl(`rooms=${rooms}&wait=0`), 5000, bearer(session))).status).to.equal(200);
       expect(fixture.chat.stats().rooms).to.be.at.most(120);
     }
+  });
+
+  it('serves a made-up session token as anonymous: past PARLEY_CHAT_MAX_ANONYMOUS_ROOMS rooms it is 400 invalid_cursor, a live session is not', async () => {
+    fixture = await suite.start({ PARLEY_CHAT_MAX_ANONYMOUS_ROOMS: '3' });
+    const madeUp = randomBytes(32).toString('base64url');
+    const live = randomBytes(32).toString('base64url');
+    fixture.web.liveSessions.add(hashSessionToken(live));
+    const anonymous = await get(fixture.observeUrl('rooms=a,b,c,d&wait=0'));
+    for (const token of [madeUp, madeUp]) {
+      const refused = await get(fixture.observeUrl('rooms=a,b,c,d&wait=0'), 5000, bearer(token));
+      expect(refused.status).to.equal(400);
+      expect(refused.text).to.equal(anonymous.text);
+    }
+    // Nothing was loaded for the refused observes, and the token was asked about once.
+    expect(fixture.web.served).to.have.length(0);
+    expect(fixture.web.accessAsked.filter((asked) => asked.session === hashSessionToken(madeUp))).to.have.length(1);
+    expect((await get(fixture.observeUrl('rooms=a,b,c,d&wait=0'), 5000, bearer(live))).status).to.equal(200);
+    expect((await get(fixture.observeUrl('rooms=a,b,c&wait=0'), 5000, bearer(madeUp))).status).to.equal(200);
+  });
+
+  it('refuses a session token in the URL with 400 session_in_url, as JSON, inside the JSONP callback and on the stream', async () => {
+    fixture = await suite.start();
+    const token = randomBytes(32).toString('base64url');
+    const json = await get(fixture.observeUrl(`rooms=lobby&wait=0&session=${token}`));
+    expect(json.status).to.equal(400);
+    expect(JSON.parse(json.text).error.code).to.equal('session_in_url');
+    const jsonp = await get(fixture.observeUrl(`rooms=lobby&wait=0&callback=cb&session=${token}`));
+    expect(jsonp.text).to.match(/^\/\*\*\/cb\(\{"error":\{"code":"session_in_url"/);
+    const stream = await get(fixture.streamUrl(`rooms=lobby&session=${token}`));
+    expect(stream.status).to.equal(400);
+    expect(JSON.parse(stream.text).error.code).to.equal('session_in_url');
+    // Percent-encoded, the name is still `session`.
+    expect((await get(fixture.observeUrl(`rooms=lobby&wait=0&%73ession=${token}`))).status).to.equal(400);
   });
 
   it('refuses an anonymous observe of more than PARLEY_CHAT_MAX_ANONYMOUS_ROOMS rooms with 400 invalid_cursor and asks the web tier nothing', async () => {

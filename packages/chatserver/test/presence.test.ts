@@ -45,7 +45,6 @@ describe('chatserver presence', () => {
     for (const [form, carry] of [
       ['an Authorization: Bearer header', (token: string) => ({ query: '', headers: { authorization: `Bearer ${token}` } })],
       ['the parley_session cookie', (token: string) => ({ query: '', headers: { cookie: `theme=dark; parley_session=${token}` } })],
-      ['?session=', (token: string) => ({ query: `&session=${token}`, headers: {} })],
     ] as const) {
       it(`records a session carried in ${form} as seen in every room of its cursor`, async () => {
         const token = newToken();
@@ -65,14 +64,14 @@ describe('chatserver presence', () => {
       expect(await observe(current(), 'rooms=lobby&wait=0&callback=cb', { cookie: `parley_session=${token}` })).to.equal(200);
       // A later, recorded observe proves the earlier ones had their chance to write.
       const marker = newToken();
-      await observe(current(), `rooms=lobby&wait=0&session=${marker}`);
+      await observe(current(), `rooms=lobby&wait=0`, { authorization: `Bearer ${marker}` });
       await waitFor(async () => (await seenAt('lobby', marker)) !== undefined, 2000, 'marker entry');
       expect(await current().redis.zrange(presenceKey(current().prefix, 'lobby'), 0, -1)).to.deep.equal([hashSessionToken(marker)]);
     });
 
     it('records a parked observe again when it is answered', async () => {
       const token = newToken();
-      const answered = observe(current(), `rooms=lobby:0&wait=10&session=${token}`);
+      const answered = observe(current(), `rooms=lobby:0&wait=10`, { authorization: `Bearer ${token}` });
       await current().waitForParked(1);
       const arrivedAt = await firstSeenAt('lobby', token);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -85,7 +84,7 @@ describe('chatserver presence', () => {
   it('sees parked observers again while they wait (one timer, every min(30 s, timeout / 4))', async () => {
     fixture = await suite.start({ PARLEY_PRESENCE_TIMEOUT_MS: '1000' });
     const tokens = [newToken(), newToken()];
-    const parked = tokens.map((token) => observe(current(), `rooms=lobby:0&wait=3&session=${token}`));
+    const parked = tokens.map((token) => observe(current(), `rooms=lobby:0&wait=3`, { authorization: `Bearer ${token}` }));
     await current().waitForParked(2);
     const first = await Promise.all(tokens.map((token) => firstSeenAt('lobby', token)));
     // Refreshed every 250 ms while parked: both scores move on long before the 3 s hold ends.
@@ -106,7 +105,7 @@ describe('chatserver presence', () => {
     try {
       await ownRedis.server.stop();
       const started = Date.now();
-      expect(await observe(chat, `rooms=lobby&wait=1&session=${newToken()}`)).to.equal(200);
+      expect(await observe(chat, `rooms=lobby&wait=1`, { authorization: `Bearer ${newToken()}` })).to.equal(200);
       expect(Date.now() - started).to.be.below(3000);
     } finally {
       await chat.close();

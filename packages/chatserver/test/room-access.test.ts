@@ -3,7 +3,7 @@ import { type ChatEvent } from '@parley/protocol';
 import { hashSessionToken, signObserveTicket } from '@parley/protocol/node';
 import { withHiddenRooms } from '../src/room-access.js';
 import { openEventStream } from '../../cluster/test/helpers/event-stream.js';
-import { SECRET, get, startChatFixture, startRedisFixture, waitFor, type ChatFixture, type RedisFixture } from './support/harness.js';
+import { SECRET, bearer, get, startChatFixture, startRedisFixture, waitFor, type ChatFixture, type RedisFixture } from './support/harness.js';
 
 const MEMBER_TOKEN = 'member-token-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const OUTSIDER_TOKEN = 'outsider-token-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
@@ -32,7 +32,7 @@ describe('room access (private rooms on a chatserver)', () => {
   });
 
   const observe = (query: string, token?: string) =>
-    get(fixture.observeUrl(`${query}${token === undefined ? '' : `&session=${token}`}`));
+    get(fixture.observeUrl(query), 5000, token === undefined ? {} : bearer(token));
 
   it('answers a non-member (anonymous or another session, JSON or JSONP) exactly as for a missing room', async () => {
     for (const token of [undefined, OUTSIDER_TOKEN]) {
@@ -63,8 +63,8 @@ describe('room access (private rooms on a chatserver)', () => {
 
   it('answers a non-member\'s stream (SSE) as for a missing room: the room at 0 in the ready cursor, never an event', async () => {
     fixture.web.addMessages('lobby', 1);
-    const outsider = await openEventStream(fixture.streamUrl(`rooms=secret:0,lobby&session=${OUTSIDER_TOKEN}`));
-    const member = await openEventStream(fixture.streamUrl(`rooms=secret:0&session=${MEMBER_TOKEN}`));
+    const outsider = await openEventStream(fixture.streamUrl('rooms=secret:0,lobby'), bearer(OUTSIDER_TOKEN));
+    const member = await openEventStream(fixture.streamUrl('rooms=secret:0'), bearer(MEMBER_TOKEN));
     try {
       expect(outsider.status).to.equal(200);
       await outsider.until((r) => r.messages.length >= 1, 3000, 'the ready event');
@@ -76,7 +76,7 @@ describe('room access (private rooms on a chatserver)', () => {
       expect(await fixture.notify(fixture.web.addMessages('lobby', 1))).to.equal(204);
       await outsider.until((r) => r.messages.length >= 2, 3000, 'the lobby event');
       expect(outsider.messages.slice(1).map((message) => (JSON.parse(message.data) as ChatEvent).room)).to.deep.equal(['lobby']);
-      const ahead = await openEventStream(fixture.streamUrl(`rooms=secret:2&session=${OUTSIDER_TOKEN}`));
+      const ahead = await openEventStream(fixture.streamUrl('rooms=secret:2'), bearer(OUTSIDER_TOKEN));
       expect(ahead.status).to.equal(400);
       ahead.close();
     } finally {
@@ -138,6 +138,15 @@ describe('room access (private rooms on a chatserver)', () => {
     fixture.web.addMessages('lobby', 1);
     for (let round = 0; round < 3; round++) await observe('rooms=secret,lobby&wait=0', MEMBER_TOKEN);
     expect(fixture.web.accessAsked).to.have.length(1);
+  });
+
+  it('asks the web tier once for a room that many observers open at the same moment', async () => {
+    fixture.web.addMessages('crowded', 1);
+    const tokens = Array.from({ length: 20 }, (_, i) => `crowd-token-${String(i).padStart(40, '0')}`);
+    const answers = await Promise.all(tokens.map((token) => observe('rooms=crowded:0&wait=0', token)));
+    expect(answers.map((answer) => answer.status)).to.deep.equal(tokens.map(() => 200));
+    expect(answers.map((answer) => JSON.parse(answer.text).cursor)).to.deep.equal(tokens.map(() => 'crowded:1'));
+    expect(fixture.web.accessAsked.filter((asked) => asked.rooms.includes('crowded'))).to.have.length(1);
   });
 
   it('adds hidden rooms to an answer\'s cursor at 0', () => {

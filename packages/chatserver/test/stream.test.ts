@@ -104,15 +104,15 @@ describe('observe stream (EventSource)', () => {
     expect(bad.status).to.equal(400);
     expect(JSON.parse(bad.errorText ?? '').error.code).to.equal('invalid_cursor');
     const session = randomBytes(32).toString('base64url');
-    await open(fixture.streamUrl(`rooms=lobby&session=${session}`));
+    await open(fixture.streamUrl('rooms=lobby'), { authorization: `Bearer ${session}` });
     await fixture.waitForParked(1);
-    const second = await open(fixture.streamUrl(`rooms=lobby&session=${session}`));
+    const second = await open(fixture.streamUrl('rooms=lobby'), { authorization: `Bearer ${session}` });
     expect(second.status).to.equal(429);
     expect(JSON.parse(second.errorText ?? '').error.code).to.equal('rate_limited');
     // The stream counts while it is open, and no longer once the client left.
     for (const reader of readers) reader.close();
     await waitFor(() => fixture!.chat.stats().parkedObservers === 0, 2000, 'the stream to close');
-    const again = await open(fixture.streamUrl(`rooms=lobby&session=${session}`));
+    const again = await open(fixture.streamUrl('rooms=lobby'), { authorization: `Bearer ${session}` });
     expect(again.status).to.equal(200);
   });
 });

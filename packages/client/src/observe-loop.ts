@@ -2,6 +2,9 @@ import { formatCursor, readCursor, type ChatEvent, type Cursor, type RoomName } 
 import { ParleyError } from './errors.js';
 import type { ObserveTransport } from './transports.js';
 
+/** The hold the loop asks for; see `ObserveLoopOptions.waitSeconds`. */
+const DEFAULT_WAIT_SECONDS = 5;
+
 /** What a person should see about the live connection. */
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
@@ -14,7 +17,13 @@ export interface ObserveLoopOptions {
   onState?: (state: ConnectionState) => void;
   /** A room's cursor was refused (the server lost history): the room restarts from now. */
   onReset?: (room: RoomName) => void;
-  /** Server hold time, seconds (the first poll after a (re)connect asks for 0). @default 25 */
+  /**
+   * Server hold time, seconds (the first poll after a (re)connect asks for 0).
+   * Short on purpose: nginx trusts a poll of at most 5 s to be answered within
+   * 7 s, so one parked on a frozen chatserver is replayed on another in time
+   * (the 10 s bound of docs/RELIABILITY.md); longer holds are not replayed.
+   * @default 5
+   */
   waitSeconds?: number;
   /** First retry delay; doubles per failure. @default 500 */
   minBackoffMs?: number;
@@ -116,7 +125,7 @@ export class ObserveLoop {
       // Until a poll has succeeded, ask without a hold: the answer comes at
       // once, so "live" shows in a moment (not after a whole quiet hold) and a
       // "from now" cursor is pinned to the room's head before anything happens.
-      const waitSeconds = this.state === 'live' ? (this.options.waitSeconds ?? 25) : 0;
+      const waitSeconds = this.state === 'live' ? (this.options.waitSeconds ?? DEFAULT_WAIT_SECONDS) : 0;
       try {
         const answer = await this.options.transport(asked, waitSeconds, controller.signal);
         if (controller.signal.aborted) continue;

@@ -104,7 +104,7 @@ export function streamTransport(options: StreamTransportOptions): ObserveTranspo
   const open = (rooms: string): void => {
     close();
     const query = new URLSearchParams({ rooms });
-    if (options.session !== undefined) query.set('session', options.session);
+    if (options.ticket !== undefined) query.set('ticket', options.ticket);
     const stream = new (Source as new (url: string) => EventSourceLike)(`${(options.baseUrl ?? '').replace(/\/+$/, '')}/api/observe/stream?${query}`);
     source = stream;
     handedCursor = rooms;

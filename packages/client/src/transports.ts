@@ -8,8 +8,13 @@ export type ObserveTransport = (rooms: string, waitSeconds: number, signal: Abor
 export interface TransportOptions {
   /** Origin of the Parley deployment. @default '' (same origin) */
   baseUrl?: string;
-  /** Bearer session sent as `?session=` (presence); omit for cookie or anonymous. */
-  session?: string;
+  /**
+   * An observe ticket (`POST /api/observe-ticket`), sent as `?ticket=`: how a
+   * third-party page reads a private room. Never a session token: a URL gets
+   * logged, and the server refuses `?session=` (400 `session_in_url`). Omit
+   * for the cookie (same origin) or anonymous reads of public rooms.
+   */
+  ticket?: string;
 }
 
 // Seconds a poll may take beyond its hold before it counts as lost: nginx,
@@ -18,7 +23,7 @@ const POLL_MARGIN_SECONDS = 15;
 
 function observeUrl(options: TransportOptions, rooms: string, waitSeconds: number, extra?: Record<string, string>): string {
   const query = new URLSearchParams({ rooms, wait: String(waitSeconds), ...extra });
-  if (options.session !== undefined) query.set('session', options.session);
+  if (options.ticket !== undefined) query.set('ticket', options.ticket);
   return `${(options.baseUrl ?? '').replace(/\/+$/, '')}/api/observe?${query}`;
 }
 

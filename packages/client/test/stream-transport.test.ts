@@ -64,10 +64,10 @@ describe('streamTransport', () => {
 
   it('answers a hold of 0 when the stream is ready, then hands on events from the same stream, in order', async () => {
     const fallback = recordingFallback();
-    const transport = streamTransport({ fallback: fallback.transport, EventSource: FakeSource, session: 'tok' });
+    const transport = streamTransport({ fallback: fallback.transport, EventSource: FakeSource, ticket: 'lobby.1.sig' });
     const first = transport('lobby', 0, never);
     const source = FakeSource.opened[0] as FakeSource;
-    expect(source.url).to.equal('/api/observe/stream?rooms=lobby&session=tok');
+    expect(source.url).to.equal('/api/observe/stream?rooms=lobby&ticket=lobby.1.sig');
     source.ready('lobby:4');
     expect(await first).to.deep.equal({ events: [], cursor: 'lobby:4' });
     // Events that arrive between two calls wait for the next one.

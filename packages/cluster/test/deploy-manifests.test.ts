@@ -136,7 +136,7 @@ describe('deploy/kubernetes manifests', function () {
     expect(data.PARLEY_REDIS_SENTINELS?.split(',')).to.have.length(3);
     expect(data).to.have.property('PARLEY_REDIS_MASTER');
     const secret = loadManifests(['secret.example.yaml'])[0] as unknown as { stringData: Record<string, string> };
-    expect(Object.keys(secret.stringData).sort()).to.deep.equal(['PARLEY_DATABASE_URL', 'PARLEY_REDIS_URL', 'PARLEY_SECRET']);
+    expect(Object.keys(secret.stringData).sort()).to.deep.equal(['PARLEY_DATABASE_URL', 'PARLEY_METRICS_TOKEN', 'PARLEY_REDIS_URL', 'PARLEY_SECRET']);
     expect(Object.values(secret.stringData).every((value) => value === '')).to.equal(true);
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
     const named = new Set([

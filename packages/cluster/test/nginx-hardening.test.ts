@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { expect } from 'chai';
-import { nginxCapacity, renderNginxConfig, startNginx, type NginxHandle } from '../src/nginx.js';
+import { DEFAULT_NGINX_TEMPLATE, nginxCapacity, renderNginxConfig, startNginx, type NginxHandle } from '../src/nginx.js';
 
 /** Sends `raw` on a fresh connection and resolves with everything nginx answers (bounded). */
 async function rawExchange(port: number, raw: string, timeoutMs = 5000): Promise<string> {
@@ -89,6 +89,10 @@ describe('nginx hardening', function () {
     expect(text).to.match(/^\s*worker_connections 9000;/m);
     // 9,000 parked observes hold 18,000 connections.
     expect(nginxCapacity().workerConnections).to.be.at.least(Math.min(18_000, nginxCapacity().workerRlimitNofile - 200));
+    // The docker config is sized the same way from its own worker_rlimit_nofile.
+    const docker = readFileSync(join(dirname(DEFAULT_NGINX_TEMPLATE), 'docker.conf'), 'utf8');
+    const dockerLimit = Number(/^worker_rlimit_nofile (\d+);/m.exec(docker)?.[1]);
+    expect(Number(/^\s*worker_connections (\d+);/m.exec(docker)?.[1])).to.equal(nginxCapacity(dockerLimit).workerConnections);
   });
 
   it('bounds slow headers, bodies and reads and limits connections per address', () => {
@@ -96,7 +100,8 @@ describe('nginx hardening', function () {
     expect(text).to.match(/client_header_timeout 5s;/);
     expect(text).to.match(/client_body_timeout 5s;/);
     expect(text).to.match(/send_timeout 10s;/);
-    expect(text).to.match(/location = \/api\/observe \{\s*limit_conn parley_observes_per_address 9;/);
+    expect(text).to.match(/location = \/api\/observe \{\s*if [^}]*\}\s*limit_conn parley_observes_per_address 9;/);
+    expect(text).to.match(/location = \/__parley_observe_short \{\s*internal;\s*limit_conn parley_observes_per_address 9;/);
     expect(text).to.match(/location \/ \{\s*limit_conn parley_requests_per_address 7;/);
   });
 
@@ -155,6 +160,61 @@ describe('nginx hardening', function () {
     expect(log).to.include('"GET /api/rooms/lobby?after=3 HTTP/1.1"');
     // A %-escape in a value (an observe cursor) is no reason to hide the query.
     expect(log).to.include('"GET /api/observe?rooms=lobby%3A3&wait=5 HTTP/1.1"');
+  });
+
+  /** GETs `path` through nginx: status, body and how long it took. */
+  async function timedGet(path: string): Promise<{ status: number; text: string; ms: number }> {
+    const startedAt = Date.now();
+    const response = await fetch(`${nginx!.url}${path}`, { signal: AbortSignal.timeout(15_000) });
+    return { status: response.status, text: await response.text(), ms: Date.now() - startedAt };
+  }
+
+  it('replays short observes parked on a frozen chatserver on another within 7 s, then skips the frozen one', async () => {
+    const frozenPort = await listen(frozenUpstream());
+    const livePort = await listen(namedUpstream('live'));
+    nginx = await startNginx({ runDir, webPorts: [livePort], chatPorts: [frozenPort, livePort] });
+    // least_conn spreads four at once over both chatservers: two park on the frozen one.
+    const first = await Promise.all([1, 2, 3, 4].map((n) => timedGet(`/api/observe?rooms=lobby:${n}&wait=5`)));
+    for (const answer of first) {
+      expect(answer.text).to.equal('live');
+      expect(answer.ms).to.be.below(9000);
+    }
+    expect(Math.max(...first.map((answer) => answer.ms)), 'some observe went to the frozen chatserver first').to.be.at.least(6000);
+    // Counted as failed (max_fails=1): for fail_timeout nginx sends nothing there.
+    for (let n = 0; n < 3; n++) expect((await timedGet('/api/observe?rooms=lobby&wait=0')).ms).to.be.below(1000);
+    const errors = readFileSync(join(runDir, 'error.log'), 'utf8');
+    expect(errors).to.match(/\[error\].*upstream timed out/);
+  });
+
+  it('replays a stream whose chatserver is frozen on another within 3 s', async () => {
+    const frozenPort = await listen(frozenUpstream());
+    const livePort = await listen(namedUpstream('live'));
+    nginx = await startNginx({ runDir, webPorts: [livePort], chatPorts: [frozenPort, livePort] });
+    const streams = await Promise.all([1, 2, 3, 4].map((n) => timedGet(`/api/observe/stream?rooms=lobby:${n}`)));
+    for (const answer of streams) {
+      expect(answer.text).to.equal('live');
+      expect(answer.ms).to.be.below(5000);
+    }
+    expect(Math.max(...streams.map((answer) => answer.ms))).to.be.at.least(2500);
+  });
+
+  it('refuses a session token in a URL at the edge, and logs upstream failures at error level without any token', async () => {
+    // A port nobody listens on: every request to it fails to connect.
+    const closedServer = createServer();
+    const closedPort = await listen(closedServer);
+    await new Promise<void>((resolve) => closedServer.close(() => resolve()));
+    nginx = await startNginx({ runDir, webPorts: [closedPort], chatPorts: [closedPort] });
+    for (const path of ['/api/rooms/lobby/events?callback=cb&session=SECRET1', '/api/observe?rooms=lobby&%73ession=SECRET2', '/api/session?SESSION=SECRET3', '/api/rooms?a=1&session']) {
+      const answer = await timedGet(path);
+      expect(answer.status, path).to.equal(400);
+      expect(JSON.parse(answer.text).error.code, path).to.equal('session_in_url');
+    }
+    // Names that only contain the word are not a session token.
+    expect((await timedGet('/api/rooms?sessions=1')).status).to.equal(503);
+    expect((await timedGet('/api/observe?rooms=lobby&wait=0&ticket=lobby.1.x')).status).to.equal(503);
+    const errors = readFileSync(join(runDir, 'error.log'), 'utf8');
+    expect(errors).to.match(/\[error\].*connect\(\) failed/);
+    expect(errors).to.not.match(/SECRET/);
   });
 
   it('moves reads and says off a frozen web process within 5 s, giving each say an idempotency key', async () => {

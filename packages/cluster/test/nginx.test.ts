@@ -50,12 +50,26 @@ describe('nginx configuration', () => {
     expect(servers(sayUpstream(false))).to.deep.equal(['127.0.0.1:13001', '127.0.0.1:13002', '127.0.0.1:13003']);
   });
 
-  it('never retries a timed-out observe on another chatserver', () => {
-    const text = renderNginxConfig({ runDir, publicPort: 18080, webPorts: [13001], chatPorts: [14001] });
-    const observe = /location = \/api\/observe \{([^}]*)\}/.exec(text)?.[1] ?? '';
-    expect(observe).to.match(/proxy_next_upstream error;/);
-    expect(observe).to.match(/proxy_read_timeout 65s;/);
-    expect(observe).to.match(/proxy_buffering off;/);
+  it('replays a timed-out observe elsewhere only for a short hold or a stream, never a long hold, in both configs', () => {
+    const rendered = renderNginxConfig({ runDir, publicPort: 18080, webPorts: [13001], chatPorts: [14001] });
+    const docker = readFileSync(join(REPO_ROOT, 'nginx', 'docker.conf'), 'utf8');
+    for (const [name, text] of [['template', rendered], ['docker.conf', docker]] as const) {
+      // A location's body, with one level of nested blocks (the `if`).
+      const block = (path: string): string => new RegExp(`location = ${path} \\{((?:[^{}]|\\{[^{}]*\\})*)\\}`).exec(text)?.[1] ?? '';
+      const observe = block('/api/observe');
+      expect(observe, name).to.match(/if \(\$arg_wait ~ "\^\[0-5\]\$"\) \{\s*rewrite \^ \/__parley_observe_short last;\s*\}/);
+      expect(observe, name).to.match(/proxy_next_upstream error;/);
+      expect(observe, name).to.match(/proxy_read_timeout 65s;/);
+      expect(observe, name).to.match(/proxy_buffering off;/);
+      const short = block('/__parley_observe_short');
+      expect(short, name).to.match(/^\s*internal;/);
+      expect(short, name).to.match(/proxy_pass http:\/\/parley_chat\/api\/observe\$is_args\$args;/);
+      expect(short, name).to.match(/proxy_read_timeout 7s;/);
+      expect(short, name).to.match(/proxy_next_upstream error timeout;/);
+      const stream = block('/api/observe/stream');
+      expect(stream, name).to.match(/proxy_read_timeout 3s;/);
+      expect(stream, name).to.match(/proxy_next_upstream error timeout;/);
+    }
   });
 
   it('hides its version, answers /internal/ itself and forwards the client address and scheme, in both configs', () => {

@@ -294,8 +294,9 @@ describe('the public contract (docs/openapi.yaml), through nginx', function () {
       const session = await newSession('carol');
       const answer = await exchange(operation, 200, { path: '/api/session', session });
       expect(JSON.parse(answer.text)).to.deep.equal({ nickname: 'carol', username: null, rooms: [] });
-      await exchange(operation, 200, { path: `/api/session?callback=Parley.me&session=${session}` });
+      await exchange(operation, 200, { path: '/api/session?callback=Parley.me', session });
       await exchange(operation, 400, { path: '/api/session?callback=1bad', session });
+      await exchange(operation, 400, { path: `/api/session?session=${session}` });
       await exchange(operation, 401, { path: '/api/session' });
     });
   });
@@ -530,8 +531,9 @@ describe('the public contract (docs/openapi.yaml), through nginx', function () {
       await exchange(operation, 200, { path: `/api/observe?rooms=${room}&wait=0&callback=Parley.onEvents` });
     });
 
-    it('400 invalid_cursor, invalid_parameter and invalid_callback', async () => {
+    it('400 invalid_cursor, invalid_parameter, invalid_callback and session_in_url', async () => {
       await exchange(operation, 400, { path: '/api/observe?rooms=Lobby:1' });
+      await exchange(operation, 400, { path: `/api/observe?rooms=lobby:0&wait=0&session=${await newSession()}` });
       await exchange(operation, 400, { path: '/api/observe?rooms=lobby:0&wait=56' });
       await exchange(operation, 400, { path: '/api/observe?rooms=lobby:0&callback=alert(1)' });
     });

@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import pg from 'pg';
 import type { ChatEvent, LiveMessageEvent } from '@parley/protocol';
 import type { ClusterProcessInfo } from '../src/cluster-file.js';
-import { collectEvents, createSession, enterRoom, json, messages, say, uniqueRoom } from './helpers/api.js';
+import { collectEvents, createSession, enterRoom, json, messages, request, say, uniqueRoom } from './helpers/api.js';
+import { sleep } from '../src/wait.js';
 import { useCluster } from './helpers/cluster-fixture.js';
 import { BACK_WITHIN_MS, DELIVERED_WITHIN_MS, awaitPromptDelivery, clusterEntry, killNineAndAwaitBack, sayToParkedObserver } from './helpers/restarts.js';
 
@@ -119,5 +120,57 @@ describe('cluster on PostgreSQL (PARLEY_STORE=postgres)', function () {
     expect(await sayToParkedObserver(cluster)).to.be.at.most(DELIVERED_WITHIN_MS);
     const { events } = await json<{ events: ChatEvent[] }>(`${cluster.publicUrl}/api/rooms/${room}/events?after=0&limit=10`, { session: alice, expected: 200 });
     expect(messages(events)).to.deep.equal([before]);
+  });
+
+  it('takes says again as soon as PostgreSQL is back from -m immediate: nginx keeps the web processes that answered 503 meanwhile', async () => {
+    const { cluster } = fixture;
+    const postgres = cluster.postgres;
+    if (postgres === undefined) throw new Error('no PostgreSQL in this cluster');
+    const room = uniqueRoom('pgdown');
+    const alice = await createSession(cluster.publicUrl, 'alice');
+    await enterRoom(cluster.publicUrl, alice, room);
+    // One say every 50 ms, each with its own clientId, through nginx.
+    const attempts: Array<{ at: number; status: number; text: string }> = [];
+    let saying = true;
+    const speaker = (async () => {
+      for (let n = 0; saying; n++) {
+        const at = Date.now();
+        try {
+          const answer = await request(`${cluster.publicUrl}/api/rooms/${room}/say`, {
+            method: 'POST',
+            session: alice,
+            body: { text: `say ${n}`, clientId: `c-${n}` },
+            timeoutMs: 5000,
+          });
+          attempts.push({ at, status: answer.status, text: answer.text });
+        } catch (error) {
+          attempts.push({ at, status: 0, text: String(error) });
+        }
+        await sleep(50);
+      }
+    })();
+    let readyAt = 0;
+    try {
+      await sleep(300);
+      await postgres.stopImmediate();
+      // Longer than nginx's fail_timeout (2 s): an upstream it marked failed is probed again meanwhile.
+      await sleep(2500);
+      await postgres.start();
+      readyAt = Date.now();
+      await sleep(2000);
+    } finally {
+      saying = false;
+      await speaker;
+    }
+    const refused = attempts.filter((attempt) => attempt.status !== 201 && attempt.at < readyAt);
+    // A new connection to a just-recovered PostgreSQL: a moment's grace.
+    const afterReady = attempts.filter((attempt) => attempt.at >= readyAt + 500);
+    console.log(`      ${attempts.length} says, ${refused.length} refused while PostgreSQL was down, ${afterReady.length} sent from 500 ms after it was back`);
+    expect(refused.length, 'says refused while PostgreSQL was down').to.be.above(0);
+    // The web process's own answer, never nginx's "service unavailable" for web processes it took out of rotation.
+    const notFromWeb = refused.filter((attempt) => !attempt.text.includes('the database is unavailable'));
+    expect(notFromWeb.length, `refusals not from a web process, e.g. ${notFromWeb[0]?.status} ${notFromWeb[0]?.text.trim()}`).to.equal(0);
+    expect(afterReady.length).to.be.above(5);
+    expect(afterReady.filter((attempt) => attempt.status !== 201).map((attempt) => `${attempt.at - readyAt} ms after ready: ${attempt.status} ${attempt.text.trim()}`)).to.deep.equal([]);
   });
 });

@@ -65,6 +65,16 @@ describe('cluster: abuse limits, logout and headers across two web processes', f
     expect(JSON.parse(detail.text).occupants).to.deep.equal([]);
   });
 
+  it('answers no metrics without PARLEY_METRICS_TOKEN: /metrics in any spelling, through nginx and on each web port', async () => {
+    for (const base of [fixture.cluster.publicUrl, ...webUrls()]) {
+      for (const path of ['/metrics', '/METRICS', '/Metrics', '/metrics/', '/metrics?name=parley_says_total']) {
+        const answer = await request(`${base}${path}`, { headers: { authorization: 'Bearer ' } });
+        expect(answer.status, `${base}${path}`).to.equal(404);
+        expect(answer.text, `${base}${path}`).not.to.include('parley_');
+      }
+    }
+  });
+
   it('sends the security headers through nginx, without the nginx version', async () => {
     const { publicUrl } = fixture.cluster;
     for (const path of ['/', '/api/rooms', '/api/observe?rooms=lobby&wait=0']) {

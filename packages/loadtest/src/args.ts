@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { UsageError, parseCommandLine, type CommandLine, type CommandSpec } from '@parley/protocol/node';
-import { defaultSourceCount } from './long-poll-client.js';
+import { defaultSourceCount } from './socket-fleet.js';
 
 /** Everything one load-test run needs; every field is validated by `parseLoadTestArgs`. */
 export interface LoadTestOptions {

@@ -5,6 +5,7 @@ export { runLoadTest, type LoadTestHooks, type LoadTestProgress, type LoadTestRe
 export { readClusterProcesses, sampleAll, sampleProcess, usageBetween, type MeasuredProcess, type ProcessUsage } from './proc-stats.js';
 export { formatMarkdown } from './report.js';
 export { formatProgress, progressLine } from './progress.js';
-export { defaultSourceCount, startLongPolls, startObservers, type LongPolls, type LongPollsOptions, type DeliveredMessage, type LongPollDialect, type Observers, type ObserversOptions, type RawAnswer } from './long-poll-client.js';
+export { defaultSourceCount, type SocketFleet } from './socket-fleet.js';
+export { startLongPolls, startObservers, type LongPollsOptions, type DeliveredMessage, type LongPollDialect, type Observers, type ObserversOptions, type RawAnswer } from './long-poll-client.js';
 export { startStreamObservers, startStreams, type StreamDialect, type StreamObserversOptions, type StreamsOptions } from './stream-client.js';
 export { lineChartSvg, type ChartSeries, type LineChart } from './svg-chart.js';

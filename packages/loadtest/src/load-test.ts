@@ -7,7 +7,8 @@ import { Pool } from 'undici';
 import type { LoadTestOptions } from './args.js';
 import { DeliveryTracker, type DeliveryCounts } from './accounting.js';
 import { Histogram, type HistogramSummary } from './histogram.js';
-import { startLongPolls, type LongPolls, type RawAnswer } from './long-poll-client.js';
+import { startLongPolls, type RawAnswer } from './long-poll-client.js';
+import type { SocketFleet } from './socket-fleet.js';
 import { startStreams } from './stream-client.js';
 import { readClusterProcesses, sampleAll, usageBetween, type ProcessUsage } from './proc-stats.js';
 
@@ -188,7 +189,7 @@ export async function runLoadTest(options: LoadTestOptions, hooks: LoadTestHooks
     return { status: answer.statusCode, json };
   }
 
-  let observes: LongPolls[] = [];
+  let observes: SocketFleet[] = [];
   try {
     // Setup: sessions, then enough enters that every session and every room has one.
     const sessions = await inBatches(options.sessions, SETUP_CONCURRENCY, async (index) => {

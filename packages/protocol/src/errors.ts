@@ -17,6 +17,11 @@ export const ERROR_STATUS = {
   weak_password: 400,
   /** A request line or headers nginx refused before any Parley process saw them. */
   invalid_request: 400,
+  /**
+   * A session token in the URL (`?session=`): URLs end up in logs, histories
+   * and Referer headers. Send `Authorization: Bearer`, or read with an observe ticket.
+   */
+  session_in_url: 400,
   unauthorized: 401,
   session_expired: 401,
   /** Sign-in refused: the same answer for an unknown username and a wrong password. */

@@ -160,6 +160,12 @@ export interface RoomAccessBody {
  */
 export interface RoomAccessAnswer {
   access: Record<RoomName, RoomAccessKind>;
+  /**
+   * Whether the body's session is a live one. A made-up token is anonymous:
+   * it must not lift the anonymous observe's room limit. (Absent from a web
+   * tier older than this field: the chatserver then trusts the token.)
+   */
+  sessionLive?: boolean;
 }
 
 /** How a chatserver may serve one room to one session. */

@@ -52,6 +52,7 @@ export {
   parseRoomName,
   parseSearchWords,
   parseUsername,
+  refuseSessionInUrl,
 } from './validation.js';
 export { MAX_CURSOR_ROOMS, formatCursor, parseCursor, readCursor, type Cursor } from './cursor.js';
 export {

@@ -109,6 +109,22 @@ export function parseClientId(value: unknown): string | undefined {
 }
 
 /**
+ * Refuses a session token in the query (`?session=`, however %-escaped) with
+ * 400 `session_in_url`, on every tier: a URL ends up in access logs, browser
+ * history and `Referer` headers. A session goes in `Authorization: Bearer`
+ * or the cookie; a third-party page reads a private room with an observe
+ * ticket (`?ticket=`), short-lived and good for reading one room only.
+ */
+export function refuseSessionInUrl(query: URLSearchParams): void {
+  if (query.has('session')) {
+    throw new ChatError(
+      'session_in_url',
+      'a session token in a URL is refused (URLs get logged): send Authorization: Bearer, or read with an observe ticket (POST /api/observe-ticket, then ticket=)',
+    );
+  }
+}
+
+/**
  * Parses a non-negative integer query parameter (`after`, `before`, `limit`,
  * `wait`) or throws `invalid_parameter`. Absent gives `undefined`.
  */

@@ -189,6 +189,8 @@ export class PgStore implements ChatStore {
   readonly #log: Logger;
   /** When the database stopped answering (logged once per outage), or `undefined`. */
   #unavailableSince: number | undefined;
+  /** A call is trying the database while it is unavailable (see `#guard`). */
+  #probing = false;
   #closed = false;
 
   /** Takes a pool (with its `'error'` listener) on a migrated schema; use `openPgStore`. */
@@ -792,9 +794,19 @@ export class PgStore implements ChatStore {
 
   /**
    * Maps a database that cannot be reached to `unavailable` (503), logging
-   * the start and the end of an outage once each.
+   * the start and the end of an outage once each. While it is unavailable,
+   * one call at a time tries it (and so finds it back) and the others are
+   * answered `unavailable` at once: queued behind connection attempts to a
+   * server that is down or still recovering, requests took longer than
+   * nginx's 2 s say timeout, and nginx then took every web process out of
+   * rotation for 2 s more, after PostgreSQL was back.
    */
   async #guard<T>(work: () => Promise<T>): Promise<T> {
+    const probe = this.#unavailableSince !== undefined;
+    if (probe) {
+      if (this.#probing) throw databaseUnavailable();
+      this.#probing = true;
+    }
     try {
       const result = await work();
       if (this.#unavailableSince !== undefined) {
@@ -809,6 +821,8 @@ export class PgStore implements ChatStore {
         this.#log.warn({ err: withoutConnection(error) }, 'database unavailable');
       }
       throw databaseUnavailable();
+    } finally {
+      if (probe) this.#probing = false;
     }
   }
 }

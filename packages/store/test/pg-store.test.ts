@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import pg from 'pg';
@@ -308,6 +309,34 @@ describe('PgStore', function () {
           expect(error).to.be.instanceOf(ChatError);
           expect((error as ChatError).code).to.equal('unavailable');
           expect((error as ChatError).retryAfterSeconds).to.equal(1);
+        }
+      });
+
+      it('answers unavailable at once while another call is finding out whether the server is back', async () => {
+        // A server that accepts connections and never answers (partitioned, or too busy recovering to fork).
+        const silent = createServer(() => undefined);
+        await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+        const { port } = silent.address() as AddressInfo;
+        const hanging = new pg.Pool({ connectionString: `postgres://parley@127.0.0.1:${port}/parley`, connectionTimeoutMillis: 1500 });
+        hanging.on('error', () => undefined);
+        const store = new PgStore(hanging);
+        closing.push(store);
+        try {
+          const first = await expectRejection(store.roomSeq('lobby'));
+          expect((first as ChatError).code).to.equal('unavailable');
+          // One of these tries the server again (and waits for its connect timeout); the rest must not wait behind it.
+          const timed = await Promise.all(
+            Array.from({ length: 5 }, async () => {
+              const startedAt = Date.now();
+              const error = await expectRejection(store.roomSeq('lobby'));
+              return { ms: Date.now() - startedAt, code: (error as ChatError).code };
+            }),
+          );
+          expect(timed.map(({ code }) => code)).to.deep.equal(Array(5).fill('unavailable'));
+          expect(timed.filter(({ ms }) => ms < 500), `answer times ${timed.map(({ ms }) => ms).join(', ')} ms`).to.have.length(4);
+        } finally {
+          silent.close();
+          silent.unref();
         }
       });
 

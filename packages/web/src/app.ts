@@ -74,8 +74,9 @@ export interface WebAppOptions {
    */
   sessionPurgeIntervalMs?: number;
   /**
-   * Metrics recorded on every answer and served as `GET /metrics` (nginx
-   * never routes that path; scrape each web process directly).
+   * Metrics recorded on every answer and served as `GET /metrics` behind
+   * `PARLEY_METRICS_TOKEN` (nginx never routes that path; scrape each web
+   * process directly; without a token the path is 404).
    * @default none: no metrics, `/metrics` is 404
    */
   metrics?: WebMetrics;

@@ -1,11 +1,11 @@
 import type { Context } from 'koa';
-import { ChatError } from '@parley/protocol';
+import { ChatError, refuseSessionInUrl } from '@parley/protocol';
 import type { ChatStore, SessionRecord } from '@parley/store';
 import { isJsonpRequest } from './jsonp.js';
 import { SESSION_COOKIE, hashSessionToken, isTokenShaped } from './session-token.js';
 
 /** How a request presented its session. */
-export type SessionSource = 'bearer' | 'cookie' | 'query';
+export type SessionSource = 'bearer' | 'cookie';
 
 /** A session token and where it came from. */
 export interface PresentedToken {
@@ -17,26 +17,23 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Finds the session token of a request: `Authorization: Bearer` first, else
- * the `parley_session` cookie, else `?session=` on a JSONP GET only (a
- * `<script>` can send nothing else). A JSONP GET ignores the cookie: otherwise
- * any page could read a signed-in visitor's session answers by including them
- * as a script. Returns `undefined` when none is presented.
+ * the `parley_session` cookie. A JSONP GET ignores the cookie: otherwise any
+ * page could read a signed-in visitor's session answers by including them as
+ * a script; so a `<script>` reads as nobody. A `?session=` is refused (400
+ * `session_in_url`), never read: a URL gets logged. Returns `undefined` when
+ * none is presented.
  */
 export function presentedToken(ctx: Context): PresentedToken | undefined {
+  refuseSessionInUrl(new URLSearchParams(ctx.querystring));
   const authorization = ctx.get('Authorization');
   if (authorization !== '') {
     const match = /^Bearer +(\S+) *$/i.exec(authorization);
     if (match?.[1] === undefined) throw new ChatError('unauthorized', 'Authorization must be "Bearer <session>"');
     return { token: match[1], source: 'bearer' };
   }
-  const jsonp = isJsonpRequest(ctx);
-  if (!jsonp) {
-    const cookie = ctx.cookies.get(SESSION_COOKIE);
-    if (cookie !== undefined && cookie !== '') return { token: cookie, source: 'cookie' };
-    return undefined;
-  }
-  const query = ctx.query.session;
-  if (typeof query === 'string' && query !== '') return { token: query, source: 'query' };
+  if (isJsonpRequest(ctx)) return undefined;
+  const cookie = ctx.cookies.get(SESSION_COOKIE);
+  if (cookie !== undefined && cookie !== '') return { token: cookie, source: 'cookie' };
   return undefined;
 }
 

@@ -90,7 +90,7 @@ export function registerInternalRoutes(router: Router, deps: RouteDeps): void {
     const known = await store.roomAccess(rooms, live ? session.username : null);
     const access: Record<RoomName, RoomAccessKind> = {};
     for (const room of rooms) access[room] = known.get(room) ?? 'missing';
-    ctx.body = { access } satisfies RoomAccessAnswer;
+    ctx.body = { access, sessionLive: live } satisfies RoomAccessAnswer;
   });
 
   router.post(ROOM_HEADS_PATH, async (ctx) => {

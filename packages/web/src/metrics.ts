@@ -23,7 +23,11 @@ export interface WebMetricsOptions {
   registry: Registry;
   /** Read at scrape time for the outbox depth. */
   store: Pick<ChatStore, 'outboxDepth'>;
-  /** `PARLEY_METRICS_TOKEN`; empty: no token needed. */
+  /**
+   * `PARLEY_METRICS_TOKEN`. Empty: `/metrics` is not served at all (404). The
+   * web port is the one nginx proxies to, so metrics there always need a
+   * credential: one proxy rule forgotten must not make them public.
+   */
   token: string;
 }
 
@@ -76,8 +80,9 @@ export class WebMetrics {
     this.enqueueFailures.inc();
   }
 
-  /** `GET /metrics`: Prometheus text, behind the bearer token when one is set. */
+  /** `GET /metrics`: Prometheus text behind the bearer token; without a token configured, no route (404). */
   registerRoute(router: Router): void {
+    if (this.token === '') return;
     router.get(METRICS_PATH, async (ctx) => {
       if (!isMetricsScrapeAllowed(ctx.get('authorization') || undefined, this.token)) {
         throw new ChatError('unauthorized', 'metrics need the bearer token');

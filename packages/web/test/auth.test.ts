@@ -92,22 +92,31 @@ describe('authentication and CSRF', () => {
     expect(answer.json.error.code).to.equal('unauthorized');
   });
 
-  it('accepts ?session= on a GET with callback', async () => {
+  it('refuses ?session= on a JSONP GET inside the callback (session_in_url), reading nothing as the session', async () => {
     const answer = await call(harness, 'GET', `/api/session?callback=cb&session=${session}`);
     expect(answer.status).to.equal(200);
+    expect(answer.text).to.match(/^\/\*\*\/cb\(\{"error":\{"code":"session_in_url"/);
+    expect(answer.text).not.to.include('alice');
+  });
+
+  it('reads a JSONP GET with a Bearer session (a script loader that can set headers)', async () => {
+    const answer = await call(harness, 'GET', '/api/session?callback=cb', { session });
     expect(answer.text).to.equal(`/**/cb(${JSON.stringify({ nickname: 'alice', username: null, rooms: [room] })});`);
   });
 
-  it('ignores ?session= on a GET without callback', async () => {
-    const answer = await call(harness, 'GET', `/api/session?session=${session}`);
-    expect(answer.status).to.equal(401);
+  it('refuses ?session= on a GET without callback, even beside a Bearer session, with 400 session_in_url', async () => {
+    for (const name of ['session', '%73ession']) {
+      const answer = await call(harness, 'GET', `/api/session?${name}=${session}`, { session });
+      expect(answer.status).to.equal(400);
+      expect(answer.json.error.code).to.equal('session_in_url');
+    }
   });
 
-  it('ignores ?session= on a POST', async () => {
+  it('refuses ?session= on a POST with 400 session_in_url, changing nothing', async () => {
     const before = await snapshot(harness, room);
     const answer = await call(harness, 'POST', `/api/rooms/${room}/say?callback=cb&session=${session}`, { json: { text: 'hi' } });
-    expect(answer.status).to.equal(401);
-    expect(answer.json.error.code).to.equal('unauthorized');
+    expect(answer.status).to.equal(400);
+    expect(answer.json.error.code).to.equal('session_in_url');
     expect(await snapshot(harness, room)).to.deep.equal(before);
   });
 

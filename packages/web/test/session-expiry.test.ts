@@ -49,7 +49,7 @@ describe('session expiry and logout', () => {
     expect(say.status).to.equal(401);
     expect(say.json.error.code).to.equal('session_expired');
     expect(await snapshot(harness, room)).to.deep.equal(before);
-    const jsonp = await call(harness, 'GET', `/api/session?callback=cb&session=${session}`);
+    const jsonp = await call(harness, 'GET', '/api/session?callback=cb', { session });
     expect(jsonp.text).to.match(/^\/\*\*\/cb\(\{"error":\{"code":"session_expired"/);
     // Being refused does not revive it.
     expect((await call(harness, 'GET', '/api/session', { session })).json.error.code).to.equal('session_expired');

@@ -126,10 +126,15 @@ export interface ObserveResult {
   elapsedMs: number;
 }
 
+/** `Authorization: Bearer <token>`: how a session reaches an observe (a URL may not carry one). */
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
 /** GETs `url` with a bound, reading the whole answer. */
-export async function get(url: string, timeoutMs = 5000): Promise<ObserveResult> {
+export async function get(url: string, timeoutMs = 5000, headers: Record<string, string> = {}): Promise<ObserveResult> {
   const started = Date.now();
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  const response = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
   const text = await response.text();
   return { status: response.status, headers: response.headers, text, elapsedMs: Date.now() - started };
 }

@@ -30,6 +30,8 @@ export interface WebStandIn {
   refused: number;
   /** Private rooms and the token hashes of the sessions that are members (the rest see them hidden). */
   readonly privateRooms: Map<RoomName, Set<string>>;
+  /** Token hashes of the sessions the stand-in knows as live (any other token is made up). */
+  readonly liveSessions: Set<string>;
   /** Bodies of the `POST /internal/access` requests served (not in `served`). */
   readonly accessAsked: RoomAccessBody[];
   /** Answer every request with this status instead (simulates a broken web process). */
@@ -50,6 +52,7 @@ export async function startWebStandIn(secret: string): Promise<WebStandIn> {
   const served: string[] = [];
   const privateRooms = new Map<RoomName, Set<string>>();
   const accessAsked: RoomAccessBody[] = [];
+  const liveSessions = new Set<string>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -87,7 +90,8 @@ export async function startWebStandIn(secret: string): Promise<WebStandIn> {
         if (members !== undefined) return asked.session !== null && members.has(asked.session) ? 'member' : 'hidden';
         return rooms.has(room) ? 'public' : 'missing';
       };
-      answer(200, { access: Object.fromEntries(asked.rooms.map((room) => [room, kindOf(room)])) });
+      const sessionLive = asked.session !== null && (liveSessions.has(asked.session) || [...privateRooms.values()].some((members) => members.has(asked.session as string)));
+      answer(200, { access: Object.fromEntries(asked.rooms.map((room) => [room, kindOf(room)])), sessionLive });
       return;
     }
     const match = /^\/internal\/rooms\/([a-z0-9][a-z0-9_-]{0,63})\/events$/.exec(url.pathname);
@@ -113,6 +117,7 @@ export async function startWebStandIn(secret: string): Promise<WebStandIn> {
     rooms,
     served,
     privateRooms,
+    liveSessions,
     accessAsked,
     refused: 0,
     failWith: undefined,

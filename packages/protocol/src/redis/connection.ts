@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, SentinelConnector, type RedisOptions, type SentinelConnectionOptions } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { CommonConfig } from '../node/config.js';
 
@@ -38,6 +38,36 @@ export function reconnectOnRedisError(error: Error): 2 | false {
   return /^READONLY\b|^LOADING\b|^MASTERDOWN\b/.test(error.message) ? 2 : false;
 }
 
+/** What `SentinelConnector` keeps of the failover detector of its last connection (private in ioredis's types). */
+interface DetectorHolder {
+  failoverDetector: { cleanup(): void } | null;
+}
+
+/**
+ * ioredis's Sentinel connector, with the failover detector of a connection
+ * that is gone dropped when the next connect begins. ioredis keeps it
+ * subscribed to the Sentinels until the next connect has succeeded; when its
+ * `+switch-master` arrives while that connect is still asking the Sentinels
+ * for the primary (which is exactly when a killed primary is replaced), it
+ * aborts the connect, and ioredis then ends the connection for good (status
+ * `end`, every command "Connection is closed."). A chatserver's heartbeat
+ * connection died so after a primary kill, and it stayed out of the registry
+ * until restarted. The new connection still gets its own detector.
+ */
+class FailoverSafeSentinelConnector extends SentinelConnector {
+  // ioredis constructs a custom connector with the connection's whole options (`unknown` in its types).
+  constructor(options: unknown) {
+    super(options as SentinelConnectionOptions);
+  }
+
+  override connect(eventEmitter: Parameters<SentinelConnector['connect']>[0]): ReturnType<SentinelConnector['connect']> {
+    const holder = this as unknown as DetectorHolder;
+    holder.failoverDetector?.cleanup();
+    holder.failoverDetector = null;
+    return super.connect(eventEmitter);
+  }
+}
+
 /** The ioredis options of one connection to `settings` (exported for tests). */
 export function redisConnectionOptions(settings: RedisSettings, kind: RedisConnectionKind): RedisOptions {
   const common: RedisOptions = {
@@ -57,6 +87,7 @@ export function redisConnectionOptions(settings: RedisSettings, kind: RedisConne
     // Hear `+switch-master` from the Sentinels and leave a demoted or
     // partitioned primary at once, instead of waiting for an error from it.
     failoverDetector: true,
+    Connector: FailoverSafeSentinelConnector,
     // A Sentinel reports the addresses the others see; keep to the configured list.
     updateSentinels: false,
     ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
