@@ -211,6 +211,8 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   const settings: Record<string, string> = {
     listen_addresses: host,
     unix_socket_directories: '',
+    // Durable keeps the defaults, commit_delay 0 included: a delay to share WAL
+    // flushes measured no gain (docs/SCALING.md, "PostgreSQL server settings").
     ...(durable ? {} : { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' }),
     ...options.settings,
   };

@@ -63,6 +63,15 @@ export function identityConformance(store: () => ChatStore): void {
       ]);
     });
 
+    it("keeps in the say group's outbox row exactly the events it answered: an account's, a guest's and a bot's", async () => {
+      const speakers = [await account('ana'), await guest('visitor'), await store().createSession({ tokenHash: 'bot-hash', nickname: 'anabot', now: T0, username: 'ana', botName: 'ci' })];
+      for (const session of speakers) await store().enterRoom(session.id, 'lobby', T0, 0);
+      const group = await store().sayMany(speakers.map((session, index) => ({ sessionId: session.id, room: 'lobby', text: `m${index}`, now: T0 })));
+      expect(group.write.events.map((event) => [event.user, event.bot])).to.deep.equal([['ana', undefined], [null, undefined], ['ana', true]]);
+      const claimed = await store().claimOutbox({ olderThan: T0, limit: 100, leaseMs: 1000, now: T0 });
+      expect(claimed.find((row) => row.id === group.write.outboxId)?.events).to.deep.equal(group.write.events);
+    });
+
     it('creates a private room whose owner is its first member, and refuses a second room of that name', async () => {
       await account('ana');
       expect(await store().createRoom({ room: 'team', visibility: 'private', owner: 'ana', now: T0 })).to.deep.equal({
