@@ -24,8 +24,9 @@ async function observeUntil(
   let cursor = `${room}:${seq}`;
   const events: ChatEvent[] = [];
   while (Date.now() < until) {
-    const query = new URLSearchParams({ rooms: cursor, wait: '1', ...(session === undefined ? {} : { session }) });
-    const answer = await json<ObserveAnswer>(`${baseUrl}/api/observe?${query}`, { expected: 200, timeoutMs: 10_000 });
+    const query = new URLSearchParams({ rooms: cursor, wait: '1' });
+    // The token in the Authorization header: a URL never carries it (400 session_in_url).
+    const answer = await json<ObserveAnswer>(`${baseUrl}/api/observe?${query}`, { expected: 200, timeoutMs: 10_000, ...(session === undefined ? {} : { session }) });
     events.push(...answer.events);
     cursor = answer.cursor;
   }

@@ -346,8 +346,14 @@ for (const storeKind of HARNESS_STORES) {
           const headers = signRequest(TEST_SECRET, { method: 'POST', path: '/internal/access', body });
           return call(harness, 'POST', '/internal/access', { body, headers: { ...headers, 'content-type': 'application/json' } });
         };
-        expect((await ask(hashSessionToken(ana.session))).json).to.deep.equal({ access: { [room]: 'member', [open]: 'public', 'not-there': 'missing' } });
+        expect((await ask(hashSessionToken(ana.session))).json).to.deep.equal({
+          access: { [room]: 'member', [open]: 'public', 'not-there': 'missing' },
+          sessionLive: true,
+        });
         expect((await ask(null)).json.access[room]).to.equal('hidden');
+        // A made-up token is no session: the chatserver serves it as anonymous.
+        const madeUp = (await ask(hashSessionToken('made-up-token-that-no-session-has'))).json;
+        expect(madeUp).to.deep.equal({ access: { [room]: 'hidden', [open]: 'public', 'not-there': 'missing' }, sessionLive: false });
         const unsigned = await call(harness, 'POST', '/internal/access', { json: { session: null, rooms: [room] } });
         expect(unsigned.status).to.equal(401);
       });
