@@ -164,7 +164,10 @@ export async function createSpeakers(client: BenchClient, options: { sessions: n
       speakers[index] = { token: created.session, room };
     }
   };
-  await Promise.all(Array.from({ length: options.parallel ?? 32 }, lane));
+  // 8 at a time: at 32, one web process pinned to one core left a tail of session
+  // creations waiting 0.3-3 s (the bulk took 0.1-0.2 s) and nginx's 3 s bound on
+  // writes answered 503 (docs/BENCHMARKS.md, "PostgreSQL say path"). Setup is not measured.
+  await Promise.all(Array.from({ length: options.parallel ?? 8 }, lane));
   return speakers;
 }
 
