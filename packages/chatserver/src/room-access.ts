@@ -1,5 +1,6 @@
 import { ChatError, type ChatEvent, type Cursor, type Logger, type RoomName } from '@parley/protocol';
 import { verifyObserveTicket } from '@parley/protocol/node';
+import { SingleFlight } from './single-flight.js';
 import type { RoomAccessView, WebClient } from './web-client.js';
 
 /**
@@ -61,6 +62,8 @@ export class RoomAccess {
   private readonly lookups = new Map<RoomName, Promise<unknown>>();
   /** Token hash → whether the web tier knows it as a live session. */
   private readonly liveSessions = new Map<string, boolean>();
+  /** The liveness lookup under way per token: concurrent observes with one token ask once. */
+  private readonly livenessLookups = new SingleFlight<string, boolean>();
   private readonly maxSessionsPerRoom: number;
   private readonly now: () => number;
 
@@ -99,9 +102,11 @@ export class RoomAccess {
   async isLiveSession(sessionHash: string): Promise<boolean> {
     const known = this.liveSessions.get(sessionHash);
     if (known !== undefined) return known;
-    const { sessionLive } = await this.options.web.roomAccess(sessionHash, []);
-    this.rememberSession(sessionHash, sessionLive);
-    return sessionLive;
+    return this.livenessLookups.run(sessionHash, async () => {
+      const { sessionLive } = await this.options.web.roomAccess(sessionHash, []);
+      this.rememberSession(sessionHash, sessionLive);
+      return sessionLive;
+    });
   }
 
   /**

@@ -24,7 +24,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * none is presented.
  */
 export function presentedToken(ctx: Context): PresentedToken | undefined {
-  refuseSessionInUrl(new URLSearchParams(ctx.querystring));
+  // Most requests (says, enters) carry no query: nothing to parse for them.
+  if (ctx.querystring !== '') refuseSessionInUrl(new URLSearchParams(ctx.querystring));
   const authorization = ctx.get('Authorization');
   if (authorization !== '') {
     const match = /^Bearer +(\S+) *$/i.exec(authorization);
