@@ -7,7 +7,7 @@ import { createRedisConnection } from '@parley/protocol/redis';
 import { openStore, type ChatStore } from '@parley/store';
 import { createWebApp } from './app.js';
 import { RedisPresence } from './presence.js';
-import { createRateLimits } from './rate-limits.js';
+import { createRateLimits, rateLimitSettings } from './rate-limits.js';
 import { loadConfig } from './config.js';
 import { WebMetrics } from './metrics.js';
 
@@ -54,14 +54,7 @@ runMain(async () => {
     redis,
     prefix: config.redisPrefix,
     log,
-    limits: {
-      sayPerSession: config.rateSayPerSession,
-      sayPerIp: config.rateSayPerIp,
-      sessionPerIp: config.rateSessionPerIp,
-      enterPerSession: config.rateEnterPerSession,
-      signUpPerIp: config.rateSignUpPerIp,
-      signInPerIp: config.rateSignInPerIp,
-    },
+    limits: rateLimitSettings(config),
   });
   const metrics = new WebMetrics({ registry: createMetricsRegistry(), store, token: config.metricsToken });
   // Chatservers drop what they cached about an ended session (sign-out, revoked bot token) at once.

@@ -7,6 +7,7 @@ import {
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
 import { ChatError, type Logger } from '@parley/protocol';
+import type { WebConfig } from './config.js';
 
 /** Every limit counts requests in a fixed window of one minute. */
 export const RATE_WINDOW_SECONDS = 60;
@@ -31,6 +32,18 @@ export interface RateLimitSettings {
   signUpPerIp?: number;
   /** Sign-in attempts from one client address. @default 0 (off) where not given */
   signInPerIp?: number;
+}
+
+/** The limits `config` sets (`PARLEY_RATE_*`). */
+export function rateLimitSettings(config: WebConfig): RateLimitSettings {
+  return {
+    sayPerSession: config.rateSayPerSession,
+    sayPerIp: config.rateSayPerIp,
+    sessionPerIp: config.rateSessionPerIp,
+    enterPerSession: config.rateEnterPerSession,
+    signUpPerIp: config.rateSignUpPerIp,
+    signInPerIp: config.rateSignInPerIp,
+  };
 }
 
 /**

@@ -15,7 +15,7 @@ import { loadConfig, type WebConfig } from '../src/config.js';
 import type { OutboxRelayOptions } from '../src/outbox-relay.js';
 import { MemoryNotifyQueue, type NotifyQueue } from '../src/notify-queue.js';
 import { MemoryPresence, RedisPresence, type Presence } from '../src/presence.js';
-import { createRateLimits } from '../src/rate-limits.js';
+import { createRateLimits, rateLimitSettings } from '../src/rate-limits.js';
 import { WebMetrics } from '../src/metrics.js';
 import { Registry } from 'prom-client';
 
@@ -122,14 +122,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<RedisH
             redis: connection,
             prefix,
             log: silentLogger,
-            limits: {
-              sayPerSession: config.rateSayPerSession,
-              sayPerIp: config.rateSayPerIp,
-              sessionPerIp: config.rateSessionPerIp,
-              enterPerSession: config.rateEnterPerSession,
-              signUpPerIp: config.rateSignUpPerIp,
-              signInPerIp: config.rateSignInPerIp,
-            },
+            limits: rateLimitSettings(config),
           }),
         }
       : {}),
