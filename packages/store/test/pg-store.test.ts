@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { ChatError, isLiveMessage, type ChatEvent } from '@parley/protocol';
 import { findFreePort } from '@parley/cluster';
 import { PG_MIGRATIONS, migratePg, type PgMigration } from '../src/pg-migrations.js';
-import { PgStore, SchemaTooNewError, openPgStore } from '../src/index.js';
+import { PgStore, SchemaTooNewError, openPgStore, type SayGroupResult, type SayInput } from '../src/index.js';
 import { chatStoreConformance } from './chat-store-conformance.js';
 import { messageChangesConformance } from './message-changes-conformance.js';
 import { startLineChild } from './helpers/line-child.js';
@@ -149,6 +149,35 @@ describe('PgStore', function () {
         return (await client.query<R>(text, values)).rows;
       } finally {
         await client.end();
+      }
+    }
+
+    /**
+     * Runs `says` as one group while another connection holds a transaction
+     * that `hold` opened; commits it once the group is seen waiting on a lock
+     * (`waitingOn` names the lock in the assertion) and returns the group.
+     */
+    async function sayManyBehindLock(
+      store: PgStore,
+      hold: (holder: pg.Client) => Promise<void>,
+      says: SayInput[],
+      waitingOn: string,
+    ): Promise<SayGroupResult> {
+      const holder = new pg.Client({ connectionString: schema.url });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await hold(holder);
+        const saying = store.sayMany(says);
+        let waiting: unknown[] = [];
+        for (const started = Date.now(); waiting.length === 0 && Date.now() - started < 5000; ) {
+          waiting = await sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'parley' AND wait_event_type = 'Lock'");
+        }
+        expect(waiting, waitingOn).to.have.length(1);
+        await holder.query('COMMIT');
+        return await saying;
+      } finally {
+        await holder.end();
       }
     }
 
@@ -395,27 +424,18 @@ describe('PgStore', function () {
         // Another process holds the room and removes alice from it; her group
         // (one round trip: lock, read, write, commit) waits for the room, and
         // must decide on what that process committed, not on what it saw before.
-        const holder = new pg.Client({ connectionString: schema.url });
-        await holder.connect();
-        let group;
-        try {
-          await holder.query('BEGIN');
-          await holder.query("SELECT seq FROM rooms WHERE name = 'lobby' FOR NO KEY UPDATE");
-          await holder.query("DELETE FROM memberships WHERE room = 'lobby' AND session_id = $1", [sessionId]);
-          const saying = store.sayMany([
+        const group = await sayManyBehindLock(
+          store,
+          async (holder) => {
+            await holder.query("SELECT seq FROM rooms WHERE name = 'lobby' FOR NO KEY UPDATE");
+            await holder.query("DELETE FROM memberships WHERE room = 'lobby' AND session_id = $1", [sessionId]);
+          },
+          [
             { sessionId, room: 'lobby', text: 'after the kick', clientId: 'c-1', now: T0 },
             { sessionId: bob, room: 'lobby', text: 'still here', clientId: 'c-1', now: T0 },
-          ]);
-          let waiting: unknown[] = [];
-          for (const started = Date.now(); waiting.length === 0 && Date.now() - started < 5000; ) {
-            waiting = await sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'parley' AND wait_event_type = 'Lock'");
-          }
-          expect(waiting, 'the group waiting for the room lock').to.have.length(1);
-          await holder.query('COMMIT');
-          group = await saying;
-        } finally {
-          await holder.end();
-        }
+          ],
+          'the group waiting for the room lock',
+        );
         const answers = group.outcomes.map((outcome) => (outcome.ok ? outcome.result.event.seq : (outcome.error as ChatError).code));
         expect(answers).to.deep.equal(['not_in_room', 3]);
         const history = await store.readEvents('lobby', { after: 0, limit: 10 });
@@ -427,32 +447,23 @@ describe('PgStore', function () {
         const sessionId = await aliceIn(store, 'lobby', 'dev');
         // Another writer stores (session, c-1) in another room and has not committed
         // yet: the group reads "no earlier event", then waits on the unique index.
-        const holder = new pg.Client({ connectionString: schema.url });
-        await holder.connect();
-        let group;
-        try {
-          await holder.query('BEGIN');
-          const [dev] = (await holder.query<{ seq: string }>("UPDATE rooms SET seq = seq + 1 WHERE name = 'dev' RETURNING seq")).rows;
-          await holder.query(
-            `INSERT INTO events (room, seq, id, type, at, nickname, text, session_id, client_id)
-             VALUES ('dev', $1, 'held-1', 'message', $2, 'alice', 'once', $3, 'c-1')`,
-            [dev?.seq, T0, sessionId],
-          );
-          const saying = store.sayMany([
+        const group = await sayManyBehindLock(
+          store,
+          async (holder) => {
+            const [dev] = (await holder.query<{ seq: string }>("UPDATE rooms SET seq = seq + 1 WHERE name = 'dev' RETURNING seq")).rows;
+            await holder.query(
+              `INSERT INTO events (room, seq, id, type, at, nickname, text, session_id, client_id)
+               VALUES ('dev', $1, 'held-1', 'message', $2, 'alice', 'once', $3, 'c-1')`,
+              [dev?.seq, T0, sessionId],
+            );
+          },
+          [
             { sessionId, room: 'lobby', text: 'before', now: T0 },
             { sessionId, room: 'lobby', text: 'once', clientId: 'c-1', now: T0 },
             { sessionId, room: 'lobby', text: 'after', now: T0 },
-          ]);
-          let waiting: unknown[] = [];
-          for (const started = Date.now(); waiting.length === 0 && Date.now() - started < 5000; ) {
-            waiting = await sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'parley' AND wait_event_type = 'Lock'");
-          }
-          expect(waiting, 'the group waiting on the unique index').to.have.length(1);
-          await holder.query('COMMIT');
-          group = await saying;
-        } finally {
-          await holder.end();
-        }
+          ],
+          'the group waiting on the unique index',
+        );
         const answers = group.outcomes.map((outcome) => (outcome.ok ? outcome.result.event.seq : (outcome.error as ChatError).code));
         expect(answers).to.deep.equal([2, 'client_id_conflict', 3]);
         expect(await sql("SELECT room, seq FROM events WHERE client_id = 'c-1'")).to.deep.equal([{ room: 'dev', seq: '2' }]);
