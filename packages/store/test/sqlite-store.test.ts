@@ -20,7 +20,8 @@ function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'parley-store-'));
 }
 
-chatStoreConformance('SqliteStore', async () => {
+/** A store on a fresh file in a temporary directory, removed with it. */
+async function openTempStore() {
   const dir = await tempDir();
   const store = openSqliteStore({ path: join(dir, 'parley.db') });
   return {
@@ -30,19 +31,11 @@ chatStoreConformance('SqliteStore', async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
-});
+}
 
-messageChangesConformance('SqliteStore', async () => {
-  const dir = await tempDir();
-  const store = openSqliteStore({ path: join(dir, 'parley.db') });
-  return {
-    store,
-    async cleanup() {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+chatStoreConformance('SqliteStore', openTempStore);
+
+messageChangesConformance('SqliteStore', openTempStore);
 
 describe('SqliteStore migrating a file of schema 2 (before edits and search)', () => {
   it('keeps its history, makes its messages searchable, editable and deletable', async () => {
