@@ -11,6 +11,7 @@ import { PgStore, SchemaTooNewError, openPgStore, type SayGroupResult, type SayI
 import { chatStoreConformance } from './chat-store-conformance.js';
 import { messageChangesConformance } from './message-changes-conformance.js';
 import { startLineChild } from './helpers/line-child.js';
+import { expectMigratedMessageSearchable } from './helpers/migrated-search.js';
 import { startPrivatePostgres, type FreshSchema, type PrivatePostgres } from './helpers/private-postgres.js';
 
 const WRITER_SCRIPT = fileURLToPath(new URL('./fixtures/pg-concurrent-writer.ts', import.meta.url));
@@ -82,15 +83,7 @@ describe('PgStore', function () {
       }
       const store = await openPgStore({ url: schema.url, poolSize: 2 });
       try {
-        const [found] = await store.searchMessages('lobby', { words: ['searchable'], limit: 5 });
-        expect(found).to.deep.equal({ room: 'lobby', seq: 2, type: 'message', at: 2, nickname: 'alice', user: null, text: 'old searchable words', id: 'e2' });
-        await store.editMessage({ sessionId: 's1', room: 'lobby', target: 2, text: 'new words', now: 3 });
-        expect(await store.searchMessages('lobby', { words: ['searchable'], limit: 5 })).to.deep.equal([]);
-        await store.deleteMessage({ sessionId: 's1', room: 'lobby', target: 2, now: 4 });
-        expect(await store.searchMessages('lobby', { words: ['words'], limit: 5 })).to.deep.equal([]);
-        expect((await store.readEvents('lobby', { after: 0, limit: 10 })).map((event) => event.type)).to.deep.equal([
-          'enter', 'message', 'edit', 'delete',
-        ]);
+        await expectMigratedMessageSearchable(store);
       } finally {
         await store.close();
         await schema.drop();

@@ -13,6 +13,7 @@ import { isLockBusy } from '../src/sqlite-store.js';
 import { chatStoreConformance } from './chat-store-conformance.js';
 import { messageChangesConformance } from './message-changes-conformance.js';
 import { startLineChild, type LineChild } from './helpers/line-child.js';
+import { expectMigratedMessageSearchable } from './helpers/migrated-search.js';
 
 const WRITER_SCRIPT = fileURLToPath(new URL('./fixtures/concurrent-writer.ts', import.meta.url));
 
@@ -54,15 +55,7 @@ describe('SqliteStore migrating a file of schema 2 (before edits and search)', (
       old.close();
       const store = openSqliteStore({ path });
       try {
-        const [found] = await store.searchMessages('lobby', { words: ['searchable'], limit: 5 });
-        expect(found).to.deep.equal({ room: 'lobby', seq: 2, type: 'message', at: 2, nickname: 'alice', user: null, text: 'old searchable words', id: 'e2' });
-        await store.editMessage({ sessionId: 's1', room: 'lobby', target: 2, text: 'new words', now: 3 });
-        expect(await store.searchMessages('lobby', { words: ['searchable'], limit: 5 })).to.deep.equal([]);
-        await store.deleteMessage({ sessionId: 's1', room: 'lobby', target: 2, now: 4 });
-        expect(await store.searchMessages('lobby', { words: ['words'], limit: 5 })).to.deep.equal([]);
-        expect((await store.readEvents('lobby', { after: 0, limit: 10 })).map((event) => event.type)).to.deep.equal([
-          'enter', 'message', 'edit', 'delete',
-        ]);
+        await expectMigratedMessageSearchable(store);
         // The idempotency key survived the rebuild of the events table.
         const again = await store.say({ sessionId: 's1', room: 'lobby', text: 'old searchable words', clientId: 'c1', now: 5 });
         expect(again.duplicate).to.equal(true);
