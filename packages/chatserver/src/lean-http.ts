@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import { JSON_ANSWER_HEADERS, type AnswerSink as NodeAnswerSink } from '@parley/protocol/node';
+import { queuedBytes, writeBuffer } from './socket-write.js';
 
 /**
  * A GET-only HTTP/1.1 server for the observe port, on `node:net` directly.
@@ -208,7 +209,7 @@ export class LeanResponse implements AnswerSink {
 
   /** Bytes written to the stream that the client has not read yet. */
   get unreadBytes(): number {
-    return this.connection.socket.writableLength;
+    return queuedBytes(this.connection.socket);
   }
 
   /** Ends a streamed answer: the connection closes once the written bytes are out. */
@@ -274,6 +275,9 @@ class Connection {
 
   /** Destroys the connection when idle past the keep-alive timeout, stuck in a request head, or done closing. */
   checkTimeouts(now: number, keepAliveTimeoutMs: number, closeLingerMs: number): void {
+    // Written through the handle and then through the `Writable`, the bytes may drain with no
+    // `'drain'` (the `Writable` emits one only past its own high-water mark): look here too.
+    if (this.awaitingDrain && queuedBytes(this.socket) <= MAX_QUEUED_WRITE_BYTES) this.socket.emit('drain');
     if (this.streaming) return;
     if (this.closing) {
       // The last answer had this long to reach the client (which may never close its side).
@@ -313,13 +317,13 @@ class Connection {
     this.dispatching = true;
     try {
       while (this.current === undefined && !this.closing && !this.socket.destroyed) {
-        if (this.socket.writableLength > MAX_QUEUED_WRITE_BYTES) return this.pauseUntilDrained();
+        if (queuedBytes(this.socket) > MAX_QUEUED_WRITE_BYTES) return this.pauseUntilDrained();
         if (!this.dispatchOne()) break;
       }
     } finally {
       this.dispatching = false;
     }
-    if (this.paused && !this.awaitingDrain && !this.closing && this.socket.writableLength <= MAX_QUEUED_WRITE_BYTES) {
+    if (this.paused && !this.awaitingDrain && !this.closing && queuedBytes(this.socket) <= MAX_QUEUED_WRITE_BYTES) {
       this.paused = false;
       this.socket.resume();
     }
@@ -406,7 +410,7 @@ class Connection {
     this.current = undefined;
     if (close) return this.beginClosing(raw);
     if (typeof raw === 'string') this.socket.write(raw, 'utf8');
-    else this.socket.write(raw);
+    else writeBuffer(this.socket, raw);
     this.since = Date.now();
     if (this.dispatching) return;
     if (this.offset !== this.buffer.length) {
@@ -417,7 +421,7 @@ class Connection {
         this.socket.pause();
       }
       setImmediate(() => this.next());
-    } else if (this.socket.writableLength > MAX_QUEUED_WRITE_BYTES) {
+    } else if (queuedBytes(this.socket) > MAX_QUEUED_WRITE_BYTES) {
       this.pauseUntilDrained();
     }
   }
@@ -440,12 +444,12 @@ class Connection {
   /** @internal */
   writeStream(chunk: string | Buffer): void {
     if (this.socket.destroyed) return;
-    if (this.socket.writableLength > MAX_UNREAD_STREAM_BYTES) {
+    if (queuedBytes(this.socket) > MAX_UNREAD_STREAM_BYTES) {
       this.socket.destroy();
       return;
     }
     if (typeof chunk === 'string') this.socket.write(chunk, 'utf8');
-    else this.socket.write(chunk);
+    else writeBuffer(this.socket, chunk);
   }
 
   /** @internal */
