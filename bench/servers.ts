@@ -148,7 +148,9 @@ export async function startChatserver(dir: string, core: number, otherCore: numb
   const web = await startPublicRoomsWebTier();
   // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the chatserver under the bench.
   const nodeArgs = (process.env.BENCH_CHATSERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-  const child = pinned(core, process.execPath, [...nodeArgs, join(REPO, 'packages/chatserver/dist/main.js')], join(dir, 'chatserver.log'), {
+  // e.g. a copy of an earlier build, for an A/B of two builds in turns (relative to the repository).
+  const main = process.env.BENCH_CHATSERVER_MAIN ?? 'packages/chatserver/dist/main.js';
+  const child = pinned(core, process.execPath, [...nodeArgs, join(REPO, main)], join(dir, 'chatserver.log'), {
     ...process.env,
     PARLEY_SECRET: secret,
     PARLEY_REDIS_URL: redis.url,
