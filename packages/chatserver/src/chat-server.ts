@@ -181,7 +181,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
       }
       if (path === '/healthz') sendJson(res, 200, HEALTH_BODY);
       else if (path === STREAM_PATH) void handleStream(query, req.headers['last-event-id'], res, streamContext, observingSession(req, query));
-      else void handleObserve(query, res, observeContext, observingSession(req, query));
+      else handleObserve(query, res, observeContext, observingSession(req, query));
       return;
     }
     sendError(res, new ChatError('not_found', 'no such endpoint'));

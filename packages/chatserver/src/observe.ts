@@ -131,12 +131,7 @@ function concealing(reply: Replier, hidden: readonly RoomName[]): Replier {
  * in the cursor's rooms when the observe arrives, while it is parked and when
  * it ends; an anonymous observe records nothing.
  */
-export async function handleObserve(
-  query: URLSearchParams,
-  res: AnswerSink,
-  ctx: ObserveContext,
-  sessionHash?: string,
-): Promise<void> {
+export function handleObserve(query: URLSearchParams, res: AnswerSink, ctx: ObserveContext, sessionHash?: string): void {
   const callbackParam = query.get('callback');
   let callback: string | undefined;
   if (callbackParam !== null) {
@@ -148,41 +143,68 @@ export async function handleObserve(
       return;
     }
   }
-  let reply = replierFor(res, callback, ctx);
-  try {
-    refuseSessionInUrl(query);
-    const cursor = parseObserveCursor(query.get('rooms') ?? undefined, ctx, sessionHash);
-    const waitSeconds = parseIntegerParameter('wait', query.get('wait') ?? undefined, { min: 0, max: MAX_WAIT_SECONDS })
-      ?? DEFAULT_WAIT_SECONDS;
-    // Private rooms this observer may not read are served as missing rooms (room-access.ts).
-    const { resolved, hidden } = await resolveObserveCursor(cursor, ctx, { sessionHash, ticket: query.get('ticket') ?? undefined });
-    reply = concealing(reply, hidden);
-    // Seen when the observe arrives, while it is parked and when it ends: a
-    // session that keeps observing never looks older than one refresh.
-    if (sessionHash !== undefined) ctx.presence?.touch(resolved.keys(), sessionHash);
-    if (res.destroyed) return;
-    const cursorText = formatCursor(resolved);
-    if (hasEventsAfter(resolved, ctx.rooms)) {
-      // Under load most observes land here (the client comes back after the
-      // next event arrived), all at the same few cursors: share one answer.
-      const cached = cachedAnswer(resolved, cursorText, ctx);
-      if (cached !== undefined) reply.answerShared(cached);
-      else reply.answer(await buildAnswer(resolved, ctx.rooms, ctx.web, ctx.metrics));
-      return;
-    }
-    if (waitSeconds === 0 || ctx.isClosing()) {
-      reply.answer(emptyAnswer(cursorText));
-      return;
-    }
-    admitObserver(ctx, sessionHash);
-    parkObserver(resolved, cursorText, holdMs(waitSeconds), res, reply, ctx, sessionHash);
-  } catch (error) {
+  const reply = replierFor(res, callback, ctx);
+  const fail = (error: unknown): void => {
     const chatError = toChatError(error);
     if (chatError.status >= 500) {
       ctx.log.warn({ code: chatError.code, err: error }, 'observe failed');
     }
     reply.error(chatError);
+  };
+  try {
+    refuseSessionInUrl(query);
+    const cursor = parseObserveCursor(query.get('rooms') ?? undefined, ctx, sessionHash);
+    const waitSeconds = parseIntegerParameter('wait', query.get('wait') ?? undefined, { min: 0, max: MAX_WAIT_SECONDS })
+      ?? DEFAULT_WAIT_SECONDS;
+    const who: ObserverIdentity = { sessionHash, ticket: query.get('ticket') ?? undefined };
+    // Private rooms this observer may not read are served as missing rooms (room-access.ts).
+    // An observe coming back finds its rooms known: served with no promise at all.
+    const known = resolveObserveCursorNow(cursor, ctx, who);
+    if (known !== undefined) {
+      observeResolved(known, waitSeconds, res, reply, ctx, sessionHash)?.catch(fail);
+      return;
+    }
+    resolveObserveCursor(cursor, ctx, who)
+      .then((view) => observeResolved(view, waitSeconds, res, reply, ctx, sessionHash))
+      .catch(fail);
+  } catch (error) {
+    fail(error);
   }
+}
+
+/** The rest of `handleObserve` once its rooms are resolved; a promise only when the web tier must be asked for events. */
+function observeResolved(
+  view: ObserveView,
+  waitSeconds: number,
+  res: AnswerSink,
+  plainReply: Replier,
+  ctx: ObserveContext,
+  sessionHash: string | undefined,
+): Promise<void> | undefined {
+  const { resolved, hidden } = view;
+  const reply = concealing(plainReply, hidden);
+  // Seen when the observe arrives, while it is parked and when it ends: a
+  // session that keeps observing never looks older than one refresh.
+  if (sessionHash !== undefined) ctx.presence?.touch(resolved.keys(), sessionHash);
+  if (res.destroyed) return undefined;
+  const cursorText = formatCursor(resolved);
+  if (hasEventsAfter(resolved, ctx.rooms)) {
+    // Under load most observes land here (the client comes back after the
+    // next event arrived), all at the same few cursors: share one answer.
+    const cached = cachedAnswer(resolved, cursorText, ctx);
+    if (cached !== undefined) {
+      reply.answerShared(cached);
+      return undefined;
+    }
+    return buildAnswer(resolved, ctx.rooms, ctx.web, ctx.metrics).then((json) => reply.answer(json));
+  }
+  if (waitSeconds === 0 || ctx.isClosing()) {
+    reply.answer(emptyAnswer(cursorText));
+    return undefined;
+  }
+  admitObserver(ctx, sessionHash);
+  parkObserver(resolved, cursorText, holdMs(waitSeconds), res, reply, ctx, sessionHash);
+  return undefined;
 }
 
 /** Parses an observe's cursor (`rooms`, or a stream's `Last-Event-ID`) within the room limits of its kind. */
@@ -206,6 +228,8 @@ export interface ObserveView {
  * resolved against what this chatserver knows: every transport comes through here.
  */
 export async function resolveObserveCursor(cursor: Cursor, ctx: ObserveContext, who: ObserverIdentity = {}): Promise<ObserveView> {
+  const known = resolveObserveCursorNow(cursor, ctx, who);
+  if (known !== undefined) return known;
   // A made-up token must not lift the anonymous room limit (parseObserveCursor
   // let it through): past that limit the session must be a live one.
   const anonymousLimit = ctx.maxAnonymousObserveRooms ?? MAX_CURSOR_ROOMS;
@@ -215,6 +239,21 @@ export async function resolveObserveCursor(cursor: Cursor, ctx: ObserveContext, 
   const view = ctx.access === undefined ? { visible: cursor, hidden: [] } : await ctx.access.view(cursor, who);
   const resolved = resolveKnownCursor(view.visible, ctx) ?? (await resolveCursor(view.visible, ctx));
   return { resolved, hidden: view.hidden };
+}
+
+/**
+ * `resolveObserveCursor` without a promise when nothing must be asked: every
+ * room's access is cached for `who` and known here at a seq not beyond its
+ * head; else `undefined`. Throws as `resolveObserveCursor` does.
+ */
+export function resolveObserveCursorNow(cursor: Cursor, ctx: ObserveContext, who: ObserverIdentity = {}): ObserveView | undefined {
+  const anonymousLimit = ctx.maxAnonymousObserveRooms ?? MAX_CURSOR_ROOMS;
+  // Past the anonymous limit the session must be checked live (possibly by asking the web tier).
+  if (who.sessionHash !== undefined && cursor.size > anonymousLimit && ctx.access !== undefined) return undefined;
+  const view = ctx.access === undefined ? { visible: cursor, hidden: [] } : ctx.access.viewKnown(cursor, who);
+  if (view === undefined) return undefined;
+  const resolved = resolveKnownCursor(view.visible, ctx);
+  return resolved === undefined ? undefined : { resolved, hidden: view.hidden };
 }
 
 /** A resolved cursor's text with the hidden rooms standing in it at 0, as missing rooms do. */
