@@ -39,8 +39,9 @@ const EDITS: Record<string, (config: string) => string> = {
   'no-limit': (config) => config.replace(/\n\s*limit_conn parley_requests_per_address \d+;/g, ''),
   // The edge say id (a regex map evaluated for every proxied request).
   'no-sayid': (config) => config.replace(/\n\s*proxy_set_header X-Parley-Say-Id \$parley_say_id;/, ''),
-  // More idle upstream connections kept per worker than the generator's 64.
-  keepalive: (config) => config.replace(/keepalive 32;/g, 'keepalive 256;'),
+  // The web upstreams' idle connections per worker back at 32, below the
+  // generator's 64 (what the template had until 7 December).
+  'keepalive-32': (config) => config.replace(/(upstream parley_(web|say) \{[^}]*)keepalive 256;/g, '$1keepalive 32;'),
 };
 const VARIANTS = ['full', 'direct', ...Object.keys(EDITS), 'bare', 'idle'];
 
@@ -48,7 +49,7 @@ const { numbers, strings, pinning } = benchArgs({
   usage: 'node --import tsx bench/healthz-ab.ts',
   summary: `GET /healthz through nginx to 2 web processes with nginx's edge rules off one
 at a time (same cluster, config reloaded, variants alternated), and the web
-processes directly. Variants: ${VARIANTS.join(', ')} (bare = every edit but keepalive;
+processes directly. Variants: ${VARIANTS.join(', ')} (bare = every edit but keepalive-32;
 idle = no requests, only the CPU each role spends).`,
   numbers: {
     rounds: { default: 3, help: 'rounds over the variants; medians over them' },
@@ -73,7 +74,7 @@ const nginxPid = (): number => {
 const webPorts = bench.cluster.processes().filter((process) => process.role === 'web').map((process) => process.port);
 
 function configFor(variant: string): string {
-  const names = variant === 'bare' ? Object.keys(EDITS).filter((name) => name !== 'keepalive') : variant in EDITS ? [variant] : [];
+  const names = variant === 'bare' ? Object.keys(EDITS).filter((name) => name !== 'keepalive-32') : variant in EDITS ? [variant] : [];
   let config = original;
   for (const name of names) {
     const edited = (EDITS[name] as (text: string) => string)(config);
