@@ -52,6 +52,7 @@ import {
   type PgTargetRow,
 } from './pg-statements.js';
 import { describePostgresUrl } from './pg-url.js';
+import { createTurnLookup } from './turn-lookup.js';
 import {
   decideMessageChange,
   decideSay,
@@ -192,6 +193,13 @@ export class PgStore implements ChatStore {
   /** A call is trying the database while it is unavailable (see `#guard`). */
   #probing = false;
   #closed = false;
+  /** The session rows of the tokens asked for in one turn, read by one statement. */
+  readonly #sessionByTokenHash = createTurnLookup<string, PgSessionRow>({
+    lookup: async (tokenHashes) => {
+      const rows = await this.#read<PgSessionRow & { token_hash: string }>(PG_SQL.sessionsByTokenHash, [tokenHashes]);
+      return new Map(rows.map((row) => [row.token_hash, row]));
+    },
+  });
 
   /** Takes a pool (with its `'error'` listener) on a migrated schema; use `openPgStore`. */
   constructor(pool: Pool, log: Logger = silentLogger) {
@@ -312,7 +320,7 @@ export class PgStore implements ChatStore {
   }
 
   async findSession(tokenHash: string, now: number, maxIdleMs = Infinity): Promise<SessionRecord | undefined> {
-    const [row] = await this.#read<PgSessionRow>(PG_SQL.sessionByTokenHash, [tokenHash]);
+    const row = await this.#sessionByTokenHash(tokenHash);
     return sessionInUse(row, now, maxIdleMs, (id, seenBefore) => this.#read(PG_SQL.touchSession, [now, id, seenBefore]));
   }
 

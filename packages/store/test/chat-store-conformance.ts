@@ -100,6 +100,13 @@ export function chatStoreConformance(label: string, makeStore: () => Promise<Sto
         expect(await store.findSession('no-such-hash', T0)).to.equal(undefined);
       });
 
+      it('answers every lookup of one turn with its own session, the same token twice and an unknown one included', async () => {
+        const alice = await store.createSession({ tokenHash: 'hash-a', nickname: 'alice', now: T0 });
+        const bob = await store.createSession({ tokenHash: 'hash-b', nickname: 'bob', now: T0 });
+        const found = await Promise.all(['hash-b', 'no-such-hash', 'hash-a', 'hash-b'].map((hash) => store.findSession(hash, T0)));
+        expect(found).to.deep.equal([bob, undefined, alice, bob]);
+      });
+
       it('keeps lastSeenAt when the session was seen less than a minute ago', async () => {
         await store.createSession({ tokenHash: 'hash-a', nickname: 'alice', now: T0 });
         expect((await store.findSession('hash-a', T0 + 30_000))?.lastSeenAt).to.equal(T0);
