@@ -402,5 +402,7 @@ export const PG_SQL = {
      RETURNING id, events_json, created_at`,
   ),
   acknowledgeOutbox: statement('acknowledge_outbox', 'DELETE FROM outbox WHERE id = ANY($1::bigint[])'),
+  // This transaction's commit does not wait for its WAL flush (see acknowledgeOutbox).
+  commitWithoutFlushWait: statement('commit_without_flush_wait', 'SET LOCAL synchronous_commit TO off'),
   countOutbox: statement('count_outbox', 'SELECT count(*) AS depth FROM outbox'),
 } as const;
