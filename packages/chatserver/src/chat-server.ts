@@ -94,6 +94,8 @@ const EMPTY_ROOM_IDLE_MS = 60_000;
 // once (a chatserver restart, a flood of new visitors): nginx then fails to
 // connect and answers 503. The kernel caps it at net.core.somaxconn.
 const LISTEN_BACKLOG = 4096;
+// Above the workers' registry reuse (250 ms) plus a notify in flight.
+const JOIN_CATCH_UP_DELAY_MS = 1000;
 
 /** Builds a chatserver from its dependencies; nothing listens until `listen()`. */
 export function createChatServer(options: ChatServerOptions): ChatServer {
@@ -104,6 +106,7 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
   let closed: Promise<void> | undefined;
   let heartbeat: Heartbeat | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
+  let joinCatchUpTimer: NodeJS.Timeout | undefined;
 
   const web = createWebClient({
     urls: config.webUrls,
@@ -243,8 +246,22 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
     return subscriber;
   }
 
+  /**
+   * After this chatserver (re)joins the registry, workers may still send with
+   * a registry answer from before (reused up to 250 ms, plus a notify in
+   * flight): events committed meanwhile never come here. One catch-up pass a
+   * moment later repairs the observed rooms now, not at the next periodic pass.
+   */
+  function catchUpAfterJoin(): void {
+    if (closing) return;
+    clearTimeout(joinCatchUpTimer);
+    joinCatchUpTimer = setTimeout(() => void catchUp.runOnce().catch(() => undefined), JOIN_CATCH_UP_DELAY_MS);
+    joinCatchUpTimer.unref();
+  }
+
   async function shutdown(): Promise<void> {
     closing = true;
+    clearTimeout(joinCatchUpTimer);
     if (sweepTimer !== undefined) clearInterval(sweepTimer);
     catchUp.stop();
     sessionsEnded?.disconnect();
@@ -264,7 +281,6 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
 
   return {
     async listen() {
-      const publicPort = await listenOn(publicServer.server, config.port, config.host);
       const internalPort = await listenOn(internalServer, config.internalPort, config.internalHost);
       const advertiseUrl = config.advertiseUrl !== '' ? config.advertiseUrl : defaultAdvertiseUrl(config.internalHost, internalPort);
       heartbeat = createHeartbeat({
@@ -273,8 +289,11 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
         member: advertiseUrl,
         intervalMs: config.heartbeatMs,
         log,
+        onJoin: catchUpAfterJoin,
       });
+      // Registered before observers can come: workers send here before anyone parks.
       await heartbeat.start();
+      const publicPort = await listenOn(publicServer.server, config.port, config.host);
       sessionsEnded = await subscribeSessionsEnded();
       sweepTimer = setInterval(sweep, options.idleSweepMs ?? 60_000);
       sweepTimer.unref();

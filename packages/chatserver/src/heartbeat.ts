@@ -13,6 +13,12 @@ export interface HeartbeatOptions {
   /** Beat period; the entry expires after 3 beats, so two may be lost. */
   intervalMs: number;
   log: Logger;
+  /**
+   * Called after a beat that (re)joined the registry: the first one, and any
+   * after the entry had expired or vanished (a Redis outage or failover).
+   * Workers did not send here before it, and may not for a moment after.
+   */
+  onJoin?: () => void;
 }
 
 /** Registry membership of one chatserver. */
@@ -40,7 +46,10 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   let stopped = false;
 
   async function beat(): Promise<void> {
-    await withTimeout(beatRegistry(redis, key, member, 3 * intervalMs, STALE_ENTRY_MS), intervalMs);
+    const { joined } = await withTimeout(beatRegistry(redis, key, member, 3 * intervalMs, STALE_ENTRY_MS), intervalMs);
+    if (!joined || stopped) return;
+    log.info({}, 'joined registry');
+    options.onJoin?.();
   }
   const task = createPeriodicTask({ name: 'registry heartbeat', intervalMs, run: beat, log });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ROOM_HEADS_PATH, isLiveMessage, silentLogger, type ObserveAnswer } from '@parley/protocol';
+import { ROOM_HEADS_PATH, isLiveMessage, registryKey, silentLogger, type ObserveAnswer } from '@parley/protocol';
 import { CatchUp } from '../src/catch-up.js';
 import { RoomDirectory } from '../src/room-directory.js';
 import { createWebClient, type WebClient } from '../src/web-client.js';
@@ -126,5 +126,27 @@ describe('chatserver catch-up', function () {
     const asked = fixture.web.served.length;
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(fixture.web.served.length).to.equal(asked);
+  });
+});
+
+describe('chatserver catch-up after joining the registry', function () {
+  this.timeout(15_000);
+  const suite = useChatFixture({ eachTest: false });
+
+  it('repairs observed rooms a moment after it joined the registry again, long before the next periodic pass', async () => {
+    const chat = await suite.start({ PARLEY_CATCHUP_MS: '60000' });
+    chat.web.addMessages('lobby', 2);
+    const answer = get(chat.observeUrl('rooms=lobby:2&wait=10'), 12_000);
+    await chat.waitForParked(1);
+    // The registry lost this chatserver (a Redis failover): workers sent the
+    // next event to the others only, until its next beat joined again.
+    await chat.redis.zrem(registryKey(chat.prefix), `http://127.0.0.1:${chat.ports.internalPort}`);
+    const lostAt = Date.now();
+    chat.web.addMessages('lobby', 1, () => 'sent while away');
+    const result = await answer;
+    const body = JSON.parse(result.text) as ObserveAnswer;
+    expect(body.events.map((event) => [event.seq, isLiveMessage(event) ? event.text : ''])).to.deep.equal([[3, 'sent while away']]);
+    // A beat (200 ms), the join pass 1 s later, one repair: far from the 60 s periodic pass.
+    expect(Date.now() - lostAt).to.be.below(4000);
   });
 });

@@ -69,6 +69,29 @@ describe('registry heartbeat', () => {
     expect(score).to.be.within(redisNow - 1000 + 300, redisNow + 300);
   });
 
+  it('reports a join on the first beat and after its entry vanished, never while it stays live', async () => {
+    client = new Redis(suite.redis.server.url);
+    const key = registryKey(`join${process.pid}:`);
+    const joins: number[] = [];
+    const heartbeat = createHeartbeat({ redis: client, key, member: 'http://chat-j:1', intervalMs: 100, log: silentLogger, onJoin: () => joins.push(Date.now()) });
+    try {
+      await heartbeat.start();
+      expect(joins).to.have.length(1);
+      // Several beats later, still one join: refreshing a live entry is no join.
+      const refreshed = Number(await client.zscore(key, 'http://chat-j:1'));
+      await waitFor(async () => Number(await client!.zscore(key, 'http://chat-j:1')) > refreshed + 150, 3000, 'two more beats');
+      expect(joins).to.have.length(1);
+      // The entry lost (a failover to a replica that never saw it): the next beat joins again.
+      await client.zrem(key, 'http://chat-j:1');
+      await waitFor(() => joins.length === 2, 3000, 'a second join');
+      // Expired by Redis's clock (a long pause): a join too.
+      await client.zadd(key, '1', 'http://chat-j:1');
+      await waitFor(() => joins.length === 3, 3000, 'a third join');
+    } finally {
+      await heartbeat.leave();
+    }
+  });
+
   it('keeps beating through a Redis outage and is registered again once Redis is back', async () => {
     client = new Redis(suite.redis.server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     client.on('error', () => undefined);

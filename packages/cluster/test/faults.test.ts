@@ -6,7 +6,7 @@ import type { ChatEvent } from '@parley/protocol';
 import { logTails, startCluster, type ChildRole, type ClusterHandle, type ClusterOptions } from '../src/supervisor.js';
 import { sleep } from '../src/wait.js';
 import { createCookieSession, json, request } from './helpers/api.js';
-import { useCluster } from './helpers/cluster-fixture.js';
+import { NO_RATE_LIMITS, useCluster } from './helpers/cluster-fixture.js';
 import { formatReport, Traffic, type TrafficReport } from './helpers/traffic.js';
 
 // `npm test` runs the short form; `npm run test:chaos` (PARLEY_CHAOS=1) runs
@@ -67,17 +67,6 @@ const BOUND_MS = {
 /** How long the web process that takes says stays frozen (SIGSTOP) per round. */
 const WEB_FREEZE_MS = CHAOS ? 20_000 : 6000;
 
-/**
- * The traffic is many clients behind one address saying faster than a person
- * would; this suite tests delivery, not the abuse limits (rate-limits tests do).
- */
-const NO_RATE_LIMITS = {
-  PARLEY_RATE_SAY_PER_SESSION: '0',
-  PARLEY_RATE_SAY_PER_IP: '0',
-  PARLEY_RATE_SESSION_PER_IP: '0',
-  PARLEY_RATE_ENTER_PER_SESSION: '0',
-} as const;
-
 interface ScenarioOptions {
   label: string;
   boundMs: number;
@@ -124,7 +113,7 @@ function saysReplayedByNginx(cluster: ClusterHandle): number {
 
 describe('faults: steady traffic through every fault', function () {
   this.timeout(CHAOS ? 600_000 : 90_000);
-  const fixture = useCluster({ env: NO_RATE_LIMITS });
+  const fixture = useCluster();
 
   it('kill -9 of a chatserver: its observers resume on the other one from their cursors', async () => {
     const { cluster } = fixture;
@@ -223,7 +212,7 @@ describe('faults: steady traffic through every fault', function () {
 
 describe('faults: Redis without persistence', function () {
   this.timeout(CHAOS ? 600_000 : 60_000);
-  const fixture = useCluster({ redisAppendOnly: false, env: NO_RATE_LIMITS });
+  const fixture = useCluster({ redisAppendOnly: false });
 
   it('kill -9 of Redis, back empty: every acknowledged event is still delivered within the bound', async () => {
     const { cluster } = fixture;

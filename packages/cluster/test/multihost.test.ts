@@ -8,6 +8,7 @@ import { readClusterFile } from '../src/cluster-file.js';
 import { MULTIHOST_REDIS_MASTER, startMultihostCluster, type MultihostHandle, type MultihostOptions } from '../src/multihost.js';
 import { multihostUnavailableReason } from '../src/netns.js';
 import { sleep } from '../src/wait.js';
+import { NO_RATE_LIMITS } from './helpers/cluster-fixture.js';
 import { formatReport, Traffic, type TrafficReport } from './helpers/traffic.js';
 
 // `npm test` runs the short form (Redis primary killed, SENTINEL FAILOVER);
@@ -34,13 +35,6 @@ const PARTITION_MS = 20_000;
 const POSTGRES_OUTAGE_MS = 5000;
 /** Says may fail while PostgreSQL is down and this long after. */
 const POSTGRES_GRACE_MS = 2000;
-
-const NO_RATE_LIMITS = {
-  PARLEY_RATE_SAY_PER_SESSION: '0',
-  PARLEY_RATE_SAY_PER_IP: '0',
-  PARLEY_RATE_SESSION_PER_IP: '0',
-  PARLEY_RATE_ENTER_PER_SESSION: '0',
-} as const;
 
 interface ScenarioOptions {
   label: string;

@@ -107,9 +107,10 @@ export const PG_SQL = {
     `INSERT INTO sessions (id, token_hash, nickname, created_at, last_seen_at, username, bot_name)
      VALUES ($1, $2, $3, $4, $4, $5, $6)`,
   ),
-  sessionByTokenHash: statement(
-    'session_by_token_hash',
-    'SELECT id, nickname, created_at, last_seen_at, username, bot_name FROM sessions WHERE token_hash = $1',
+  // The sessions of many tokens at once: every request of one event-loop turn (createTurnLookup).
+  sessionsByTokenHash: statement(
+    'sessions_by_token_hash',
+    'SELECT token_hash, id, nickname, created_at, last_seen_at, username, bot_name FROM sessions WHERE token_hash = ANY($1::text[])',
   ),
   insertAccount: statement(
     'insert_account',
@@ -401,5 +402,7 @@ export const PG_SQL = {
      RETURNING id, events_json, created_at`,
   ),
   acknowledgeOutbox: statement('acknowledge_outbox', 'DELETE FROM outbox WHERE id = ANY($1::bigint[])'),
+  // This transaction's commit does not wait for its WAL flush (see acknowledgeOutbox).
+  commitWithoutFlushWait: statement('commit_without_flush_wait', 'SET LOCAL synchronous_commit TO off'),
   countOutbox: statement('count_outbox', 'SELECT count(*) AS depth FROM outbox'),
 } as const;

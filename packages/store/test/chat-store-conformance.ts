@@ -1,34 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { ChatError, isLiveMessage, type ChatEvent, type ErrorCode } from '@parley/protocol';
+import { ChatError, isLiveMessage, type ChatEvent } from '@parley/protocol';
 import type { ChatStore, SessionRecord } from '../src/chat-store.js';
+import { expectChatError, T0, useStoreUnderTest, type StoreUnderTest } from './conformance-kit.js';
 import { identityConformance } from './identity-conformance.js';
 
-/** What a conformance run needs: a fresh, empty store and a way to dispose of it. */
-export interface StoreUnderTest {
-  store: ChatStore;
-  cleanup(): Promise<void>;
-}
+export type { StoreUnderTest } from './conformance-kit.js';
 
-// A fixed clock: every test passes `now` explicitly, so results are exact.
-const T0 = 1_763_740_000_000;
 const MINUTE = 60_000;
 
 const MESSAGE_KEYS = ['room', 'seq', 'type', 'at', 'nickname', 'user', 'text', 'id'];
 const PRESENCE_KEYS = ['room', 'seq', 'type', 'at', 'nickname', 'user', 'id'];
 const NICK_KEYS = ['room', 'seq', 'type', 'at', 'from', 'nickname', 'user', 'id'];
-
-async function expectChatError(promise: Promise<unknown>, code: ErrorCode | ErrorCode[]): Promise<ChatError> {
-  const codes = Array.isArray(code) ? code : [code];
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(ChatError);
-    expect(codes).to.include((error as ChatError).code);
-    return error as ChatError;
-  }
-  throw new Error(`expected a ChatError ${codes.join(' or ')}, but the call succeeded`);
-}
 
 function seqsOf(events: ChatEvent[]): number[] {
   return events.map((event) => event.seq);
@@ -45,17 +28,10 @@ function range(from: number, to: number): number[] {
  */
 export function chatStoreConformance(label: string, makeStore: () => Promise<StoreUnderTest>): void {
   describe(`ChatStore conformance: ${label}`, () => {
-    let subject: StoreUnderTest | undefined;
+    const current = useStoreUnderTest(makeStore);
     let store: ChatStore;
-
-    beforeEach(async () => {
-      subject = await makeStore();
-      store = subject.store;
-    });
-
-    afterEach(async () => {
-      await subject?.cleanup();
-      subject = undefined;
+    beforeEach(() => {
+      store = current();
     });
 
     function newSession(nickname: string, now = T0): Promise<SessionRecord> {
@@ -98,6 +74,13 @@ export function chatStoreConformance(label: string, makeStore: () => Promise<Sto
 
       it('returns undefined for an unknown token hash', async () => {
         expect(await store.findSession('no-such-hash', T0)).to.equal(undefined);
+      });
+
+      it('answers every lookup of one turn with its own session, the same token twice and an unknown one included', async () => {
+        const alice = await store.createSession({ tokenHash: 'hash-a', nickname: 'alice', now: T0 });
+        const bob = await store.createSession({ tokenHash: 'hash-b', nickname: 'bob', now: T0 });
+        const found = await Promise.all(['hash-b', 'no-such-hash', 'hash-a', 'hash-b'].map((hash) => store.findSession(hash, T0)));
+        expect(found).to.deep.equal([bob, undefined, alice, bob]);
       });
 
       it('keeps lastSeenAt when the session was seen less than a minute ago', async () => {

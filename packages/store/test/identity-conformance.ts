@@ -1,20 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { ChatError, type ErrorCode } from '@parley/protocol';
 import type { ChatStore, SessionRecord } from '../src/chat-store.js';
-
-const T0 = 1_763_740_000_000;
-
-async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(ChatError);
-    expect((error as ChatError).code).to.equal(code);
-    return;
-  }
-  throw new Error(`expected ChatError ${code}, but the call succeeded`);
-}
+import { expectChatError, T0 } from './conformance-kit.js';
 
 /**
  * The identity part of the `ChatStore` contract: accounts, account and bot
@@ -35,7 +22,7 @@ export function identityConformance(store: () => ChatStore): void {
 
     it('stores an account once and refuses the same username again with username_taken', async () => {
       await store().createAccount({ username: 'ana', passwordHash: 'h1', nickname: 'Ana', now: T0 });
-      await expectCode(store().createAccount({ username: 'ana', passwordHash: 'h2', nickname: 'x', now: T0 }), 'username_taken');
+      await expectChatError(store().createAccount({ username: 'ana', passwordHash: 'h2', nickname: 'x', now: T0 }), 'username_taken');
       expect(await store().findAccount('ana')).to.deep.equal({ username: 'ana', nickname: 'Ana', passwordHash: 'h1', createdAt: T0 });
       expect(await store().findAccount('nobody')).to.equal(undefined);
     });
@@ -81,7 +68,7 @@ export function identityConformance(store: () => ChatStore): void {
       });
       expect(await store().roomInfo('team')).to.deep.equal({ name: 'team', visibility: 'private', owner: 'ana' });
       expect(await store().roomMembers('team')).to.deep.equal(['ana']);
-      await expectCode(store().createRoom({ room: 'team', visibility: 'public', owner: null, now: T0 }), 'room_exists');
+      await expectChatError(store().createRoom({ room: 'team', visibility: 'public', owner: null, now: T0 }), 'room_exists');
     });
 
     it('tells access per room: public, missing, member, hidden', async () => {
@@ -100,8 +87,8 @@ export function identityConformance(store: () => ChatStore): void {
       const bob = await account('bob');
       const visitor = await guest('visitor');
       await store().createRoom({ room: 'team', visibility: 'private', owner: 'ana', now: T0 });
-      await expectCode(store().enterRoom(bob.id, 'team', T0, 10), 'room_not_found');
-      await expectCode(store().enterRoom(visitor.id, 'team', T0, 10), 'room_not_found');
+      await expectChatError(store().enterRoom(bob.id, 'team', T0, 10), 'room_not_found');
+      await expectChatError(store().enterRoom(visitor.id, 'team', T0, 10), 'room_not_found');
       expect(await store().getRoom('team')).to.deep.equal({ name: 'team', seq: 0, occupants: [] });
       expect(await store().outboxDepth()).to.equal(0);
     });
@@ -122,7 +109,7 @@ export function identityConformance(store: () => ChatStore): void {
       expect((await store().roomSummary('team'))?.occupants).to.equal(1);
       expect(await store().roomMembers('team')).to.deep.equal(['ana']);
       expect(await store().sessionRooms(bob.id)).to.deep.equal([]);
-      await expectCode(store().enterRoom(bob.id, 'team', T0 + 2, 0), 'room_not_found');
+      await expectChatError(store().enterRoom(bob.id, 'team', T0 + 2, 0), 'room_not_found');
       const again = await store().removeMember({ room: 'team', username: 'bob', bySessionId: ana.id, now: T0 + 3 });
       expect(again.events).to.deep.equal([]);
       expect((await store().readEvents('team', { after: 0, limit: 10 })).at(-1)).to.deep.include({ type: 'kick', target: 'bob' });
@@ -131,8 +118,8 @@ export function identityConformance(store: () => ChatStore): void {
     it('refuses adding an unknown account with not_found', async () => {
       await account('ana');
       await store().createRoom({ room: 'team', visibility: 'private', owner: 'ana', now: T0 });
-      await expectCode(store().addMember('team', 'ghost', T0), 'not_found');
-      await expectCode(store().addMember('nowhere', 'ana', T0), 'room_not_found');
+      await expectChatError(store().addMember('team', 'ghost', T0), 'not_found');
+      await expectChatError(store().addMember('nowhere', 'ana', T0), 'room_not_found');
     });
 
     it('lists public rooms and only the caller\'s own private ones', async () => {
@@ -153,7 +140,7 @@ export function identityConformance(store: () => ChatStore): void {
       await store().ensureDirectRoom({ room: 'dm-x', a: 'ana', b: 'bob', now: T0 + 1 });
       expect(await store().roomInfo('dm-x')).to.deep.equal({ name: 'dm-x', visibility: 'private', owner: null });
       expect((await store().roomMembers('dm-x')).sort()).to.deep.equal(['ana', 'bob']);
-      await expectCode(store().ensureDirectRoom({ room: 'dm-y', a: 'ana', b: 'ghost', now: T0 }), 'not_found');
+      await expectChatError(store().ensureDirectRoom({ room: 'dm-y', a: 'ana', b: 'ghost', now: T0 }), 'not_found');
     });
 
     it('lists and revokes bot tokens; a revoked token is gone and leaves its rooms; the purge never ends one', async () => {

@@ -1,21 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { ChatError, type ChatEvent, type ErrorCode } from '@parley/protocol';
+import type { ChatEvent } from '@parley/protocol';
 import type { ChatStore, SessionRecord } from '../src/chat-store.js';
-import type { StoreUnderTest } from './chat-store-conformance.js';
-
-const T0 = 1_763_740_000_000;
-
-async function expectChatError(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(ChatError);
-    expect((error as ChatError).code).to.equal(code);
-    return;
-  }
-  throw new Error(`expected a ChatError ${code}, but the call succeeded`);
-}
+import { expectChatError, T0, useStoreUnderTest, type StoreUnderTest } from './conformance-kit.js';
 
 /**
  * The edit, delete and search guarantees of `ChatStore`, run by every
@@ -23,17 +10,10 @@ async function expectChatError(promise: Promise<unknown>, code: ErrorCode): Prom
  */
 export function messageChangesConformance(label: string, makeStore: () => Promise<StoreUnderTest>): void {
   describe(`ChatStore edits, deletions and search: ${label}`, () => {
-    let subject: StoreUnderTest | undefined;
+    const current = useStoreUnderTest(makeStore);
     let store: ChatStore;
-
-    beforeEach(async () => {
-      subject = await makeStore();
-      store = subject.store;
-    });
-
-    afterEach(async () => {
-      await subject?.cleanup();
-      subject = undefined;
+    beforeEach(() => {
+      store = current();
     });
 
     async function sessionIn(room: string, nickname: string): Promise<SessionRecord> {

@@ -70,8 +70,10 @@ export interface WebConfig extends CommonConfig, Pick<ClusterConfig, 'notifyAtte
   /**
    * `PARLEY_SAY_GROUPS_IN_FLIGHT`: most say groups this process commits at
    * once; says arriving meanwhile gather into the next group (fewer, larger
-   * transactions: what PostgreSQL needs to keep up, docs/BENCHMARKS.md).
-   * @default 2
+   * transactions: what PostgreSQL needs to keep up, docs/BENCHMARKS.md). 1
+   * beat 2 on PostgreSQL in every same-run pair once session lookups no
+   * longer queued for the pool behind a second group.
+   * @default 1
    */
   sayGroupsInFlight: number;
 }
@@ -113,7 +115,7 @@ const schema: ConfigSchema<WebConfig> = {
   notifyAttempts: clusterConfigSchema.notifyAttempts,
   // Above a few thousand one group's transaction (and outbox row) would hold the write lock for too long.
   sayBatchMax: { env: 'PARLEY_SAY_BATCH_MAX', default: 256, parse: parse.integer(1, 4096) },
-  sayGroupsInFlight: { env: 'PARLEY_SAY_GROUPS_IN_FLIGHT', default: 2, parse: parse.integer(1, 64) },
+  sayGroupsInFlight: { env: 'PARLEY_SAY_GROUPS_IN_FLIGHT', default: 1, parse: parse.integer(1, 64) },
 };
 
 /**

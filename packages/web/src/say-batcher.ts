@@ -29,7 +29,7 @@ export interface SayBatcherOptions {
    * tiny ones competing for the pool and the rooms' locks (see
    * docs/BENCHMARKS.md). SQLite commits synchronously, so it never has more
    * than one in flight anyway.
-   * @default 2
+   * @default 1
    */
   maxGroupsInFlight?: number;
 }
@@ -76,7 +76,7 @@ export function createSayBatcher(options: SayBatcherOptions): SayBatcher {
   const { store, publish, log } = options;
   const maxGroup = options.maxGroup ?? 256;
   const maxGroupBytes = options.maxGroupBytes ?? 256 * 1024;
-  const maxGroupsInFlight = Math.max(1, options.maxGroupsInFlight ?? 2);
+  const maxGroupsInFlight = Math.max(1, options.maxGroupsInFlight ?? 1);
   /** Groups that are full and wait for a free slot, oldest first. */
   const full: PendingSay[][] = [];
   let pending: PendingSay[] = [];

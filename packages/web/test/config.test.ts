@@ -33,7 +33,7 @@ describe('web config', () => {
       outboxRelayMs: 3000,
       notifyAttempts: 8,
       sayBatchMax: 256,
-      sayGroupsInFlight: 2,
+      sayGroupsInFlight: 1,
     });
     expect(Object.isFrozen(config)).to.equal(true);
   });

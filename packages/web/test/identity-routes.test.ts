@@ -99,7 +99,7 @@ for (const storeKind of HARNESS_STORES) {
         const unknown: number[] = [];
         let wrongAnswer: Answer | undefined;
         let unknownAnswer: Answer | undefined;
-        for (let round = 0; round < 4; round++) {
+        for (let round = 0; round < 6; round++) {
           const a = await timed({ username, password: 'not the password' });
           const b = await timed({ username: uniqueUsername('ghost'), password: 'not the password' });
           wrong.push(a.ms);
@@ -111,10 +111,12 @@ for (const storeKind of HARNESS_STORES) {
         expect(unknownAnswer?.status).to.equal(401);
         expect(wrongAnswer?.text).to.equal(unknownAnswer?.text);
         expect(wrongAnswer?.json.error.code).to.equal('invalid_credentials');
-        const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] as number;
-        // Both verify one argon2id hash: an unknown name is not answered measurably
-        // faster, and takes at least about one verify (timed here: machines differ).
-        expect(median(unknown) / median(wrong)).to.be.within(0.5, 2);
+        // Load on the machine only ever adds time: the fastest of several rounds is
+        // each path's own cost. Both verify one argon2id hash: an unknown name is not
+        // answered measurably faster (without the dummy verify it would take a
+        // twentieth), and takes at least about one verify (timed here: machines differ).
+        const fastest = (values: number[]) => Math.min(...values);
+        expect(fastest(unknown) / fastest(wrong)).to.be.within(0.5, 2);
         const stored = await hashPassword('a password of this test');
         const verifies: number[] = [];
         for (let round = 0; round < 3; round++) {
@@ -122,7 +124,7 @@ for (const storeKind of HARNESS_STORES) {
           await checkPassword(stored, 'not the password');
           verifies.push(performance.now() - started);
         }
-        expect(median(unknown)).to.be.above(median(verifies) * 0.5);
+        expect(fastest(unknown)).to.be.above(fastest(verifies) * 0.5);
       });
     });
 

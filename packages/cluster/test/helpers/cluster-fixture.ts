@@ -6,6 +6,20 @@ import { logTails, startCluster, type ClusterHandle, type ClusterOptions } from 
 /** Bound on starting a whole cluster on a busy 2-core machine. */
 const START_TIMEOUT_MS = 60_000;
 
+/**
+ * Every test request comes from loopback through nginx: one client address
+ * for a whole suite, saying faster than a person would. Tests of delivery
+ * turn the abuse limits off; tests of the limits set their own.
+ */
+export const NO_RATE_LIMITS: Readonly<Record<string, string>> = Object.freeze({
+  PARLEY_RATE_SAY_PER_SESSION: '0',
+  PARLEY_RATE_SAY_PER_IP: '0',
+  PARLEY_RATE_SESSION_PER_IP: '0',
+  PARLEY_RATE_ENTER_PER_SESSION: '0',
+  PARLEY_RATE_SIGNUP_PER_IP: '0',
+  PARLEY_RATE_SIGNIN_PER_IP: '0',
+});
+
 /** What a cluster test file holds: the running cluster, set in `before`. */
 export interface ClusterFixture {
   readonly cluster: ClusterHandle;
@@ -39,14 +53,7 @@ export function useCluster(options: Partial<Omit<ClusterOptions, 'runDir'>> = {}
         // The relay re-queues unacknowledged outbox rows sooner, so a test of a
         // Redis outage does not wait the production 3 s for it.
         PARLEY_OUTBOX_RELAY_MS: '500',
-        // Every test request comes from loopback through nginx: one client
-        // address for the whole suite. Tests of the limits set their own.
-        PARLEY_RATE_SAY_PER_SESSION: '0',
-        PARLEY_RATE_SAY_PER_IP: '0',
-        PARLEY_RATE_SESSION_PER_IP: '0',
-        PARLEY_RATE_ENTER_PER_SESSION: '0',
-        PARLEY_RATE_SIGNUP_PER_IP: '0',
-        PARLEY_RATE_SIGNIN_PER_IP: '0',
+        ...NO_RATE_LIMITS,
         ...options.env,
       },
     });

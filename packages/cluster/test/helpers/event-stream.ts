@@ -34,6 +34,7 @@ export async function openEventStream(
   const messages: EventStreamMessage[] = [];
   const waiters = new Set<() => void>();
   let ended = false;
+  let lastChunkAt = Date.now();
   const reader: EventStreamReader = {
     status: response.status,
     headers: response.headers,
@@ -59,7 +60,7 @@ export async function openEventStream(
         };
         const bound = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`timed out after ${waitMs} ms waiting for ${what}; got ${messages.length} messages: ${JSON.stringify(messages.slice(-5))}`));
+          reject(new Error(`timed out after ${waitMs} ms waiting for ${what}; got ${messages.length} messages and ${parser.comments} heartbeats, the last chunk ${Date.now() - lastChunkAt} ms ago: ${JSON.stringify(messages.slice(-5))}`));
         }, waitMs);
         waiters.add(check);
         check();
@@ -71,6 +72,7 @@ export async function openEventStream(
     const decoder = new TextDecoder();
     try {
       for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+        lastChunkAt = Date.now();
         messages.push(...parser.push(decoder.decode(chunk, { stream: true })));
         for (const check of [...waiters]) check();
       }

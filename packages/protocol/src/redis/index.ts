@@ -10,4 +10,4 @@ export {
   type RedisConnectionKind,
   type RedisSettings,
 } from './connection.js';
-export { beatRegistry, liveRegistryMembers } from './registry.js';
+export { beatRegistry, liveRegistryMembers, type RegistryBeat } from './registry.js';
