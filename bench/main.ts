@@ -356,8 +356,10 @@ function fanoutMarkdown(results: CellResult[], title: string): { markdown: strin
       const cpuRatio = nchan ? round((m.cpu as number) / (nchan.cpu as number)) : NaN;
       const p99Ratio = nchan ? round((m.p99 as number) / (nchan.p99 as number)) : NaN;
       medians.push({ target, observers, rate, ...m, cpuRatio, p99Ratio });
+      // No Nchan of the same transport in this run (e.g. fullpath without `nchan`): no ratio.
+      const times = (ratio: number): string => (Number.isNaN(ratio) ? '—' : `${ratio}×`);
       rows.push(
-        `| ${observers.toLocaleString('en-US')} | ${rate} | ${target} | ${round(m.cpu as number, 3)} | ${cpuRatio}× | ${round(m.p50 as number, 1)} | ${round(m.p99 as number, 1)} | ${p99Ratio}× | ${round((m.delivered as number) * 100, 1)} % | ${m.errors as number} | ${round((m.generator as number) * 100, 0)} % |`,
+        `| ${observers.toLocaleString('en-US')} | ${rate} | ${target} | ${round(m.cpu as number, 3)} | ${times(cpuRatio)} | ${round(m.p50 as number, 1)} | ${round(m.p99 as number, 1)} | ${times(p99Ratio)} | ${round((m.delivered as number) * 100, 1)} % | ${m.errors as number} | ${round((m.generator as number) * 100, 0)} % |`,
       );
     }
   }
