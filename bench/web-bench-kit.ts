@@ -97,7 +97,6 @@ export async function startPinnedCluster(options: {
     base: cluster.publicUrl,
     async stop() {
       await cluster.stop();
-      (await import('node:child_process')).execSync(`cp -r ${runDir} /tmp/saylogs-${Date.now()}`);
       rmSync(runDir, { recursive: true, force: true });
     },
   };
