@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import { ObserveLoop, fetchTransport, streamTransport, type ObserveTransport } from '@parley/client';
 import type { ChatEvent } from '@parley/protocol';
 import { sleep } from '../src/wait.js';
-import { createSession, enterRoom, request, say, uniqueRoom } from './helpers/api.js';
+import { createSession, enterRoom, say, uniqueRoom } from './helpers/api.js';
 import { useCluster } from './helpers/cluster-fixture.js';
 import { NodeEventSource } from './helpers/node-event-source.js';
-import { clusterEntry } from './helpers/restarts.js';
+import { clusterEntry, parkedOn } from './helpers/restarts.js';
 
 /** The issue's bound: observers parked on a frozen chatserver get their events from another one within this. */
 const FROZEN_BOUND_MS = 10_000;
@@ -21,14 +21,6 @@ interface Observer {
   received: Map<number, number>;
   repeats: number;
   order: number[];
-}
-
-/** Parked observes (long-polls and streams) on one chatserver, from its internal /metrics. */
-async function parkedOn(cluster: Parameters<typeof clusterEntry>[0], index: number): Promise<number> {
-  const entry = clusterEntry(cluster, `chatserver-${index}`);
-  const answer = await request(`http://127.0.0.1:${entry.internalPort}/metrics`, { timeoutMs: 2000 });
-  const line = answer.text.split('\n').find((candidate) => candidate.startsWith('parley_parked_observes '));
-  return Number(line?.split(' ')[1] ?? Number.NaN);
 }
 
 describe('cluster: a frozen chatserver (SIGSTOP)', function () {
@@ -78,11 +70,11 @@ describe('cluster: a frozen chatserver (SIGSTOP)', function () {
     const first = await say(base, speaker, room, 'before the freeze');
     const everyoneHas = (seq: number): boolean => observers.every((observer) => observer.received.has(seq));
     const deadline = Date.now() + 15_000;
-    while (!everyoneHas(first.seq) || (await parkedOn(cluster, 1)) < OBSERVERS_PER_TRANSPORT / 2) {
+    while (!everyoneHas(first.seq) || (await parkedOn(clusterEntry(cluster, 'chatserver-1'))) < OBSERVERS_PER_TRANSPORT / 2) {
       if (Date.now() > deadline) throw new Error(`observers not settled: ${observers.filter((o) => !o.received.has(first.seq)).length} without the first say`);
       await sleep(100);
     }
-    const parkedOnFrozen = await parkedOn(cluster, 1);
+    const parkedOnFrozen = await parkedOn(clusterEntry(cluster, 'chatserver-1'));
 
     const acknowledged = new Map<number, number>();
     cluster.kill('chatserver', 1, 'SIGSTOP');

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { sleep } from '../src/wait.js';
-import { createSession, enterRoom, messages, request, say, uniqueRoom } from './helpers/api.js';
+import { createSession, enterRoom, messages, say, uniqueRoom } from './helpers/api.js';
 import { useCluster } from './helpers/cluster-fixture.js';
 import { followStream, openEventStream, type StreamFollower } from './helpers/event-stream.js';
-import { clusterEntry, parkedObserves } from './helpers/restarts.js';
+import { clusterEntry, parkedObserves, parkedOn } from './helpers/restarts.js';
 import type { ClusterHandle } from '../src/supervisor.js';
 
 /** The chatserver (`chatserver-1` or `-2`) holding the one open observe, by its parked gauge. */
@@ -11,10 +11,8 @@ async function holderOf(cluster: ClusterHandle, timeoutMs: number): Promise<numb
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     for (const index of [1, 2]) {
-      const entry = clusterEntry(cluster, `chatserver-${index}`);
-      const metrics = await request(`http://127.0.0.1:${entry.internalPort}/metrics`).catch(() => undefined);
-      const line = metrics?.text.split('\n').find((candidate) => candidate.startsWith('parley_parked_observes '));
-      if (Number(line?.split(' ')[1]) === 1) return index;
+      // A chatserver just killed answers nothing: not the holder.
+      if ((await parkedOn(clusterEntry(cluster, `chatserver-${index}`)).catch(() => 0)) === 1) return index;
     }
     if (Date.now() > deadline) throw new Error(`no chatserver holds the stream after ${timeoutMs} ms`);
     await sleep(50);

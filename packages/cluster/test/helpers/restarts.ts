@@ -55,14 +55,17 @@ export async function killNineAndAwaitBack(
   }
 }
 
-/** Parked observes over every chatserver, from their `/metrics` (internal ports). */
+/** Parked observes (long-polls and streams) on one chatserver, from its internal `/metrics`. */
+export async function parkedOn(chatserver: Pick<ClusterProcessInfo, 'internalPort'>): Promise<number> {
+  const answer = await request(`http://127.0.0.1:${chatserver.internalPort}/metrics`, { timeoutMs: 2000 });
+  const line = answer.text.split('\n').find((candidate) => candidate.startsWith('parley_parked_observes '));
+  return Number(line?.split(' ')[1] ?? Number.NaN);
+}
+
+/** Parked observes over every chatserver. */
 export async function parkedObserves(cluster: ClusterHandle): Promise<number> {
   let total = 0;
-  for (const entry of cluster.processes().filter((candidate) => candidate.role === 'chatserver')) {
-    const answer = await request(`http://127.0.0.1:${entry.internalPort}/metrics`);
-    const line = answer.text.split('\n').find((candidate) => candidate.startsWith('parley_parked_observes '));
-    total += Number(line?.split(' ')[1] ?? Number.NaN);
-  }
+  for (const entry of cluster.processes().filter((candidate) => candidate.role === 'chatserver')) total += await parkedOn(entry);
   return total;
 }
 
