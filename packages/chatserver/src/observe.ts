@@ -164,7 +164,7 @@ export function handleObserve(query: URLSearchParams, res: AnswerSink, ctx: Obse
       observeResolved(known, waitSeconds, res, reply, ctx, sessionHash)?.catch(fail);
       return;
     }
-    resolveObserveCursor(cursor, ctx, who)
+    askObserveCursor(cursor, ctx, who)
       .then((view) => observeResolved(view, waitSeconds, res, reply, ctx, sessionHash))
       .catch(fail);
   } catch (error) {
@@ -228,8 +228,11 @@ export interface ObserveView {
  * resolved against what this chatserver knows: every transport comes through here.
  */
 export async function resolveObserveCursor(cursor: Cursor, ctx: ObserveContext, who: ObserverIdentity = {}): Promise<ObserveView> {
-  const known = resolveObserveCursorNow(cursor, ctx, who);
-  if (known !== undefined) return known;
+  return resolveObserveCursorNow(cursor, ctx, who) ?? (await askObserveCursor(cursor, ctx, who));
+}
+
+/** `resolveObserveCursor` once `resolveObserveCursorNow` found something to ask: the web tier's access answers, heads or events. */
+async function askObserveCursor(cursor: Cursor, ctx: ObserveContext, who: ObserverIdentity): Promise<ObserveView> {
   // A made-up token must not lift the anonymous room limit (parseObserveCursor
   // let it through): past that limit the session must be a live one.
   const anonymousLimit = ctx.maxAnonymousObserveRooms ?? MAX_CURSOR_ROOMS;

@@ -88,8 +88,7 @@ export class RoomAccess {
    * `undefined`. Throws as `view` does.
    */
   viewKnown(cursor: Cursor, who: ObserverIdentity): CursorView | undefined {
-    const ticketRoom = who.ticket === undefined ? undefined : verifyObserveTicket(this.options.secret, who.ticket, this.now())?.room;
-    const known = this.classify(cursor.keys(), who.sessionHash ?? ANONYMOUS, ticketRoom);
+    const known = this.classify(cursor.keys(), who.sessionHash ?? ANONYMOUS, this.ticketRoomOf(who));
     return known.unknown.length === 0 ? splitCursor(cursor, known.hidden) : undefined;
   }
 
@@ -116,7 +115,7 @@ export class RoomAccess {
    * session, makes another session ask again.
    */
   async hiddenRooms(rooms: readonly RoomName[], who: ObserverIdentity): Promise<Set<RoomName>> {
-    const ticketRoom = who.ticket === undefined ? undefined : verifyObserveTicket(this.options.secret, who.ticket, this.now())?.room;
+    const ticketRoom = this.ticketRoomOf(who);
     const key = who.sessionHash ?? ANONYMOUS;
     let known = this.classify(rooms, key, ticketRoom);
     if (known.unknown.length === 0) return known.hidden;
@@ -150,6 +149,11 @@ export class RoomAccess {
       if (kind === 'hidden') hidden.add(room);
     }
     return hidden;
+  }
+
+  /** The room `who`'s observe ticket lets it read, if it holds a valid one. */
+  private ticketRoomOf(who: ObserverIdentity): RoomName | undefined {
+    return who.ticket === undefined ? undefined : verifyObserveTicket(this.options.secret, who.ticket, this.now())?.room;
   }
 
   /** What the cache already says about `rooms` for the observer keyed `key`, and what it does not know. */
