@@ -3,7 +3,7 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { ChatError, NOTIFY_PATH, registryKey, sessionsEndedChannel, type Logger } from '@parley/protocol';
-import { METRICS_PATH, ReplayGuard } from '@parley/protocol/node';
+import { METRICS_PATH, ReplayGuard, UPSTREAM_KEEP_ALIVE_TIMEOUT_MS } from '@parley/protocol/node';
 import { CatchUp } from './catch-up.js';
 import { defaultAdvertiseUrl, type ChatServerConfig } from './config.js';
 import { AnswerCache } from './answer-cache.js';
@@ -216,8 +216,8 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
   }
 
   // The observe port answers one request per observer per event: lean (see lean-http.ts).
-  const publicServer = createLeanServer(handlePublic, { keepAliveTimeoutMs: 65_000 });
-  const internalServer = createServer({ keepAliveTimeout: 65_000 }, handleInternal);
+  const publicServer = createLeanServer(handlePublic, { keepAliveTimeoutMs: UPSTREAM_KEEP_ALIVE_TIMEOUT_MS });
+  const internalServer = createServer({ keepAliveTimeout: UPSTREAM_KEEP_ALIVE_TIMEOUT_MS }, handleInternal);
 
   function sweep(): void {
     const dropped = rooms.sweepIdle(idleRoomMs, (room) => observers.isObserved(room), Date.now(), EMPTY_ROOM_IDLE_MS);

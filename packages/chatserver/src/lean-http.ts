@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
-import { JSON_ANSWER_HEADERS, type AnswerSink as NodeAnswerSink } from '@parley/protocol/node';
+import { JSON_ANSWER_HEADERS, UPSTREAM_KEEP_ALIVE_TIMEOUT_MS, type AnswerSink as NodeAnswerSink } from '@parley/protocol/node';
 import { queuedBytes, writeBuffer } from './socket-write.js';
 
 /**
@@ -41,7 +41,7 @@ export interface AnswerSink extends NodeAnswerSink {
 
 /** Options of `createLeanServer`. */
 export interface LeanServerOptions {
-  /** Idle keep-alive connections are closed after this long. @default 65000 */
+  /** Idle keep-alive connections are closed after this long. @default UPSTREAM_KEEP_ALIVE_TIMEOUT_MS (65 s) */
   keepAliveTimeoutMs?: number;
   /** A connection closing after its last answer is cut this long after it, read or not. @default 5000 */
   closeLingerMs?: number;
@@ -506,7 +506,7 @@ function withoutCr(line: string): string {
 
 /** Starts nothing: `server.listen()` does. `handler` must answer every request exactly once. */
 export function createLeanServer(handler: (request: LeanRequest, response: LeanResponse) => void, options: LeanServerOptions = {}): LeanServer {
-  const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 65_000;
+  const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? UPSTREAM_KEEP_ALIVE_TIMEOUT_MS;
   const closeLingerMs = options.closeLingerMs ?? 5000;
   const connections = new Set<Connection>();
   const server = createServer({ noDelay: true }, (socket) => {

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { NOTIFY_QUEUE_NAME, sessionsEndedChannel, type Logger, type NotifyJobData } from '@parley/protocol';
-import { bindScope, createMetricsRegistry, runMain } from '@parley/protocol/node';
+import { UPSTREAM_KEEP_ALIVE_TIMEOUT_MS, bindScope, createMetricsRegistry, runMain } from '@parley/protocol/node';
 import { createRedisConnection } from '@parley/protocol/redis';
 import { openStore, type ChatStore } from '@parley/store';
 import { createWebApp } from './app.js';
@@ -10,9 +10,6 @@ import { RedisPresence } from './presence.js';
 import { createRateLimits, rateLimitSettings } from './rate-limits.js';
 import { loadConfig } from './config.js';
 import { WebMetrics } from './metrics.js';
-
-/** Longer than nginx's upstream keepalive_timeout (60 s), as the chatserver's. */
-const WEB_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 runMain(async () => {
   const config = loadConfig(process.env);
@@ -70,10 +67,7 @@ runMain(async () => {
     const address = server.address() as AddressInfo;
     log.info({ host: address.address, port: address.port }, 'listening');
   });
-  // nginx keeps idle upstream connections up to 60 s (its keepalive_timeout
-  // default); closing ours first (Node's default is 5 s) could race a request
-  // nginx is sending on one, which it does not replay when it is a POST.
-  server.keepAliveTimeout = WEB_KEEP_ALIVE_TIMEOUT_MS;
+  server.keepAliveTimeout = UPSTREAM_KEEP_ALIVE_TIMEOUT_MS;
   server.on('error', (error: Error) => {
     log.error({ err: error }, 'web server failed');
     process.exit(1);

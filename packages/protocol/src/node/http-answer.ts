@@ -1,6 +1,14 @@
 import { ChatError } from '../errors.js';
 
 /**
+ * How long a Node server behind a proxy keeps an idle keep-alive connection:
+ * longer than nginx's upstream `keepalive_timeout` (60 s), so nginx always
+ * closes first and never sends a request on a connection the server is
+ * closing (Node's default, 5 s, raced it; a POST is not replayed).
+ */
+export const UPSTREAM_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/**
  * Where a Node server writes an answer: `node:http`'s `ServerResponse`, or
  * the chatserver's lean connection answer.
  */

@@ -40,6 +40,7 @@ export { METRICS_PREFIX, createMetricsRegistry } from './metrics-registry.js';
 export {
   JSON_ANSWER_HEADERS,
   SECURITY_HEADERS,
+  UPSTREAM_KEEP_ALIVE_TIMEOUT_MS,
   retryAfterHeader,
   sendAnswer,
   sendErrorAnswer,
