@@ -11,7 +11,7 @@ import { createHeartbeat, type Heartbeat } from './heartbeat.js';
 import { parseTarget, sendError, sendJson } from './http-util.js';
 import { createLeanServer, type LeanRequest, type LeanResponse, type LeanServer } from './lean-http.js';
 import { handleNotify } from './notify.js';
-import { handleObserve, type ObserveContext } from './observe.js';
+import { OBSERVE_PATH, handleObserve, observeHopSeconds, type ObserveContext } from './observe.js';
 import { createPresenceRecorder, observingSession } from './presence.js';
 import { ObserverRegistry, type ParkedObserver } from './observer-registry.js';
 import { HoldWheel } from './hold-wheel.js';
@@ -177,14 +177,14 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
 
   function handlePublic(req: LeanRequest, res: LeanResponse): void {
     const { path, query } = parseTarget(req.url);
-    if (path === '/api/observe' || path === STREAM_PATH || path === '/healthz') {
+    if (path === OBSERVE_PATH || path === STREAM_PATH || path === '/healthz') {
       if (req.method !== 'GET') {
         sendError(res, new ChatError('method_not_allowed', 'only GET is allowed here'), { allow: 'GET' });
         return;
       }
       if (path === '/healthz') sendJson(res, 200, HEALTH_BODY);
       else if (path === STREAM_PATH) void handleStream(query, req.headers['last-event-id'], res, streamContext, observingSession(req, query));
-      else handleObserve(query, res, observeContext, observingSession(req, query));
+      else handleObserve(query, res, observeContext, observingSession(req, query), observeHopSeconds(req.headers));
       return;
     }
     sendError(res, new ChatError('not_found', 'no such endpoint'));

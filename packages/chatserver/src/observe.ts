@@ -11,7 +11,7 @@ import {
   type RoomName,
   type Seq,
 } from '@parley/protocol';
-import { retryAfterHeader } from '@parley/protocol/node';
+import { retryAfterHeader, sendAnswer } from '@parley/protocol/node';
 import { buildAnswer, buildAnswerNow, emptyAnswer, hasEventsAfter } from './answer.js';
 import { JSON_HEADERS, sendError, sendJson, sendJsonp, toChatError } from './http-util.js';
 import type { AnswerCache, CachedAnswer } from './answer-cache.js';
@@ -25,6 +25,13 @@ import type { WebClient } from './web-client.js';
 import type { HoldWheel } from './hold-wheel.js';
 import { withHiddenRooms, type ObserverIdentity, type RoomAccess } from './room-access.js';
 
+/** Path of the long-poll observe (JSON and JSONP). */
+export const OBSERVE_PATH = '/api/observe';
+/**
+ * Request header with which a proxy (nginx) offers to carry a long hold in
+ * hops of at most this many seconds (`observeHopSeconds`).
+ */
+export const OBSERVE_HOP_HEADER = 'x-parley-observe-hop';
 /** Default hold of an observe, seconds. */
 export const DEFAULT_WAIT_SECONDS = 25;
 /** Longest hold a client may ask for, seconds; nginx's read timeout is above it. */
@@ -72,6 +79,8 @@ interface Replier {
   /** Answers with a cached answer, shared by every observe at the same cursor. */
   answerShared(cached: CachedAnswer): void;
   error(error: ChatError): void;
+  /** Hands the rest of the observe back to the proxy: it asks `target` next (`X-Accel-Redirect`), and the client sees one answer. */
+  continueAt(target: string): void;
 }
 
 const NO_EXTRA_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -100,6 +109,7 @@ function replierFor(res: AnswerSink, callback: string | undefined, ctx: ObserveC
         sendJson(res, 200, cached.json, extra());
       },
       error: (error) => sendError(res, error, extra()),
+      continueAt: (target) => sendContinuation(res, target, extra()),
     };
   }
   return {
@@ -107,7 +117,39 @@ function replierFor(res: AnswerSink, callback: string | undefined, ctx: ObserveC
     answerShared: (cached) => { ctx.metrics?.answerWritten(); sendJsonp(res, callback, cached.json, extra()); },
     // A <script> cannot read a 4xx status, so errors go inside the callback.
     error: (error) => sendJsonp(res, callback, JSON.stringify(error.toBody()), { ...retryAfterHeader(error), ...extra() }),
+    continueAt: (target) => sendContinuation(res, target, extra()),
   };
+}
+
+// nginx takes the answer's place with a request to `target`: the client sees nothing of it.
+function sendContinuation(res: AnswerSink, target: string, extra: Readonly<Record<string, string>>): void {
+  sendAnswer(res, 200, { 'x-accel-redirect': target, ...extra }, '');
+}
+
+/**
+ * The hop a proxy offered (`X-Parley-Observe-Hop`, whole seconds), else
+ * `undefined`. nginx can tell a frozen chatserver only by its silence, so it
+ * times an observe out a little after the longest a healthy one holds it and
+ * replays it elsewhere. A hold longer than the hop is therefore served in
+ * hops: when a hop ends with nothing to answer, the chatserver answers with an
+ * `X-Accel-Redirect` to the same observe from its resolved cursor with the rest
+ * of the wait, which nginx follows itself (on any chatserver). The client still
+ * sees one answer after `wait` seconds, and no upstream request stays silent
+ * for longer than the hop.
+ */
+export function observeHopSeconds(headers: Readonly<Record<string, string | undefined>>): number | undefined {
+  const value = Number(headers[OBSERVE_HOP_HEADER] ?? Number.NaN);
+  return Number.isInteger(value) && value >= 1 && value <= MAX_WAIT_SECONDS ? value : undefined;
+}
+
+/** The observe a hop continues with: the same request from its resolved cursor (hidden rooms at 0), with `waitSeconds` left. */
+function continuationTarget(query: URLSearchParams, view: ObserveView, waitSeconds: number): string {
+  const rooms = new Map(view.resolved);
+  for (const room of view.hidden) rooms.set(room, 0);
+  const next = new URLSearchParams(query);
+  next.set('rooms', formatCursor(rooms));
+  next.set('wait', String(waitSeconds));
+  return `${OBSERVE_PATH}?${next.toString()}`;
 }
 
 /**
@@ -120,6 +162,7 @@ function concealing(reply: Replier, hidden: readonly RoomName[]): Replier {
     answer: (json) => reply.answer(withHiddenRooms(json, hidden)),
     answerShared: (cached) => reply.answer(withHiddenRooms(cached.json, hidden)),
     error: (error) => reply.error(error),
+    continueAt: (target) => reply.continueAt(target),
   };
 }
 
@@ -131,7 +174,7 @@ function concealing(reply: Replier, hidden: readonly RoomName[]): Replier {
  * in the cursor's rooms when the observe arrives, while it is parked and when
  * it ends; an anonymous observe records nothing.
  */
-export function handleObserve(query: URLSearchParams, res: AnswerSink, ctx: ObserveContext, sessionHash?: string): void {
+export function handleObserve(query: URLSearchParams, res: AnswerSink, ctx: ObserveContext, sessionHash?: string, hopSeconds?: number): void {
   const callbackParam = query.get('callback');
   let callback: string | undefined;
   if (callbackParam !== null) {
@@ -156,26 +199,34 @@ export function handleObserve(query: URLSearchParams, res: AnswerSink, ctx: Obse
     const cursor = parseObserveCursor(query.get('rooms') ?? undefined, ctx, sessionHash);
     const waitSeconds = parseIntegerParameter('wait', query.get('wait') ?? undefined, { min: 0, max: MAX_WAIT_SECONDS })
       ?? DEFAULT_WAIT_SECONDS;
+    const hold: Hold = { query, waitSeconds, hopSeconds };
     const who: ObserverIdentity = { sessionHash, ticket: query.get('ticket') ?? undefined };
     // Private rooms this observer may not read are served as missing rooms (room-access.ts).
     // An observe coming back finds its rooms known: served with no promise at all.
     const known = resolveObserveCursorNow(cursor, ctx, who);
     if (known !== undefined) {
-      observeResolved(known, waitSeconds, res, reply, ctx, sessionHash)?.catch(fail);
+      observeResolved(known, hold, res, reply, ctx, sessionHash)?.catch(fail);
       return;
     }
     askObserveCursor(cursor, ctx, who)
-      .then((view) => observeResolved(view, waitSeconds, res, reply, ctx, sessionHash))
+      .then((view) => observeResolved(view, hold, res, reply, ctx, sessionHash))
       .catch(fail);
   } catch (error) {
     fail(error);
   }
 }
 
+/** How long an observe may be held: its `wait`, and the proxy's hop (`observeHopSeconds`). */
+interface Hold {
+  query: URLSearchParams;
+  waitSeconds: number;
+  hopSeconds: number | undefined;
+}
+
 /** The rest of `handleObserve` once its rooms are resolved; a promise only when the web tier must be asked for events. */
 function observeResolved(
   view: ObserveView,
-  waitSeconds: number,
+  hold: Hold,
   res: AnswerSink,
   plainReply: Replier,
   ctx: ObserveContext,
@@ -198,12 +249,18 @@ function observeResolved(
     }
     return buildAnswer(resolved, ctx.rooms, ctx.web, ctx.metrics).then((json) => reply.answer(json));
   }
+  const { waitSeconds, hopSeconds } = hold;
   if (waitSeconds === 0 || ctx.isClosing()) {
     reply.answer(emptyAnswer(cursorText));
     return undefined;
   }
   admitObserver(ctx, sessionHash);
-  parkObserver(resolved, cursorText, holdMs(waitSeconds), res, reply, ctx, sessionHash);
+  if (hopSeconds !== undefined && waitSeconds > hopSeconds) {
+    const rest = waitSeconds - hopSeconds;
+    parkObserver(resolved, cursorText, holdMs(hopSeconds), res, reply, ctx, sessionHash, () => reply.continueAt(continuationTarget(hold.query, view, rest)));
+  } else {
+    parkObserver(resolved, cursorText, holdMs(waitSeconds), res, reply, ctx, sessionHash);
+  }
   return undefined;
 }
 
@@ -360,6 +417,8 @@ function parkObserver(
   reply: Replier,
   ctx: ObserveContext,
   sessionHash: string | undefined,
+  /** What a hold that ends with nothing to answer does instead of the empty answer (a hop's continuation). */
+  onHoldEnd?: () => void,
 ): void {
   let finished = false;
   const stopRefresh = sessionHash === undefined ? undefined : ctx.presence?.park(cursor.keys(), sessionHash);
@@ -378,6 +437,10 @@ function parkObserver(
       stopRefresh?.();
       if (sessionHash !== undefined) ctx.presence?.touch(cursor.keys(), sessionHash);
       if (reason === 'closed') return;
+      if (reason === 'timeout' && onHoldEnd !== undefined) {
+        onHoldEnd();
+        return;
+      }
       if (reason !== 'wake') {
         reply.answer(emptyAnswer(cursorText));
         return;

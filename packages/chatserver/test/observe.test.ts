@@ -177,6 +177,46 @@ describe('observe', () => {
     expect(result.elapsedMs).to.be.within(850, 1500);
   });
 
+  describe('a hold carried in hops (X-Parley-Observe-Hop, as nginx sends)', () => {
+    const hop = { 'x-parley-observe-hop': '1' };
+
+    it('ends a hop with nothing to answer by handing nginx the same observe from its resolved cursor with the rest of the wait', async () => {
+      fixture.web.addMessages('lobby', 2);
+      const result = await get(fixture.observeUrl('rooms=lobby,dev&wait=20&callback=cb&ticket=T1'), 5000, hop);
+      expect(result.status).to.equal(200);
+      expect(result.elapsedMs).to.be.within(850, 1500);
+      expect(result.text).to.equal('');
+      const target = result.headers.get('x-accel-redirect') ?? '';
+      expect(target.startsWith('/api/observe?')).to.equal(true);
+      // The bare room is pinned at the head it had, so nothing said between hops is skipped.
+      expect(Object.fromEntries(new URLSearchParams(target.slice('/api/observe?'.length)))).to.deep.equal({
+        rooms: 'lobby:2,dev:0',
+        wait: '19',
+        callback: 'cb',
+        ticket: 'T1',
+      });
+      expect(fixture.chat.stats().parkedObservers).to.equal(0);
+    });
+
+    it('answers with the events when one arrives during a hop, as without hops', async () => {
+      const answer = get(fixture.observeUrl('rooms=lobby:0&wait=20'), 5000, { 'x-parley-observe-hop': '5' });
+      await fixture.waitForParked(1);
+      const added = fixture.web.addMessages('lobby', 1);
+      expect(await fixture.notify(added)).to.equal(204);
+      const result = await answer;
+      expect(result.headers.get('x-accel-redirect')).to.equal(null);
+      expect(JSON.parse(result.text)).to.deep.equal({ events: added, cursor: 'lobby:1' });
+    });
+
+    it('holds a wait within the hop, and ignores a hop that is not a whole number of seconds from 1 to 55', async () => {
+      for (const headers of [hop, { 'x-parley-observe-hop': '0' }, { 'x-parley-observe-hop': '1.5' }, { 'x-parley-observe-hop': 'x' }]) {
+        const result = await get(fixture.observeUrl('rooms=lobby:0&wait=1'), 5000, headers);
+        expect(result.headers.get('x-accel-redirect')).to.equal(null);
+        expect(JSON.parse(result.text)).to.deep.equal({ events: [], cursor: 'lobby:0' });
+      }
+    });
+  });
+
   for (const [query, code] of [
     ['wait=5', 'invalid_cursor'],
     ['rooms=Lobby:1', 'invalid_cursor'],

@@ -21,7 +21,9 @@ export interface ObserveLoopOptions {
    * Server hold time, seconds (the first poll after a (re)connect asks for 0).
    * Short on purpose: nginx trusts a poll of at most 5 s to be answered within
    * 7 s, so one parked on a frozen chatserver is replayed on another in time
-   * (the 10 s bound of docs/RELIABILITY.md); longer holds are not replayed.
+   * (the 10 s bound of docs/RELIABILITY.md). Parley's nginx carries longer
+   * holds in 6 s hops and replays those too; a proxy without the hops (the
+   * Kubernetes ingress) does not.
    * @default 5
    */
   waitSeconds?: number;

@@ -15,8 +15,11 @@ const SAY_EVERY_MS = 500;
 /** Observers of each transport, spread by nginx (least_conn) over the two chatservers. */
 const OBSERVERS_PER_TRANSPORT = 6;
 
+/** A third-party client's hold: DESIGN's default `wait`, carried by nginx in hops. */
+const LONG_HOLD_SECONDS = 25;
+
 interface Observer {
-  transport: 'long-poll' | 'stream';
+  transport: 'long-poll' | 'long hold' | 'stream';
   /** seq → when it arrived (Date.now()), first arrival; repeats are counted apart. */
   received: Map<number, number>;
   repeats: number;
@@ -32,23 +35,26 @@ describe('cluster: a frozen chatserver (SIGSTOP)', function () {
     for (const loop of loops.splice(0)) loop.stop();
   });
 
-  it('its observers, long-poll and stream, get every event from the other chatserver within 10 s', async () => {
+  it('its observers, long-poll (5 s and 25 s holds) and stream, get every event from the other chatserver within 10 s', async () => {
     const { cluster } = fixture;
     const base = cluster.publicUrl;
     const room = uniqueRoom('freeze');
     const speaker = await createSession(base, 'speaker');
     const head = await enterRoom(base, speaker, room);
 
-    // The real browser client: its observe loop over the long-poll, and over the stream (EventSource).
-    const transports: Array<[Observer['transport'], () => ObserveTransport]> = [
-      ['long-poll', () => fetchTransport({ baseUrl: base })],
-      ['stream', () => streamTransport({ baseUrl: base, fallback: fetchTransport({ baseUrl: base }), EventSource: NodeEventSource })],
+    // The real browser client: its observe loop over the long-poll, and over the stream (EventSource);
+    // and the same loop asking a third-party client's 25 s hold.
+    const transports: Array<[Observer['transport'], () => ObserveTransport, number | undefined]> = [
+      ['long-poll', () => fetchTransport({ baseUrl: base }), undefined],
+      ['long hold', () => fetchTransport({ baseUrl: base }), LONG_HOLD_SECONDS],
+      ['stream', () => streamTransport({ baseUrl: base, fallback: fetchTransport({ baseUrl: base }), EventSource: NodeEventSource }), undefined],
     ];
     const observers: Observer[] = [];
-    for (const [transport, make] of transports) {
+    for (const [transport, make, waitSeconds] of transports) {
       for (let index = 0; index < OBSERVERS_PER_TRANSPORT; index++) {
         const observer: Observer = { transport, received: new Map(), repeats: 0, order: [] };
         const loop = new ObserveLoop({
+          ...(waitSeconds === undefined ? {} : { waitSeconds }),
           transport: make(),
           onEvents: (events: ChatEvent[]) => {
             const now = Date.now();
@@ -93,7 +99,7 @@ describe('cluster: a frozen chatserver (SIGSTOP)', function () {
       cluster.kill('chatserver', 1, 'SIGCONT');
     }
 
-    const stalls: Record<Observer['transport'], number[]> = { 'long-poll': [], stream: [] };
+    const stalls: Record<Observer['transport'], number[]> = { 'long-poll': [], 'long hold': [], stream: [] };
     let missing = 0;
     for (const observer of observers) {
       for (const [seq, at] of acknowledged) {
@@ -111,10 +117,10 @@ describe('cluster: a frozen chatserver (SIGSTOP)', function () {
     };
     console.log(
       `      frozen ${FREEZE_MS} ms, ${parkedOnFrozen} observes parked on it, ${acknowledged.size} says: ` +
-        `long-poll ${summary(stalls['long-poll'])} ms, stream ${summary(stalls.stream)} ms, missing ${missing}`,
+        `long-poll ${summary(stalls['long-poll'])} ms, long hold ${summary(stalls['long hold'])} ms, stream ${summary(stalls.stream)} ms, missing ${missing}`,
     );
     expect(missing, 'events some observer never received').to.equal(0);
-    for (const transport of ['long-poll', 'stream'] as const) {
+    for (const transport of ['long-poll', 'long hold', 'stream'] as const) {
       expect(Math.max(...stalls[transport]), `longest ${transport} stall`).to.be.at.most(FROZEN_BOUND_MS);
     }
   });

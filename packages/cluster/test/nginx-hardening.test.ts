@@ -186,6 +186,53 @@ describe('nginx hardening', function () {
     expect(errors).to.match(/\[error\].*upstream timed out/);
   });
 
+  it('carries a long hold in 6 s hops: follows each X-Accel-Redirect itself, up to 55 s of wait, and the client sees one answer', async () => {
+    // A chatserver stand-in that ends every hop at once (a real one holds it 6 s).
+    const seen: { wait: string | null; hop: string | undefined; authorization: string | undefined }[] = [];
+    const hopping = createServer((req, res) => {
+      const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+      const hop = req.headers['x-parley-observe-hop'];
+      seen.push({ wait: query.get('wait'), hop: typeof hop === 'string' ? hop : undefined, authorization: req.headers.authorization });
+      const wait = Number(query.get('wait'));
+      if (hop === '6' && wait > 6) {
+        query.set('wait', String(wait - 6));
+        res.writeHead(200, { 'x-accel-redirect': `/api/observe?${query.toString()}`, 'content-length': '0' });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"events":[],"cursor":"${query.get('rooms') ?? ''}"}`);
+    });
+    servers.push(hopping);
+    const port = await listen(hopping);
+    nginx = await startNginx({ runDir, webPorts: [port], chatPorts: [port] });
+    // A client's own hop header is never what the chatserver gets.
+    const response = await fetch(`${nginx.url}/api/observe?rooms=lobby%3A3&wait=55&callback=cb`, {
+      headers: { authorization: 'Bearer t', 'x-parley-observe-hop': '1' },
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(response.status).to.equal(200);
+    expect(await response.text()).to.equal('{"events":[],"cursor":"lobby:3"}');
+    expect(response.headers.get('x-accel-redirect')).to.equal(null);
+    // Nine hops of 6 s, then the last second on the short route, which offers no hop.
+    expect(seen.map((request) => request.wait)).to.deep.equal(['55', '49', '43', '37', '31', '25', '19', '13', '7', '1']);
+    expect(seen.map((request) => request.hop)).to.deep.equal([...Array.from({ length: 9 }, () => '6'), undefined]);
+    expect(seen.every((request) => request.authorization === 'Bearer t')).to.equal(true);
+  });
+
+  it('replays a long hold parked on a frozen chatserver on another within 8 s', async () => {
+    const frozenPort = await listen(frozenUpstream());
+    const livePort = await listen(namedUpstream('live'));
+    nginx = await startNginx({ runDir, webPorts: [livePort], chatPorts: [frozenPort, livePort] });
+    // wait=25 is DESIGN's default hold; left out, it is the same.
+    const first = await Promise.all(['&wait=25', '', '&wait=55', '&wait=6'].map((wait, n) => timedGet(`/api/observe?rooms=lobby:${n}${wait}`)));
+    for (const answer of first) {
+      expect(answer.text).to.equal('live');
+      expect(answer.ms).to.be.below(10_000);
+    }
+    expect(Math.max(...first.map((answer) => answer.ms)), 'some observe went to the frozen chatserver first').to.be.at.least(7000);
+  });
+
   it('replays a stream whose chatserver is frozen on another within 3 s', async () => {
     const frozenPort = await listen(frozenUpstream());
     const livePort = await listen(namedUpstream('live'));

@@ -50,7 +50,7 @@ describe('nginx configuration', () => {
     expect(servers(sayUpstream(false))).to.deep.equal(['127.0.0.1:13001', '127.0.0.1:13002', '127.0.0.1:13003']);
   });
 
-  it('replays a timed-out observe elsewhere only for a short hold or a stream, never a long hold, in both configs', () => {
+  it('replays a timed-out observe elsewhere for a short hold, a long hold (in 6 s hops) and a stream, in both configs', () => {
     const rendered = renderNginxConfig({ runDir, publicPort: 18080, webPorts: [13001], chatPorts: [14001] });
     const docker = readFileSync(join(REPO_ROOT, 'nginx', 'docker.conf'), 'utf8');
     for (const [name, text] of [['template', rendered], ['docker.conf', docker]] as const) {
@@ -58,9 +58,12 @@ describe('nginx configuration', () => {
       const block = (path: string): string => new RegExp(`location = ${path} \\{((?:[^{}]|\\{[^{}]*\\})*)\\}`).exec(text)?.[1] ?? '';
       const observe = block('/api/observe');
       expect(observe, name).to.match(/if \(\$arg_wait ~ "\^\[0-5\]\$"\) \{\s*rewrite \^ \/__parley_observe_short last;\s*\}/);
-      expect(observe, name).to.match(/proxy_next_upstream error;/);
-      expect(observe, name).to.match(/proxy_read_timeout 65s;/);
+      expect(observe, name).to.match(/proxy_next_upstream error timeout;/);
+      // Hops of 6 s: 2 s past one, the chatserver is sick.
+      expect(observe, name).to.match(/proxy_read_timeout 8s;/);
       expect(observe, name).to.match(/proxy_buffering off;/);
+      expect(text, name).to.match(/map \$uri \$parley_observe_hop \{\s*volatile;\s*\/api\/observe\s+6;\s*default\s+"";\s*\}/);
+      expect(text, name).to.match(/proxy_set_header X-Parley-Observe-Hop \$parley_observe_hop;/);
       const short = block('/__parley_observe_short');
       expect(short, name).to.match(/^\s*internal;/);
       expect(short, name).to.match(/proxy_pass http:\/\/parley_chat\/api\/observe\$is_args\$args;/);
