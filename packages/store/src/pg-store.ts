@@ -190,8 +190,8 @@ export class PgStore implements ChatStore {
   readonly #log: Logger;
   /** When the database stopped answering (logged once per outage), or `undefined`. */
   #unavailableSince: number | undefined;
-  /** A call is trying the database while it is unavailable (see `#guard`). */
-  #probing = false;
+  /** Whether the call trying the database while it is unavailable found it back (see `#guard`); `undefined` when none is trying. */
+  #probing: Promise<boolean> | undefined;
   #closed = false;
   /** The session rows of the tokens asked for in one turn, read by one statement. */
   readonly #sessionByTokenHash = createTurnLookup<string, PgSessionRow>({
@@ -810,35 +810,65 @@ export class PgStore implements ChatStore {
   /**
    * Maps a database that cannot be reached to `unavailable` (503), logging
    * the start and the end of an outage once each. While it is unavailable,
-   * one call at a time tries it (and so finds it back) and the others are
-   * answered `unavailable` at once: queued behind connection attempts to a
-   * server that is down or still recovering, requests took longer than
-   * nginx's 2 s say timeout, and nginx then took every web process out of
-   * rotation for 2 s more, after PostgreSQL was back.
+   * one call at a time tries it (and so finds it back); the others wait for
+   * its outcome for at most PROBE_WAIT_MS, then are answered `unavailable`.
+   * Queued behind connection attempts to a server that is down or still
+   * recovering, requests took longer than nginx's 2 s say timeout, and nginx
+   * then took every web process out of rotation for 2 s more, after
+   * PostgreSQL was back. Answering them at once instead refused requests
+   * that came while a background task's try was finding the database back.
    */
   async #guard<T>(work: () => Promise<T>): Promise<T> {
-    const probe = this.#unavailableSince !== undefined;
-    if (probe) {
-      if (this.#probing) throw databaseUnavailable();
-      this.#probing = true;
+    let settleProbe: ((back: boolean) => void) | undefined;
+    if (this.#unavailableSince !== undefined) {
+      if (this.#probing !== undefined) {
+        if (!(await withinProbeWait(this.#probing))) throw databaseUnavailable();
+      } else {
+        this.#probing = new Promise<boolean>((resolve) => (settleProbe = resolve));
+      }
     }
     try {
       const result = await work();
-      if (this.#unavailableSince !== undefined) {
-        this.#log.info({ downMs: Date.now() - this.#unavailableSince }, 'database connection restored');
-        this.#unavailableSince = undefined;
-      }
+      this.#answered();
       return result;
     } catch (error) {
-      if (!isConnectionFailure(error)) throw error;
+      if (!isConnectionFailure(error)) {
+        // Refused or failed by the server, or by what was read: either way the database answered.
+        this.#answered();
+        throw error;
+      }
       if (this.#unavailableSince === undefined && !this.#closed) {
         this.#unavailableSince = Date.now();
         this.#log.warn({ err: withoutConnection(error) }, 'database unavailable');
       }
       throw databaseUnavailable();
     } finally {
-      if (probe) this.#probing = false;
+      if (settleProbe !== undefined) {
+        this.#probing = undefined;
+        settleProbe(this.#unavailableSince === undefined);
+      }
     }
+  }
+
+  /** The database answered a call: an outage, if there was one, is over. */
+  #answered(): void {
+    if (this.#unavailableSince === undefined) return;
+    this.#log.info({ downMs: Date.now() - this.#unavailableSince }, 'database connection restored');
+    this.#unavailableSince = undefined;
+  }
+}
+
+/** How long a call waits for another call's try of an unavailable database: a live one answers in milliseconds. */
+const PROBE_WAIT_MS = 250;
+
+/** Whether `probe` found the database back within PROBE_WAIT_MS. */
+async function withinProbeWait(probe: Promise<boolean>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const giveUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PROBE_WAIT_MS)));
+  try {
+    return await Promise.race([probe, giveUp]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
