@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { ChatEvent } from '@parley/protocol';
 import { readClusterFile } from '../src/cluster-file.js';
 import { collectEvents, createSession, enterRoom, json, messages, observe, request, say, uniqueRoom } from './helpers/api.js';
+import { accessLogLines } from './helpers/access-log.js';
 import { useCluster } from './helpers/cluster-fixture.js';
 
 describe('cluster: delivery through nginx', function () {
@@ -36,12 +36,11 @@ describe('cluster: delivery through nginx', function () {
       expect(messages(events).map((event) => event.text)).to.deep.equal(expectedSeqs.map((_, i) => `message ${i}`));
     }
     // nginx's access log names the upstream of every observe: both chatservers served some.
-    const accessLog = readFileSync(join(cluster.runDir, 'nginx', 'access.log'), 'utf8');
-    const upstreams = new Set(
-      accessLog
-        .split('\n')
-        .filter((line) => line.includes(`/api/observe?rooms=${room}`))
-        .map((line) => /upstream=127\.0\.0\.1:(\d+)/.exec(line)?.[1]),
+    const upstreamsIn = (lines: string[]): Set<string | undefined> =>
+      new Set(lines.filter((line) => line.includes(`/api/observe?rooms=${room}`)).map((line) => /upstream=127\.0\.0\.1:(\d+)/.exec(line)?.[1]));
+    const chatPorts = chatservers.map((entry) => String(entry.port));
+    const upstreams = upstreamsIn(
+      await accessLogLines(join(cluster.runDir, 'nginx', 'access.log'), (lines) => chatPorts.every((port) => upstreamsIn(lines).has(port))),
     );
     for (const entry of chatservers) expect(upstreams).to.include(String(entry.port));
   });

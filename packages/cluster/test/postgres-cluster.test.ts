@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
@@ -7,6 +7,7 @@ import type { ClusterProcessInfo } from '../src/cluster-file.js';
 import { collectEvents, createSession, enterRoom, json, messages, request, say, uniqueRoom } from './helpers/api.js';
 import { sleep } from '../src/wait.js';
 import { useCluster } from './helpers/cluster-fixture.js';
+import { accessLogLines } from './helpers/access-log.js';
 import { BACK_WITHIN_MS, DELIVERED_WITHIN_MS, awaitPromptDelivery, clusterEntry, killNineAndAwaitBack, sayToParkedObserver } from './helpers/restarts.js';
 
 /** Runs one query on its own connection (the test's view of the database, not the web tier's). */
@@ -21,12 +22,11 @@ async function query<Row>(url: string, sql: string, values: unknown[] = []): Pro
   }
 }
 
-/** The web port (`upstream=127.0.0.1:PORT`) of every say to `room` in nginx's access log. */
-function sayUpstreams(runDir: string, room: string): string[] {
-  return readFileSync(join(runDir, 'nginx', 'access.log'), 'utf8')
-    .split('\n')
-    .filter((line) => line.includes(`POST /api/rooms/${room}/say `))
-    .map((line) => /upstream=127\.0\.0\.1:(\d+)/.exec(line)?.[1] ?? 'none');
+/** The web port (`upstream=127.0.0.1:PORT`) of every say to `room` in nginx's access log, once it lists `count`. */
+async function sayUpstreams(runDir: string, room: string, count: number): Promise<string[]> {
+  const isSay = (line: string): boolean => line.includes(`POST /api/rooms/${room}/say `);
+  const lines = await accessLogLines(join(runDir, 'nginx', 'access.log'), (all) => all.filter(isSay).length >= count);
+  return lines.filter(isSay).map((line) => /upstream=127\.0\.0\.1:(\d+)/.exec(line)?.[1] ?? 'none');
 }
 
 describe('cluster on PostgreSQL (PARLEY_STORE=postgres)', function () {
@@ -90,7 +90,7 @@ describe('cluster on PostgreSQL (PARLEY_STORE=postgres)', function () {
       for (let i = 0; i < 5; i++) await say(cluster.publicUrl, session, room, `${speaker}-${i}`);
     }));
     const webPorts = cluster.processes().filter((entry) => entry.role === 'web').map((entry) => String(entry.port));
-    const upstreams = sayUpstreams(cluster.runDir, room);
+    const upstreams = await sayUpstreams(cluster.runDir, room, 20);
     expect(upstreams).to.have.length(20);
     for (const port of webPorts) expect(upstreams.filter((upstream) => upstream === port).length, `says taken by web on ${port}`).to.be.above(0);
 
