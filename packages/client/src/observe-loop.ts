@@ -19,11 +19,10 @@ export interface ObserveLoopOptions {
   onReset?: (room: RoomName) => void;
   /**
    * Server hold time, seconds (the first poll after a (re)connect asks for 0).
-   * Short on purpose: nginx trusts a poll of at most 5 s to be answered within
-   * 7 s, so one parked on a frozen chatserver is replayed on another in time
-   * (the 10 s bound of docs/RELIABILITY.md). Parley's nginx carries longer
-   * holds in 6 s hops and replays those too; a proxy without the hops (the
-   * Kubernetes ingress) does not.
+   * Short on purpose: Parley's nginx carries any hold in hops of at most 6 s
+   * and replays one that stays silent for 8 s (a frozen chatserver) on
+   * another, so 5 s is one hop; and a proxy without the hops (the Kubernetes
+   * ingress) still sees a poll end within seconds.
    * @default 5
    */
   waitSeconds?: number;
