@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -68,6 +68,28 @@ describe('nginx hardening', function () {
    */
   function frozenUpstream(): Server {
     const server = createServer(() => undefined);
+    servers.push(server);
+    return server;
+  }
+
+  /**
+   * A chatserver stand-in that ends every hop at once, as a real one does
+   * after 6 s with nothing to answer: while nginx offers a hop of 6 s and more
+   * than 6 s of wait are left, it answers with an X-Accel-Redirect to the same
+   * observe with 6 s less; every other request goes to `last`.
+   */
+  function hoppingUpstream(last: (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => void): Server {
+    const server = createServer((req, res) => {
+      const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+      const wait = Number(query.get('wait'));
+      if (req.headers['x-parley-observe-hop'] !== '6' || wait <= 6) {
+        last(req, res, query);
+        return;
+      }
+      query.set('wait', String(wait - 6));
+      res.writeHead(200, { 'x-accel-redirect': `/api/observe?${query.toString()}`, 'content-length': '0' });
+      res.end();
+    });
     servers.push(server);
     return server;
   }
@@ -188,23 +210,15 @@ describe('nginx hardening', function () {
   });
 
   it('carries a long hold in 6 s hops: follows each X-Accel-Redirect itself, up to 55 s of wait, and the client sees one answer', async () => {
-    // A chatserver stand-in that ends every hop at once (a real one holds it 6 s).
     const seen: { wait: string | null; hop: string | undefined; authorization: string | undefined }[] = [];
-    const hopping = createServer((req, res) => {
-      const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
-      const hop = req.headers['x-parley-observe-hop'];
-      seen.push({ wait: query.get('wait'), hop: typeof hop === 'string' ? hop : undefined, authorization: req.headers.authorization });
-      const wait = Number(query.get('wait'));
-      if (hop === '6' && wait > 6) {
-        query.set('wait', String(wait - 6));
-        res.writeHead(200, { 'x-accel-redirect': `/api/observe?${query.toString()}`, 'content-length': '0' });
-        res.end();
-        return;
-      }
+    const hopping = hoppingUpstream((_req, res, query) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(`{"events":[],"cursor":"${query.get('rooms') ?? ''}"}`);
     });
-    servers.push(hopping);
+    hopping.prependListener('request', (req: IncomingMessage) => {
+      const hop = req.headers['x-parley-observe-hop'];
+      seen.push({ wait: new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('wait'), hop: typeof hop === 'string' ? hop : undefined, authorization: req.headers.authorization });
+    });
     const port = await listen(hopping);
     nginx = await startNginx({ runDir, webPorts: [port], chatPorts: [port] });
     // A client's own hop header is never what the chatserver gets.
@@ -222,19 +236,7 @@ describe('nginx hardening', function () {
   });
 
   it('answers a 55 s hold whose last hop fails in the error shape, not with its own 500 (nginx allows 10 internal redirects)', async () => {
-    const failingLastHop = createServer((req, res) => {
-      const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
-      const wait = Number(query.get('wait'));
-      if (wait <= 6) {
-        req.socket.destroy();
-        return;
-      }
-      query.set('wait', String(wait - 6));
-      res.writeHead(200, { 'x-accel-redirect': `/api/observe?${query.toString()}`, 'content-length': '0' });
-      res.end();
-    });
-    servers.push(failingLastHop);
-    const port = await listen(failingLastHop);
+    const port = await listen(hoppingUpstream((req) => req.socket.destroy()));
     nginx = await startNginx({ runDir, webPorts: [port], chatPorts: [port] });
     for (const wait of [55, 54, 49]) {
       const answer = await timedGet(`/api/observe?rooms=lobby%3A3&wait=${wait}`);
